@@ -1,0 +1,1 @@
+"""The ``zfstm`` command: one module per verb, one ``main`` that turns exceptions into exit codes."""

@@ -1,0 +1,72 @@
+"""Entry point of ``zfstm``: parse argv, run one verb, turn exceptions and signals into documented exit codes.
+
+Each verb lives in its own module ``zfstm.cli.<verb>`` with ``register(subparsers)``, which adds its parser and
+sets ``handler`` (a function from the parsed arguments to an exit code). ``--dry-run`` never reaches mutating code:
+verbs build a plan, print it, and stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from zfstm import __version__
+from zfstm.errors import EXIT_INTERRUPTED, ZfstmError
+
+#: Verb modules, in the order `zfstm --help` lists them.
+VERBS: tuple[str, ...] = ()
+
+log = logging.getLogger("zfstm")
+
+
+class TerminatedError(Exception):
+    """SIGTERM or SIGHUP arrived (SMF and systemd stop services with SIGTERM)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zfstm", description="ZFS snapshots and safe rollback for Time Machine shares."
+    )
+    parser.add_argument("--version", action="version", version=f"zfstm {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb in VERBS:
+        module = importlib.import_module(f"zfstm.cli.{verb}")
+        module.register(sub)
+    return parser
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise TerminatedError(signal.Signals(signum).name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="zfstm: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+    try:
+        code: int = args.handler(args)
+    except ZfstmError as exc:
+        print(f"zfstm {args.verb}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (KeyboardInterrupt, TerminatedError) as exc:
+        print(f"zfstm {args.verb}: stopped ({exc or 'interrupted'})", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The one exception tree of zfstm, and the exit code of each branch.
+
+Every error names what it was about (dataset, operation) and says what to do. The command line turns each class
+into its exit code; docs/exit-codes.md lists them. Classes also subclass the closest builtin, so library users can
+catch ``ValueError`` or ``PermissionError`` as usual::
+
+    ZfstmError                                   1  general failure
+    ├── UsageError (ValueError)                  2  bad command-line use
+    ├── PartialFailure                           3  some names done, some refused (details in the report)
+    ├── SafetyRefusal                            4  refused to act rather than risk data
+    │   ├── ClockSkewError                          a snapshot is dated in the future: the clock looks wrong
+    │   └── CircuitBreakerError                     one run would destroy too large a share of the snapshots
+    ├── BusyError                                5  another zfstm run holds the target's lock
+    ├── ConfigError (ValueError)                 6  the configuration file is wrong (file, line, key)
+    ├── ZfsError                                 7  ZFS refused an operation (dataset, operation)
+    │   ├── InvalidName (ValueError)                a dataset, snapshot or hold name breaks ZFS's rules
+    │   ├── DatasetNotFound (LookupError)
+    │   ├── SnapshotExists
+    │   ├── SnapshotHeld
+    │   ├── SnapshotCloned
+    │   ├── SnapshotNotLatest
+    │   ├── PoolsDiffer
+    │   ├── HoldExists / HoldNotFound
+    │   ├── DatasetBusy
+    │   └── ZfsPermissionDenied (PermissionError)  8
+    ├── EnvironmentMissing (RuntimeError)        9  a tool or library zfstm needs is absent
+    │   ├── PyzfsMissing
+    │   └── TestbedError
+    └── FileServerError                          10 netatalk/samba could not be stopped, started or verified
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ZfstmError(Exception):
+    """Base of everything zfstm raises on purpose."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class UsageError(ZfstmError, ValueError):
+    exit_code = 2
+
+
+class PartialFailure(ZfstmError):
+    exit_code = 3
+
+
+class SafetyRefusal(ZfstmError):
+    exit_code = 4
+
+
+class ClockSkewError(SafetyRefusal):
+    pass
+
+
+class CircuitBreakerError(SafetyRefusal):
+    pass
+
+
+class BusyError(ZfstmError):
+    exit_code = 5
+
+
+class ConfigError(ZfstmError, ValueError):
+    exit_code = 6
+
+
+class ZfsError(ZfstmError):
+    """ZFS refused something. ``dataset`` and ``operation`` say what; the message says what to do."""
+
+    exit_code = 7
+
+    def __init__(self, message: str, *, dataset: str = "", operation: str = "") -> None:
+        self.dataset = dataset
+        self.operation = operation
+        prefix = f"{operation} {dataset}: " if operation and dataset else (f"{dataset}: " if dataset else "")
+        super().__init__(prefix + message)
+
+
+class InvalidName(ZfsError, ValueError):
+    pass
+
+
+class DatasetNotFound(ZfsError, LookupError):
+    pass
+
+
+class SnapshotExists(ZfsError):
+    pass
+
+
+class SnapshotHeld(ZfsError):
+    pass
+
+
+class SnapshotCloned(ZfsError):
+    pass
+
+
+class SnapshotNotLatest(ZfsError):
+    pass
+
+
+class PoolsDiffer(ZfsError):
+    pass
+
+
+class HoldExists(ZfsError):
+    pass
+
+
+class HoldNotFound(ZfsError):
+    pass
+
+
+class DatasetBusy(ZfsError):
+    pass
+
+
+class ZfsPermissionDenied(ZfsError, PermissionError):
+    exit_code = 8
+
+
+class EnvironmentMissing(ZfstmError, RuntimeError):
+    exit_code = 9
+
+
+class PyzfsMissing(EnvironmentMissing):
+    pass
+
+
+class TestbedError(EnvironmentMissing):
+    __test__ = False  # not a pytest test class despite the name
+
+
+class FileServerError(ZfstmError):
+    exit_code = 10
+
+
+#: Exit codes that are not an exception class.
+EXIT_OK = 0
+EXIT_INTERRUPTED = 130

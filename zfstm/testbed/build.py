@@ -1,0 +1,238 @@
+"""Build the testbed image from Debian packages: debootstrap, DKMS-built OpenZFS, netatalk, then an ext4 image.
+
+The result lives in the cache under the recipe's hash: ``vmlinuz``, ``initrd.img``, ``disk.img`` and
+``manifest.json`` (package versions). A build happens in a temporary directory next to it and is renamed into
+place only when complete, so a killed build never leaves a half image behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from zfstm.errors import TestbedError
+from zfstm.testbed.host import cache_root, debian_mirror, require_tools
+from zfstm.testbed.progress import Progress
+from zfstm.testbed.recipe import Recipe
+
+GUEST_INIT_PATH = "usr/local/sbin/zfstm-guest-init"
+REPORTED_PACKAGES = ("linux-image-amd64", "zfs-dkms", "zfsutils-linux", "python3-pyzfs", "python3", "netatalk")
+
+
+def image_dir(recipe: Recipe) -> Path:
+    return cache_root() / recipe.key()
+
+
+def is_built(recipe: Recipe) -> bool:
+    return (image_dir(recipe) / "manifest.json").is_file()
+
+
+def build(recipe: Recipe, *, force: bool = False) -> Path:
+    """Build the image unless the cache already has it; return its directory."""
+    target = image_dir(recipe)
+    if is_built(recipe) and not force:
+        return target
+    require_tools(("debootstrap", "mkfs.ext4"), "build its image")
+    if os.geteuid() != 0:
+        raise TestbedError("building the testbed image needs root (debootstrap and chroot); run it as root")
+    cache_root().mkdir(parents=True, exist_ok=True)
+    with _build_lock():
+        if is_built(recipe) and not force:
+            return target
+        mirror = debian_mirror()
+        with tempfile.TemporaryDirectory(prefix=f".build-{recipe.key()}-", dir=cache_root()) as tmp:
+            work = Path(tmp)
+            _build_into(recipe, mirror, work)
+            if target.exists():
+                shutil.rmtree(target)
+            (work / "image").rename(target)
+    return target
+
+
+@contextlib.contextmanager
+def _build_lock() -> Iterator[None]:
+    with (cache_root() / ".build.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _build_into(recipe: Recipe, mirror: str, work: Path) -> None:
+    rootfs = work / "root"
+    image = work / "image"
+    image.mkdir()
+    log_path = image / "build.log"
+    progress = Progress(total_phases=6)
+    started = time.monotonic()
+    with log_path.open("w") as log:
+        runner = _Runner(log, progress)
+        progress.start_phase(f"debootstrap {recipe.suite} ({len(recipe.base_packages)} packages + DKMS build of zfs)")
+        runner.run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--components={','.join(recipe.components)}",
+                f"--include={','.join(recipe.base_packages)}",
+                recipe.suite,
+                str(rootfs),
+                mirror,
+            ]
+        )
+        try:
+            with _chroot_mounts(rootfs):
+                progress.start_phase("configure base and install netatalk, pyzfs and test tools")
+                _write(rootfs / "usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", mode=0o755)
+                apt_env = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C.UTF-8"}
+                runner.run(["chroot", str(rootfs), "apt-get", "--fix-broken", "install", "-y"], env=apt_env)
+                runner.run(
+                    [
+                        "chroot",
+                        str(rootfs),
+                        "apt-get",
+                        "install",
+                        "-y",
+                        "--no-install-recommends",
+                        *recipe.extra_packages,
+                    ],
+                    env=apt_env,
+                )
+                progress.start_phase("check the zfs kernel module")
+                kernel = _ensure_zfs_module(rootfs, runner)
+                progress.start_phase("set up guest init and users")
+                _configure_guest(recipe, rootfs, runner)
+                versions = _package_versions(rootfs)
+                runner.run(["chroot", str(rootfs), "apt-get", "clean"])
+                (rootfs / "usr/sbin/policy-rc.d").unlink()
+        finally:
+            _assert_unmounted(rootfs)
+        progress.start_phase(f"make the {recipe.disk_size} ext4 disk image")
+        shutil.copyfile(rootfs / "boot" / f"vmlinuz-{kernel}", image / "vmlinuz")
+        shutil.copyfile(rootfs / "boot" / f"initrd.img-{kernel}", image / "initrd.img")
+        runner.run(
+            ["mkfs.ext4", "-q", "-F", "-L", "zfstm-root", "-d", str(rootfs), str(image / "disk.img"), recipe.disk_size]
+        )
+        progress.start_phase("clean up")
+        shutil.rmtree(rootfs)
+        manifest = {
+            "key": recipe.key(),
+            "kernel": kernel,
+            "packages": versions,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "build_seconds": round(time.monotonic() - started, 1),
+            "recipe": {"suite": recipe.suite, "extra_packages": list(recipe.extra_packages)},
+        }
+        (image / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        progress.done(f"testbed image {recipe.key()} built")
+
+
+class _Runner:
+    """Runs build commands with their output in the build log and its latest line on the progress display."""
+
+    def __init__(self, log: TextIO, progress: Progress) -> None:
+        self.log = log
+        self.progress = progress
+
+    def run(self, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
+        log = self.log
+        log.write(f"$ {' '.join(argv)}\n")
+        tail: deque[str] = deque(maxlen=25)
+        full_env = {**os.environ, **(env or {})}
+        with subprocess.Popen(
+            list(argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            text=True,
+            errors="replace",
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.write(line)
+                tail.append(line)
+                self.progress.detail(line)
+        if proc.returncode != 0:
+            raise TestbedError(
+                f"testbed build step failed with exit {proc.returncode}: {' '.join(argv[:4])} …\n" + "".join(tail)
+            )
+
+
+@contextlib.contextmanager
+def _chroot_mounts(rootfs: Path) -> Iterator[None]:
+    mounted: list[Path] = []
+    try:
+        for source, target, args in (
+            ("proc", rootfs / "proc", ["-t", "proc"]),
+            ("sysfs", rootfs / "sys", ["-t", "sysfs"]),
+            ("/dev", rootfs / "dev", ["--bind"]),
+            ("devpts", rootfs / "dev/pts", ["-t", "devpts"]),
+        ):
+            target.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["mount", *args, source, str(target)], check=True)
+            mounted.append(target)
+        yield
+    finally:
+        for target in reversed(mounted):
+            subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def _assert_unmounted(rootfs: Path) -> None:
+    """Never delete a tree that still has the host's /dev or /proc mounted inside it."""
+    prefix = str(rootfs.resolve()) + "/"
+    still = [
+        line.split()[1] for line in Path("/proc/mounts").read_text().splitlines() if line.split()[1].startswith(prefix)
+    ]
+    if still:
+        raise TestbedError(
+            f"refusing to continue: still mounted inside the build tree: {', '.join(still)}; unmount them by hand"
+        )
+
+
+def _ensure_zfs_module(rootfs: Path, runner: _Runner) -> str:
+    kernels = sorted(
+        p.name for p in (rootfs / "lib/modules").iterdir() if (p / "modules.dep").exists() or (p / "kernel").is_dir()
+    )
+    if len(kernels) != 1:
+        raise TestbedError(f"expected one kernel in the image, found {kernels}")
+    kernel = kernels[0]
+    if not list((rootfs / "lib/modules" / kernel).rglob("zfs.ko*")):
+        runner.run(["chroot", str(rootfs), "dkms", "autoinstall", "-k", kernel])
+    if not list((rootfs / "lib/modules" / kernel).rglob("zfs.ko*")):
+        raise TestbedError(f"DKMS did not build zfs.ko for kernel {kernel}; see the build log")
+    runner.run(["chroot", str(rootfs), "depmod", "-a", kernel])
+    return kernel
+
+
+def _configure_guest(recipe: Recipe, rootfs: Path, runner: _Runner) -> None:
+    _write(rootfs / GUEST_INIT_PATH, recipe.guest_init, mode=0o755)
+    _write(rootfs / "etc/hostname", "zfstm-testbed\n")
+    _write(rootfs / "etc/hosts", "127.0.0.1 localhost zfstm-testbed\n::1 localhost\n")
+    for user, _password in recipe.users:
+        runner.run(["chroot", str(rootfs), "useradd", "--create-home", "--shell", "/bin/sh", user])
+    chpasswd = "".join(f"{user}:{password}\n" for user, password in recipe.users)
+    subprocess.run(["chroot", str(rootfs), "chpasswd"], input=chpasswd, text=True, check=True)
+
+
+def _package_versions(rootfs: Path) -> dict[str, str]:
+    out = subprocess.run(
+        ["chroot", str(rootfs), "dpkg-query", "-W", "-f", "${Package} ${Version}\n", *REPORTED_PACKAGES],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)

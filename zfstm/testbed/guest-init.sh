@@ -1,0 +1,57 @@
+#!/bin/sh
+# PID 1 of the zfstm testbed guest: mount the shares, load ZFS, create a fresh pool, run one command, power off.
+# The host puts the command in /io/argv.json; its output goes to the second serial port (the host streams it);
+# its exit status goes to /io/rc. Everything else this script says goes to the console log.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8
+
+say() { echo "zfstm-guest: $*" >/dev/console; }
+finish() {
+    sync
+    echo 1 >/proc/sys/kernel/sysrq
+    echo b >/proc/sysrq-trigger
+    sleep 30
+}
+
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /dev/shm
+mkdir -p /run/lock /var/tmp
+hostname zfstm-testbed
+ip link set lo up
+
+modprobe 9pnet_virtio && modprobe 9p || { say "no 9p"; finish; }
+mkdir -p /src /io
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 src /src || { say "cannot mount /src"; finish; }
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 io /io || { say "cannot mount /io"; finish; }
+
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+
+if ! modprobe zfs; then
+    say "modprobe zfs failed"
+    echo 125 >/io/rc
+    finish
+fi
+udevadm settle 2>/dev/null
+# The pool disk is a sparse file on the host, attached as the second virtio disk.
+if ! zpool create -f -O mountpoint=/tank -O compression=lz4 tank /dev/vdb; then
+    say "zpool create failed"
+    echo 125 >/io/rc
+    finish
+fi
+mkdir -p /tmp/work /io/out
+say "pool ready"
+
+cd /tmp/work
+PYTHONPATH=/src PYTHONDONTWRITEBYTECODE=1 ZFSTM_TESTBED=1 ZFSTM_TESTBED_POOL=tank ZFSTM_TESTBED_OUT=/io/out \
+    python3 -c 'import json, os, sys; argv = json.load(open("/io/argv.json")); os.execvp(argv[0], argv)' \
+    >/dev/ttyS1 2>&1 </dev/null
+echo $? >/io/rc.tmp && mv /io/rc.tmp /io/rc
+say "command finished"
+zpool export -f tank 2>/dev/null
+finish

@@ -1,0 +1,82 @@
+"""What goes into the testbed image, as data, so that its hash can key the cache.
+
+Everything that changes the image must be in here (package lists, the guest init, the users), and nothing that
+does not (the mirror, paths on the host): two machines with different mirrors share one cache key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+
+import attrs
+
+#: Bump when the build steps in build.py change in a way the lists below do not show.
+BUILD_STEPS_VERSION = 3
+
+SUITE = "trixie"
+COMPONENTS = ("main", "contrib")
+
+#: Installed by debootstrap itself: the kernel, the DKMS-built OpenZFS and what the guest init needs to boot.
+BASE_PACKAGES = (
+    "linux-image-amd64",
+    "linux-headers-amd64",
+    "zfs-dkms",
+    "zfsutils-linux",
+    "python3",
+    "kmod",
+    "util-linux",
+    "iproute2",
+    "procps",
+    "initramfs-tools",
+    "ca-certificates",
+)
+
+#: Installed with apt inside the chroot after `apt-get --fix-broken install` has configured the base.
+EXTRA_PACKAGES = (
+    "python3-pyzfs",
+    "python3-ply",
+    "python3-attrs",
+    "python3-hypothesis",
+    "python3-pytest",
+    "python3-lxml",
+    "tzdata",
+    "netatalk",
+    "netatalk-tools",
+    "netatalk-tests",
+    "db5.3-util",
+    "attr",
+    "passwd",
+    "psmisc",
+    "lsof",
+)
+
+#: Users that exist in the guest: the AFP login used by the tests, and an unprivileged user for delegation tests.
+GUEST_USERS = (("tmuser", "tmpass"), ("zfsuser", "zfspass"))
+
+DISK_SIZE = "4G"
+
+
+def guest_init_text() -> str:
+    """The init script baked into the image (PID 1 in the guest)."""
+    return resources.files("zfstm.testbed").joinpath("guest-init.sh").read_text()
+
+
+@attrs.frozen
+class Recipe:
+    """The full description of one testbed image."""
+
+    suite: str = SUITE
+    components: tuple[str, ...] = COMPONENTS
+    base_packages: tuple[str, ...] = BASE_PACKAGES
+    extra_packages: tuple[str, ...] = EXTRA_PACKAGES
+    users: tuple[tuple[str, str], ...] = GUEST_USERS
+    disk_size: str = DISK_SIZE
+    guest_init: str = attrs.field(factory=guest_init_text)
+    steps_version: int = BUILD_STEPS_VERSION
+
+    def key(self) -> str:
+        """A short hash of everything that shapes the image."""
+        blob = json.dumps(attrs.asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
