@@ -1,0 +1,74 @@
+"""Host-side pieces of the testbed: recipe hashing, mirror discovery, and the QEMU command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import pytest
+
+from zfstm.errors import TestbedError
+from zfstm.testbed import host
+from zfstm.testbed.recipe import Recipe
+from zfstm.testbed.run import VmSpec, qemu_argv
+
+
+def test_recipe_key_is_stable_and_changes_with_packages() -> None:
+    """The cache key depends on the image content only, and any package change gives a new key."""
+    assert Recipe().key() == Recipe().key()
+    changed = attrs.evolve(Recipe(), extra_packages=(*Recipe().extra_packages, "strace"))
+    assert changed.key() != Recipe().key()
+
+
+def test_recipe_ships_guest_init() -> None:
+    """The guest init is packaged with zfstm and runs the command from /io/argv.json."""
+    assert "/io/argv.json" in Recipe().guest_init
+    assert "zpool create" in Recipe().guest_init
+
+
+def test_mirror_from_deb822_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Debian archive is taken from apt's deb822 sources, skipping security and third-party entries."""
+    monkeypatch.delenv("ZFSTM_DEBIAN_MIRROR", raising=False)
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "other.sources").write_text(
+        "Types: deb\nURIs: https://example.invalid/node\nSuites: nodistro\nComponents: main\n"
+    )
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.invalid/debian-security\nSuites: bookworm-security\n"
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
+        "Types: deb\n# a comment\nURIs: http://mirror.invalid/debian\nSuites: bookworm\n"
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    )
+    assert host.debian_mirror(tmp_path) == "http://mirror.invalid/debian"
+
+
+def test_mirror_from_one_line_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Old-style `deb` lines work too."""
+    monkeypatch.delenv("ZFSTM_DEBIAN_MIRROR", raising=False)
+    (tmp_path / "sources.list").write_text("deb [arch=amd64] http://mirror.invalid/debian bookworm main\n")
+    assert host.debian_mirror(tmp_path) == "http://mirror.invalid/debian"
+
+
+def test_no_mirror_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a Debian source the error says how to name one."""
+    monkeypatch.delenv("ZFSTM_DEBIAN_MIRROR", raising=False)
+    with pytest.raises(TestbedError, match="ZFSTM_DEBIAN_MIRROR"):
+        host.debian_mirror(tmp_path)
+
+
+def test_missing_qemu_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host without QEMU gets the apt-get line, not a traceback."""
+    monkeypatch.setattr(host.shutil, "which", lambda _name: None)
+    with pytest.raises(TestbedError, match="apt-get install -y qemu-system-x86"):
+        host.require_tools(("qemu-system-x86_64",), "boot")
+
+
+def test_qemu_argv_never_writes_the_image(tmp_path: Path) -> None:
+    """The cached image is attached copy-on-write and the checkout read-only."""
+    spec = VmSpec(image=tmp_path / "img", src=tmp_path / "src", io=tmp_path / "io", pool_disk=tmp_path / "p.img")
+    argv = qemu_argv(spec, tmp_path / "c.log", tmp_path / "o.log")
+    drives = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-drive"]
+    assert any("disk.img" in d and "snapshot=on" in d for d in drives)
+    shares = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-virtfs"]
+    assert any("mount_tag=src" in s and "readonly=on" in s for s in shares)
+    assert "tcg,thread=multi" in argv

@@ -1,0 +1,226 @@
+"""Boot the testbed image under QEMU, run one command against a fresh pool, stream its output, tear it all down.
+
+The image is never written: its disk is attached with ``snapshot=on``. The checkout is shared read-only over 9p;
+a second 9p share carries the command in and its exit status and output files back. The command's output
+arrives on the guest's second serial port, which QEMU writes to a file that this module follows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+import attrs
+
+from zfstm.errors import TestbedError
+from zfstm.testbed.build import GUEST_INIT_PATH, image_dir, is_built
+from zfstm.testbed.host import cache_root, require_tools
+from zfstm.testbed.recipe import Recipe
+
+#: Exit statuses of `run` when the command itself never reported one.
+EXIT_TIMEOUT = 124
+EXIT_TESTBED_FAILED = 125
+EXIT_INTERRUPTED = 130
+
+
+@attrs.frozen
+class VmSpec:
+    """How to boot one throwaway VM."""
+
+    image: Path
+    src: Path
+    io: Path
+    pool_disk: Path
+    memory_mb: int = 4096
+    cpus: int = 2
+
+
+def qemu_argv(spec: VmSpec, console_log: Path, output_log: Path) -> list[str]:
+    """The QEMU command line (pure, so the tests can read it)."""
+    append = " ".join(
+        (
+            "console=ttyS0",
+            "root=/dev/vda",
+            "rw",
+            f"init=/{GUEST_INIT_PATH}",
+            "quiet",
+            "loglevel=3",
+            "panic=-1",
+            "mitigations=off",
+            "zfs.zfs_arc_max=536870912",
+        )
+    )
+    return [
+        "qemu-system-x86_64",
+        "-nodefaults",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-accel",
+        "tcg,thread=multi",
+        "-cpu",
+        "max",
+        "-m",
+        str(spec.memory_mb),
+        "-smp",
+        str(spec.cpus),
+        "-kernel",
+        str(spec.image / "vmlinuz"),
+        "-initrd",
+        str(spec.image / "initrd.img"),
+        "-append",
+        append,
+        "-drive",
+        f"file={spec.image / 'disk.img'},format=raw,if=virtio,snapshot=on",
+        "-drive",
+        f"file={spec.pool_disk},format=raw,if=virtio,cache=unsafe",
+        "-virtfs",
+        f"local,path={spec.src},mount_tag=src,security_model=none,readonly=on",
+        "-virtfs",
+        f"local,path={spec.io},mount_tag=io,security_model=none",
+        "-serial",
+        f"file:{console_log}",
+        "-serial",
+        f"file:{output_log}",
+        "-monitor",
+        "none",
+    ]
+
+
+def default_src() -> Path:
+    """The checkout this zfstm was imported from."""
+    return Path(__file__).resolve().parents[2]
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    recipe: Recipe | None = None,
+    src: Path | None = None,
+    out: Path | None = None,
+    timeout: float = 3600.0,
+    pool_size_gb: int = 8,
+    memory_mb: int = 4096,
+    stdout: IO[str] = sys.stdout,
+) -> int:
+    """Run ``argv`` in a fresh VM; return its exit status (124 timeout, 125 testbed failure, 130 interrupted)."""
+    if not argv:
+        raise TestbedError("nothing to run: give a command after --, e.g. -- zpool status")
+    require_tools(("qemu-system-x86_64",), "boot")
+    recipe = recipe or Recipe()
+    if not is_built(recipe):
+        raise TestbedError(f"the testbed image {recipe.key()} is not built yet: run `python -m zfstm.testbed build`")
+    with _vm_slot(), tempfile.TemporaryDirectory(prefix="zfstm-vm-") as tmp:
+        work = Path(tmp)
+        io_dir = work / "io"
+        io_dir.mkdir()
+        (io_dir / "argv.json").write_text(json.dumps(list(argv)))
+        pool_disk = work / "pool.img"
+        with pool_disk.open("wb") as handle:
+            handle.truncate(pool_size_gb * 1024**3)
+        spec = VmSpec(
+            image=image_dir(recipe),
+            src=(src or default_src()).resolve(),
+            io=io_dir,
+            pool_disk=pool_disk,
+            memory_mb=memory_mb,
+        )
+        console_log, output_log = work / "console.log", work / "output.log"
+        output_log.touch()
+        status = _boot_and_follow(spec, console_log, output_log, timeout, stdout)
+        if out is not None and (io_dir / "out").is_dir():
+            shutil.copytree(io_dir / "out", out, dirs_exist_ok=True)
+        if status == EXIT_TESTBED_FAILED:
+            tail = console_log.read_text(errors="replace")[-3000:] if console_log.exists() else "(no console log)"
+            print(f"zfstm.testbed: the VM ended without a command status. Console log tail:\n{tail}", file=sys.stderr)
+        return status
+
+
+def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout: float, stdout: IO[str]) -> int:
+    deadline = time.monotonic() + timeout
+    proc = subprocess.Popen(
+        qemu_argv(spec, console_log, output_log),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        with output_log.open("rb") as follow:
+            while True:
+                _copy_new(follow, stdout)
+                if proc.poll() is not None:
+                    _copy_new(follow, stdout)
+                    break
+                if time.monotonic() > deadline:
+                    print(f"\nzfstm.testbed: timed out after {timeout:.0f} s; stopping the VM", file=sys.stderr)
+                    return EXIT_TIMEOUT
+                time.sleep(0.05)
+    except KeyboardInterrupt:
+        print("\nzfstm.testbed: interrupted; stopping the VM", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        _stop(proc)
+    rc_file = spec.io / "rc"
+    if rc_file.is_file():
+        return int(rc_file.read_text().strip() or EXIT_TESTBED_FAILED)
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode(errors="replace").strip()
+    if err:
+        print(f"zfstm.testbed: qemu said: {err}", file=sys.stderr)
+    return EXIT_TESTBED_FAILED
+
+
+def _copy_new(follow: IO[bytes], stdout: IO[str]) -> None:
+    chunk = follow.read()
+    if chunk:
+        stdout.write(chunk.decode(errors="replace").replace("\r\n", "\n").replace("\r", ""))
+        stdout.flush()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stderr is not None:
+        with contextlib.suppress(OSError):
+            proc.stderr.close()
+
+
+@contextlib.contextmanager
+def _vm_slot() -> Iterator[None]:
+    """At most ZFSTM_TESTBED_SLOTS VMs at once on this machine (default 2): software emulation is CPU-bound."""
+    slots = max(1, int(os.environ.get("ZFSTM_TESTBED_SLOTS", "2")))
+    lock_dir = cache_root() / "slots"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    announced = False
+    while True:
+        for number in range(slots):
+            handle = (lock_dir / f"slot-{number}").open("w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            try:
+                yield
+            finally:
+                handle.close()
+            return
+        if not announced:
+            print(f"zfstm.testbed: waiting for one of {slots} VM slots on this machine", file=sys.stderr)
+            announced = True
+        time.sleep(1)
