@@ -12,6 +12,7 @@ catch ``ValueError`` or ``PermissionError`` as usual::
     │   └── CircuitBreakerError                     one run would destroy too large a share of the snapshots
     ├── BusyError                                5  another zfstm run holds the target's lock
     ├── ConfigError (ValueError)                 6  the configuration file is wrong (file, line, key)
+    │   └── AfpConfError                            Netatalk's afp.conf is unreadable or wrong (file, line)
     ├── ZfsError                                 7  ZFS refused an operation (dataset, operation)
     │   ├── InvalidName (ValueError)                a dataset, snapshot or hold name breaks ZFS's rules
     │   ├── DatasetNotFound (LookupError)
@@ -22,11 +23,15 @@ catch ``ValueError`` or ``PermissionError`` as usual::
     │   ├── PoolsDiffer
     │   ├── HoldExists / HoldNotFound
     │   ├── DatasetBusy
-    │   └── ZfsPermissionDenied (PermissionError)  8
+    │   ├── ZfsPermissionDenied (PermissionError)  8
+    │   ├── DuplicateSnapshots (ValueError)         two snapshots of one dataset in one atomic call
+    │   └── DatasetExists                           create/clone/rename onto a name that is taken
     ├── EnvironmentMissing (RuntimeError)        9  a tool or library zfstm needs is absent
     │   ├── PyzfsMissing
     │   └── TestbedError
     └── FileServerError                          10 netatalk/samba could not be stopped, started or verified
+        ├── CnidDatabaseError                       a CNID database (cnid2.db) cannot be read or is corrupt
+        └── MetadataEaError (ValueError)            an org.netatalk.Metadata EA has the wrong size or magic
 """
 
 from __future__ import annotations
@@ -66,6 +71,10 @@ class BusyError(ZfstmError):
 
 class ConfigError(ZfstmError, ValueError):
     exit_code = 6
+
+
+class AfpConfError(ConfigError):
+    """afp.conf cannot be read or parsed; the message names the file and line."""
 
 
 class ZfsError(ZfstmError):
@@ -124,6 +133,14 @@ class ZfsPermissionDenied(ZfsError, PermissionError):
     exit_code = 8
 
 
+class DuplicateSnapshots(ZfsError, ValueError):
+    """One atomic snapshot call named two snapshots of the same dataset (ZFS allows one per dataset)."""
+
+
+class DatasetExists(ZfsError):
+    """create, clone or rename onto a dataset name that already exists."""
+
+
 class EnvironmentMissing(ZfstmError, RuntimeError):
     exit_code = 9
 
@@ -138,6 +155,14 @@ class TestbedError(EnvironmentMissing):
 
 class FileServerError(ZfstmError):
     exit_code = 10
+
+
+class CnidDatabaseError(FileServerError):
+    """A CNID database cannot be read (missing tool, truncated or corrupt cnid2.db). Nothing was changed."""
+
+
+class MetadataEaError(FileServerError, ValueError):
+    """An org.netatalk.Metadata EA is not the 402-byte AppleDouble header netatalk writes. Nothing was changed."""
 
 
 #: Exit codes that are not an exception class.
