@@ -1,0 +1,38 @@
+"""How times and durations are spelled in reasons and user properties: UTC, second precision, sortable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+def format_utc(moment: datetime) -> str:
+    """``2026-11-28T02:15:00Z``: ISO 8601 in UTC, what ``zfstm:tm-completed`` holds."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str) -> datetime | None:
+    """The inverse of ``format_utc`` (any ISO 8601 with an offset is accepted); None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC)
+
+
+def format_duration(span: timedelta) -> str:
+    """``1h 05m 03s`` style, for reasons a person reads; negative spans get a leading minus."""
+    seconds = int(span.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours:02d}h {minutes:02d}m"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{sign}{minutes}m {secs:02d}s"
+    return f"{sign}{secs}s"
