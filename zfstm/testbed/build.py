@@ -92,6 +92,7 @@ def _build_into(recipe: Recipe, mirror: str, work: Path) -> None:
                 progress.start_phase("configure base and install netatalk, pyzfs and test tools")
                 _write(rootfs / "usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", mode=0o755)
                 apt_env = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C.UTF-8"}
+                runner.run(["chroot", str(rootfs), "apt-get", "update"], env=apt_env)
                 runner.run(["chroot", str(rootfs), "apt-get", "--fix-broken", "install", "-y"], env=apt_env)
                 runner.run(
                     [
