@@ -30,8 +30,10 @@ N = TypeVar("N", DatasetName, SnapshotName)
 class ZfsBackend(Protocol):
     """Operations zfstm needs from ZFS. See the module docstring for the shared rules."""
 
-    #: Short name of the implementation ("lzc", "cli", "fake"), for logs and reports.
-    kind: str
+    @property
+    def kind(self) -> str:
+        """Short name of the implementation ("lzc", "cli", "fake"), for logs and reports."""
+        ...
 
     def snapshot(self, names: Iterable[SnapshotName], user_props: Mapping[str, str] | None = None) -> None:
         """Create all ``names`` atomically: one transaction group, all or nothing, one shared createtxg.

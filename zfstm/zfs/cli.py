@@ -1,0 +1,285 @@
+"""The CLI backend: ZfsBackend over the ``zfs`` command, locally or through a command prefix such as ssh.
+
+For hosts without pyzfs (SmartOS, other illumos) and for backup servers reached over ssh. Every batch operation is
+still one ZFS call: ``zfs snapshot a@s b@s`` is one lzc_snapshot, ``zfs destroy fs@a,b,c`` one lzc_destroy_snaps.
+Argument lists come from :mod:`zfstm.zfs.cli_argv`, output parsing from :mod:`zfstm.zfs.cli_parse`, and every
+error message is interpreted in :mod:`zfstm.zfs.cli_errors`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from zfstm.errors import (
+    DatasetNotFound,
+    EnvironmentMissing,
+    HoldExists,
+    HoldNotFound,
+    InvalidName,
+    ZfsError,
+    ZfsPermissionDenied,
+)
+from zfstm.zfs import checks
+from zfstm.zfs import cli_argv as argv_for
+from zfstm.zfs.backend import N
+from zfstm.zfs.cli_errors import destroy_refusals, error_from_stderr, failed_names
+from zfstm.zfs.cli_parse import (
+    parse_get,
+    parse_holds,
+    parse_snapshot_list,
+    parse_snapshot_user_props,
+    snapshot_columns,
+)
+from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by
+from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName, validate_user_property
+from zfstm.zfs.prefix import CommandPrefix
+from zfstm.zfs.rollback import rollback_procedure
+from zfstm.zfs.types import DestroyOutcome, DestroyReport, DestroyResult, SnapshotInfo, SnapshotProperty
+
+#: Longest ``fs@a,b,c`` argument per destroy call. Linux limits one argument to 128 KiB (MAX_ARG_STRLEN) and ssh
+#: turns the whole command into one argument of the remote shell, so stay well below.
+DESTROY_ARGUMENT_BUDGET = 64 * 1024
+
+
+@attrs.frozen
+class Completed:
+    """What a finished command left behind."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Runner(Protocol):
+    """Runs one argument list to completion (tests pass a recording fake)."""
+
+    def __call__(self, argv: Sequence[str]) -> Completed: ...
+
+
+def run_subprocess(argv: Sequence[str]) -> Completed:
+    """Run ``argv`` without a shell, in the C locale (zfs's messages are matched in English)."""
+    env = {**os.environ, "LC_ALL": "C"}
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, check=False, env=env)
+    except FileNotFoundError as exc:
+        raise EnvironmentMissing(f"{argv[0]} not found ({exc.strerror}); install zfsutils or fix PATH") from exc
+    return Completed(tuple(argv), done.returncode, done.stdout, done.stderr)
+
+
+@attrs.frozen
+class CliBackend:
+    """ZfsBackend over the zfs command. ``prefix`` reaches zfs elsewhere (ssh) or as someone else (runuser)."""
+
+    prefix: CommandPrefix = attrs.field(factory=CommandPrefix.local)
+    runner: Runner = run_subprocess
+    kind: str = "cli"
+
+    # -- running -------------------------------------------------------------------------------------------------
+
+    def command(self, argv: Sequence[str]) -> list[str]:
+        """The full argument list for a zfs command under this backend's prefix."""
+        if self.prefix.is_local:
+            return list(argv)
+        if self.prefix.joins_arguments:
+            # A remote shell may run in any locale: set C there too, where zfs runs.
+            return self.prefix.wrap(["env", "LC_ALL=C", *argv])
+        return self.prefix.wrap(argv)
+
+    def _run(self, argv: Sequence[str]) -> Completed:
+        return self.runner(self.command(argv))
+
+    def _check(self, argv: Sequence[str], *, operation: str, dataset: str) -> Completed:
+        done = self._run(argv)
+        if done.returncode != 0:
+            raise error_from_stderr(done.stderr, returncode=done.returncode, operation=operation, dataset=dataset)
+        return done
+
+    # -- snapshots -----------------------------------------------------------------------------------------------
+
+    def snapshot(self, names: Iterable[SnapshotName], user_props: Mapping[str, str] | None = None) -> None:
+        """See ZfsBackend.snapshot."""
+        batch = checks.atomic_snapshot_batch(names, user_props)
+        dataset = batch[0].full if len(batch) == 1 else batch[0].dataset.full
+        self._check(argv_for.snapshot(batch, user_props), operation="snapshot", dataset=dataset)
+
+    def _existing_snapshots(self, dataset: DatasetName) -> set[str] | None:
+        """Short names of the dataset's snapshots, or None when the dataset is missing."""
+        try:
+            return {info.name.short for info in self.list_snapshots(dataset)}
+        except DatasetNotFound:
+            return None
+
+    def destroy_snapshots(self, names: Iterable[SnapshotName]) -> DestroyReport:
+        """See ZfsBackend.destroy_snapshots. One ``zfs destroy fs@a,b,...`` per dataset and 64 KiB of names."""
+        ordered = list(dict.fromkeys(names))
+        results: dict[SnapshotName, DestroyResult] = {}
+        for group in group_by(ordered, lambda n: n.dataset.full).values():
+            existing = self._existing_snapshots(group[0].dataset) or set()
+            present = [n for n in group if n.short in existing]
+            results.update((n, DestroyResult(n, DestroyOutcome.NOT_FOUND)) for n in group if n.short not in existing)
+            for chunk in chunks_by_size(present, DESTROY_ARGUMENT_BUDGET, argv_for.destroy_argument_size):
+                results.update(destroy_in_rounds(chunk, self._destroy_attempt))
+        return DestroyReport(tuple(results[n] for n in ordered))
+
+    def _destroy_attempt(self, batch: Sequence[SnapshotName]) -> Refusals:
+        dataset = batch[0].dataset
+        done = self._run(argv_for.destroy_snapshots(dataset, [n.short for n in batch]))
+        if done.returncode == 0:
+            return {}
+        refused = destroy_refusals(done.stderr)
+        if refused:
+            return refused
+        error = error_from_stderr(done.stderr, returncode=done.returncode, operation="destroy", dataset=batch[0].full)
+        if isinstance(error, ZfsPermissionDenied | EnvironmentMissing):
+            raise error
+        return {name: (DestroyOutcome.FAILED, str(error)) for name in batch}
+
+    def _destroy_all(self, names: Sequence[SnapshotName]) -> Refusals:
+        """Destroy all names or none (one call per 64 KiB of names: beyond that, earlier chunks stay destroyed)."""
+        for chunk in chunks_by_size(names, DESTROY_ARGUMENT_BUDGET, argv_for.destroy_argument_size):
+            refused = self._destroy_attempt(chunk)
+            if refused:
+                return refused
+        return {}
+
+    def _holds_of(self, batch: Sequence[SnapshotName], operation: str) -> dict[SnapshotName, dict[str, datetime]]:
+        """Holds of several snapshots in one ``zfs holds`` call; DatasetNotFound if one is missing."""
+        done = self._check(argv_for.holds(batch), operation=operation, dataset=batch[0].full)
+        found = parse_holds(done.stdout)
+        return {name: found.get(name, {}) for name in batch}
+
+    def hold(self, snapshots: Iterable[SnapshotName], tag: HoldTag) -> None:
+        """See ZfsBackend.hold.
+
+        ``zfs hold tag a b`` holds one snapshot after the other and carries on past failures, so it is not atomic:
+        the snapshots are checked first (one ``zfs holds`` call), and if the hold still fails half way the holds it
+        did place are released again.
+        """
+        batch = checks.same_pool(snapshots, "hold")
+        if not batch:
+            return
+        for name, tags in self._holds_of(batch, "hold").items():
+            if tag.value in tags:
+                raise HoldExists(f"tag {tag} already exists on this snapshot", dataset=name.full, operation="hold")
+        done = self._run(argv_for.hold(tag, batch))
+        if done.returncode == 0:
+            return
+        error = error_from_stderr(done.stderr, returncode=done.returncode, operation="hold", dataset=batch[0].full)
+        failed = failed_names(done.stderr)
+        placed = [n for n in batch if n not in failed]
+        if placed and not isinstance(error, ZfsPermissionDenied):
+            self._run(argv_for.release(tag, placed))
+        raise error
+
+    def release(self, snapshots: Iterable[SnapshotName], tag: HoldTag) -> None:
+        """See ZfsBackend.release. Checked first (one ``zfs holds`` call): HoldNotFound before anything changes."""
+        batch = checks.same_pool(snapshots, "release")
+        if not batch:
+            return
+        for name, tags in self._holds_of(batch, "release").items():
+            if tag.value not in tags:
+                raise HoldNotFound(f"no hold with tag {tag} on this snapshot", dataset=name.full, operation="release")
+        self._check(argv_for.release(tag, batch), operation="release", dataset=batch[0].full)
+
+    def holds(self, snapshot: SnapshotName) -> dict[str, datetime]:
+        """See ZfsBackend.holds."""
+        return self._holds_of([snapshot], "holds")[snapshot]
+
+    def rollback_to(self, snapshot: SnapshotName, *, destroy_newer: bool = False) -> DestroyReport:
+        """See ZfsBackend.rollback_to."""
+
+        def rollback() -> None:
+            self._check(argv_for.rollback(snapshot), operation="rollback", dataset=snapshot.full)
+
+        return rollback_procedure(
+            snapshot,
+            destroy_newer=destroy_newer,
+            list_snapshots=lambda: self.list_snapshots(snapshot.dataset),
+            destroy_all=self._destroy_all,
+            rollback=rollback,
+        )
+
+    def list_snapshots(
+        self,
+        dataset: DatasetName,
+        properties: Iterable[SnapshotProperty] = (),
+        user_props: Iterable[str] = (),
+    ) -> list[SnapshotInfo]:
+        """See ZfsBackend.list_snapshots."""
+        slow = list(dict.fromkeys(properties))
+        wanted_user = list(dict.fromkeys(user_props))
+        for prop in wanted_user:
+            validate_user_property(prop)
+        done = self._check(
+            argv_for.list_snapshots(dataset, snapshot_columns(slow)), operation="list", dataset=dataset.full
+        )
+        own: dict[SnapshotName, dict[str, str]] = {}
+        if wanted_user:
+            got = self._check(
+                argv_for.get_snapshot_user_props(dataset, wanted_user), operation="list", dataset=dataset.full
+            )
+            own = parse_snapshot_user_props(got.stdout)
+        return parse_snapshot_list(done.stdout, slow, own)
+
+    # -- properties ----------------------------------------------------------------------------------------------
+
+    def get_properties(self, name: ZfsName, props: Iterable[str]) -> dict[str, str | None]:
+        """See ZfsBackend.get_properties."""
+        wanted = list(dict.fromkeys(props))
+        if not wanted:
+            return {}
+        for prop in wanted:
+            if ":" in prop:
+                validate_user_property(prop)
+        done = self._check(argv_for.get(name, wanted), operation="get", dataset=name.full)
+        values = parse_get(done.stdout)
+        return {prop: values.get(prop) for prop in wanted}
+
+    def set_property(self, name: ZfsName, prop: str, value: str) -> None:
+        """See ZfsBackend.set_property."""
+        if ":" in prop:
+            validate_user_property(prop)
+        if "\n" in value or "\0" in value:
+            raise InvalidName(f"value of {prop} contains a newline or NUL", dataset=name.full, operation="set")
+        self._check(argv_for.set_property(name, prop, value), operation="set", dataset=name.full)
+
+    # -- datasets ------------------------------------------------------------------------------------------------
+
+    def create_filesystem(self, name: DatasetName, props: Mapping[str, str] | None = None) -> None:
+        """See ZfsBackend.create_filesystem."""
+        self._check(argv_for.create_filesystem(name, props), operation="create", dataset=name.full)
+
+    def clone(self, snapshot: SnapshotName, target: DatasetName, props: Mapping[str, str] | None = None) -> None:
+        """See ZfsBackend.clone."""
+        self._check(argv_for.clone(snapshot, target, props), operation="clone", dataset=target.full)
+
+    def promote(self, dataset: DatasetName) -> None:
+        """See ZfsBackend.promote."""
+        self._check(argv_for.promote(dataset), operation="promote", dataset=dataset.full)
+
+    def rename(self, old: N, new: N) -> None:
+        """See ZfsBackend.rename."""
+        self._check(argv_for.rename(old, new), operation="rename", dataset=old.full)
+
+    def exists(self, name: ZfsName) -> bool:
+        """See ZfsBackend.exists."""
+        done = self._run(argv_for.exists(name))
+        if done.returncode == 0:
+            return True
+        error = error_from_stderr(done.stderr, returncode=done.returncode, operation="exists", dataset=name.full)
+        if isinstance(error, DatasetNotFound):
+            return False
+        raise error
+
+    def destroy_dataset(self, name: DatasetName, *, recursive: bool = False) -> None:
+        """See ZfsBackend.destroy_dataset."""
+        if name.parent is None:
+            raise ZfsError("refusing to destroy a pool's root dataset", dataset=name.full, operation="destroy")
+        self._check(argv_for.destroy_dataset(name, recursive=recursive), operation="destroy", dataset=name.full)

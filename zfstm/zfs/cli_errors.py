@@ -1,0 +1,135 @@
+"""The one place where the zfs command's stderr becomes typed exceptions and per-name destroy outcomes.
+
+Why one place: the CLI reports errors only as English text ("cannot destroy snapshot tank/a@x: dataset is busy"),
+and the same words mean different things per operation ("dataset is busy" is a hold when destroying a snapshot).
+The CLI backend forces ``LC_ALL=C`` so these texts are stable; the table below was checked against OpenZFS 2.3.9
+(libzfs_util.c ``zfs_standard_error`` and the messages in zfs_main.c) in the testbed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from zfstm.errors import (
+    DatasetBusy,
+    DatasetExists,
+    DatasetNotFound,
+    EnvironmentMissing,
+    HoldExists,
+    HoldNotFound,
+    InvalidName,
+    PoolsDiffer,
+    SnapshotCloned,
+    SnapshotExists,
+    SnapshotHeld,
+    SnapshotNotLatest,
+    ZfsError,
+    ZfsPermissionDenied,
+    ZfstmError,
+)
+from zfstm.zfs.names import SnapshotName
+from zfstm.zfs.types import DestroyOutcome
+
+#: Exit status of a shell (or ssh) whose command was not found.
+COMMAND_NOT_FOUND = 127
+
+# (fragment of stderr, exception class), first match wins; fragments are lower case.
+_RULES: tuple[tuple[str, type[ZfsError]], ...] = (
+    ("permission denied", ZfsPermissionDenied),
+    ("must be run as root", ZfsPermissionDenied),
+    ("operation not permitted", ZfsPermissionDenied),
+    ("more recent snapshots or bookmarks exist", SnapshotNotLatest),
+    ("tag already exists on this dataset", HoldExists),
+    ("no such tag on this dataset", HoldNotFound),
+    ("snapshot is cloned", SnapshotCloned),
+    ("has dependent clones", SnapshotCloned),
+    ("does not exist", DatasetNotFound),
+    ("could not find any snapshots to destroy", DatasetNotFound),
+    ("no such pool", DatasetNotFound),
+    ("must be in the same pool", PoolsDiffer),
+    ("cross-device", PoolsDiffer),
+    ("invalid character", InvalidName),
+    ("name is too long", InvalidName),
+    ("is too long", InvalidName),
+    ("invalid property", InvalidName),
+    ("bad property list", InvalidName),
+    ("multiple snapshots of same fs not allowed", InvalidName),
+    ("is busy", DatasetBusy),
+    ("has children", DatasetBusy),
+)
+
+_DESTROY_LINE = re.compile(r"^cannot destroy snapshot (?P<name>[^:]+@[^:]+): (?P<reason>.+)$")
+_HOLD_HINTS = ("dataset is busy", "is held", "user hold")
+_CLONE_HINTS = ("snapshot is cloned", "dependent clones")
+
+
+def _reason(stderr: str) -> str:
+    """The useful part of zfs's message: its non-empty lines joined, without the 'cannot X:' boilerplate."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    return "; ".join(lines) if lines else "zfs failed without a message"
+
+
+def error_from_stderr(stderr: str, *, returncode: int, operation: str, dataset: str = "") -> ZfstmError:
+    """The exception for a failed zfs command, chosen by operation and message (EnvironmentMissing: no zfs)."""
+    text = stderr.lower()
+    message = _reason(stderr)
+    if returncode == COMMAND_NOT_FOUND and "not found" in text:
+        return EnvironmentMissing(
+            f"the zfs command was not found ({message}); install zfsutils or check PATH / the command prefix"
+        )
+    if "already exists" in text:
+        is_snapshot = operation == "snapshot" or "@" in dataset
+        cls: type[ZfsError] = SnapshotExists if is_snapshot else DatasetExists
+        return cls(message, dataset=dataset, operation=operation)
+    if operation == "destroy" and "@" in dataset and "dataset is busy" in text:
+        return SnapshotHeld(
+            message + " (a user hold protects it; see 'zfs holds')", dataset=dataset, operation=operation
+        )
+    for fragment, exception in _RULES:
+        if fragment in text:
+            return exception(message, dataset=dataset, operation=operation)
+    return ZfsError(message, dataset=dataset, operation=operation)
+
+
+def destroy_refusals(stderr: str) -> dict[SnapshotName, tuple[DestroyOutcome, str]]:
+    """Per-name refusals from ``zfs destroy fs@a,b,c``: 'cannot destroy snapshot NAME: REASON' lines.
+
+    A held snapshot says "dataset is busy" (EBUSY), a cloned one "snapshot is cloned" (EEXIST). Lines that do not
+    name a snapshot are ignored here; the caller treats an error without any named refusal as a whole failure.
+    """
+    refusals: dict[SnapshotName, tuple[DestroyOutcome, str]] = {}
+    for line in stderr.splitlines():
+        match = _DESTROY_LINE.match(line.strip())
+        if not match:
+            continue
+        try:
+            name = SnapshotName.parse(match["name"])
+        except InvalidName:
+            continue
+        reason = match["reason"].strip()
+        lowered = reason.lower()
+        if any(hint in lowered for hint in _HOLD_HINTS):
+            outcome = DestroyOutcome.HELD
+        elif any(hint in lowered for hint in _CLONE_HINTS):
+            outcome = DestroyOutcome.CLONED
+        else:
+            outcome = DestroyOutcome.FAILED
+        refusals[name] = (outcome, reason)
+    return refusals
+
+
+_QUOTED_NAME = re.compile(r"'(?P<name>[^'@]+@[^']+)'")
+
+
+def failed_names(stderr: str) -> set[SnapshotName]:
+    """Snapshot names quoted in 'cannot hold/release/open 'NAME': ...' lines, i.e. the ones that failed."""
+    names: set[SnapshotName] = set()
+    for line in stderr.splitlines():
+        if not line.startswith("cannot"):
+            continue
+        for match in _QUOTED_NAME.finditer(line):
+            try:
+                names.add(SnapshotName.parse(match["name"]))
+            except InvalidName:
+                continue
+    return names

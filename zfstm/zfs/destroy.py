@@ -1,0 +1,70 @@
+"""Batched snapshot destruction that survives refusals: group, chunk, strip the refused names, retry the rest.
+
+ZFS destroys a batch all or nothing: one held or cloned snapshot fails the whole ``lzc_destroy_snaps`` call (and the
+``zfs destroy fs@a,b,c`` that wraps it). Tools that give up there (znapzend) stop pruning forever; tools that
+destroy one name per call (sanoid) are ~20-100x slower. Here a refused batch is retried without the refused names,
+so each round either destroys everything left or removes at least one name: at most n+1 rounds, usually two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from zfstm.zfs.names import SnapshotName
+from zfstm.zfs.types import DestroyOutcome, DestroyResult
+
+#: What one attempt says about the names it could not destroy (empty: all of them were destroyed).
+Refusals = Mapping[SnapshotName, tuple[DestroyOutcome, str]]
+Attempt = Callable[[Sequence[SnapshotName]], Refusals]
+
+
+def destroy_in_rounds(names: Sequence[SnapshotName], attempt: Attempt) -> dict[SnapshotName, DestroyResult]:
+    """Call ``attempt`` until every name is destroyed or refused; results per name.
+
+    ``attempt`` destroys all names it is given or none (ZFS's batch semantics) and returns the refused ones. If it
+    refuses without naming any of the names given (an unparseable error), all remaining names are FAILED with
+    the first message rather than retried blindly.
+    """
+    results: dict[SnapshotName, DestroyResult] = {}
+    pending = list(dict.fromkeys(names))
+    while pending:
+        refused = attempt(pending)
+        if not refused:
+            results.update((n, DestroyResult(n, DestroyOutcome.DESTROYED)) for n in pending)
+            break
+        relevant = {n: v for n, v in refused.items() if n in set(pending)}
+        if not relevant:
+            message = next(iter(refused.values()))[1]
+            results.update((n, DestroyResult(n, DestroyOutcome.FAILED, message)) for n in pending)
+            break
+        for name, (outcome, message) in relevant.items():
+            results[name] = DestroyResult(name, outcome, message)
+        pending = [n for n in pending if n not in relevant]
+    return results
+
+
+def group_by(names: Iterable[SnapshotName], key: Callable[[SnapshotName], str]) -> dict[str, list[SnapshotName]]:
+    """Names grouped by ``key`` (pool or dataset), keeping the given order inside each group."""
+    groups: dict[str, list[SnapshotName]] = {}
+    for name in dict.fromkeys(names):
+        groups.setdefault(key(name), []).append(name)
+    return groups
+
+
+def chunks_by_size(
+    names: Sequence[SnapshotName], budget: int, size: Callable[[SnapshotName], int]
+) -> list[list[SnapshotName]]:
+    """Split ``names`` into consecutive chunks whose summed ``size`` stays within ``budget`` (at least one each)."""
+    chunks: list[list[SnapshotName]] = []
+    current: list[SnapshotName] = []
+    used = 0
+    for name in names:
+        cost = size(name)
+        if current and used + cost > budget:
+            chunks.append(current)
+            current, used = [], 0
+        current.append(name)
+        used += cost
+    if current:
+        chunks.append(current)
+    return chunks

@@ -1,0 +1,201 @@
+"""The libzfs_core backend: snapshot, destroy, hold, release, rollback through pyzfs ioctls, no processes.
+
+Why both lzc and CLI here: libzfs_core is the fast, atomic, typed path (no fork/exec of ``zfs``, errors as errno
+per name), but it cannot list datasets or snapshots (pyzfs's ``lzc_list*`` raise NotImplementedError), cannot read
+properties, and does not mount or unmount: ``lzc_create``/``lzc_clone`` leave the filesystem unmounted,
+``lzc_rename``/``lzc_destroy`` fail or strand mounts on mounted filesystems. Those operations are delegated to the
+local CLI backend, which lets the ``zfs`` command's libzfs do the mount handling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from zfstm.errors import DatasetNotFound, EnvironmentMissing, PyzfsMissing, ZfsPermissionDenied
+from zfstm.zfs import checks
+from zfstm.zfs.backend import N
+from zfstm.zfs.cli import CliBackend
+from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by
+from zfstm.zfs.lzc_errors import describe, name_of, sub_errors, translate
+from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName
+from zfstm.zfs.rollback import rollback_procedure
+from zfstm.zfs.types import DestroyOutcome, DestroyReport, DestroyResult, SnapshotInfo, SnapshotProperty
+
+#: Names per lzc_destroy_snaps call: far below the ioctl's nvlist limit, large enough that 1,000 go in one call.
+DESTROY_BATCH = 10_000
+
+
+def _import_lzc() -> Any:
+    try:
+        import libzfs_core
+    except ImportError as exc:
+        raise PyzfsMissing(
+            f"pyzfs (import libzfs_core) is unavailable ({exc}); install python3-pyzfs or use the CLI backend"
+        ) from exc
+    return libzfs_core
+
+
+def _b(name: ZfsName | str) -> bytes:
+    return (name if isinstance(name, str) else name.full).encode()
+
+
+@attrs.frozen
+class LzcBackend:
+    """ZfsBackend over pyzfs. ``lzc`` is the libzfs_core module (injectable for tests); ``cli`` lists and mounts."""
+
+    lzc: Any = attrs.field(factory=_import_lzc)
+    cli: CliBackend = attrs.field(factory=CliBackend)
+    kind: str = "lzc"
+
+    def _call(self, operation: str, dataset: str, function: str, *args: Any) -> Any:
+        try:
+            return getattr(self.lzc, function)(*args)
+        except Exception as exc:
+            if type(exc).__module__.startswith("libzfs_core") or hasattr(exc, "errno"):
+                raise translate(exc, operation=operation, dataset=dataset) from exc
+            raise
+
+    # -- snapshots -----------------------------------------------------------------------------------------------
+
+    def snapshot(self, names: Iterable[SnapshotName], user_props: Mapping[str, str] | None = None) -> None:
+        """See ZfsBackend.snapshot. One lzc_snapshot: one transaction group for all names."""
+        batch = checks.atomic_snapshot_batch(names, user_props)
+        props = {k.encode(): v.encode() for k, v in (user_props or {}).items()}
+        self._call("snapshot", batch[0].full, "lzc_snapshot", [_b(n) for n in batch], props or None)
+
+    def destroy_snapshots(self, names: Iterable[SnapshotName]) -> DestroyReport:
+        """See ZfsBackend.destroy_snapshots. One lzc_destroy_snaps per pool (and 10,000 names)."""
+        ordered = list(dict.fromkeys(names))
+        results: dict[SnapshotName, DestroyResult] = {}
+        for group in group_by(ordered, lambda n: n.pool).values():
+            present = [n for n in group if self._call("exists", n.full, "lzc_exists", _b(n))]
+            results.update((n, DestroyResult(n, DestroyOutcome.NOT_FOUND)) for n in group if n not in present)
+            for chunk in chunks_by_size(present, DESTROY_BATCH, lambda _n: 1):
+                results.update(destroy_in_rounds(chunk, self._destroy_attempt))
+        return DestroyReport(tuple(results[n] for n in ordered))
+
+    def _destroy_attempt(self, batch: Sequence[SnapshotName]) -> Refusals:
+        try:
+            self.lzc.lzc_destroy_snaps([_b(n) for n in batch], False)
+        except Exception as exc:
+            if not hasattr(exc, "errno") and not hasattr(exc, "errors"):
+                raise
+            by_full = {n.full: n for n in batch}
+            refused: dict[SnapshotName, tuple[DestroyOutcome, str]] = {}
+            for error in sub_errors(exc):
+                mapped = translate(error, operation="destroy", dataset=batch[0].full)
+                if isinstance(mapped, ZfsPermissionDenied | EnvironmentMissing):
+                    raise mapped from exc
+                name = by_full.get(name_of(error) or "")
+                if name is None:
+                    continue
+                kind = type(error).__name__
+                outcome = {"SnapshotIsHeld": DestroyOutcome.HELD, "SnapshotIsCloned": DestroyOutcome.CLONED}.get(
+                    kind, DestroyOutcome.FAILED
+                )
+                reason = {"SnapshotIsHeld": "snapshot is held", "SnapshotIsCloned": "snapshot is cloned"}.get(
+                    kind, describe(error)
+                )
+                refused[name] = (outcome, reason)
+            if not refused:
+                return {n: (DestroyOutcome.FAILED, str(translate(exc, operation="destroy"))) for n in batch}
+            return refused
+        return {}
+
+    def hold(self, snapshots: Iterable[SnapshotName], tag: HoldTag) -> None:
+        """See ZfsBackend.hold. lzc_hold skips missing snapshots; those holds are released again, then it raises."""
+        batch = checks.same_pool(snapshots, "hold")
+        if not batch:
+            return
+        missing = self._call("hold", batch[0].full, "lzc_hold", {_b(n): tag.value.encode() for n in batch}, None)
+        if missing:
+            missing_names = {m.decode() if isinstance(m, bytes) else str(m) for m in missing}
+            placed = [n for n in batch if n.full not in missing_names]
+            if placed:
+                self.release(placed, tag)
+            raise DatasetNotFound(
+                f"snapshot(s) {', '.join(sorted(missing_names))} do not exist; no hold was placed",
+                dataset=sorted(missing_names)[0],
+                operation="hold",
+            )
+
+    def release(self, snapshots: Iterable[SnapshotName], tag: HoldTag) -> None:
+        """See ZfsBackend.release."""
+        batch = checks.same_pool(snapshots, "release")
+        if not batch:
+            return
+        for name in batch:  # lzc_release skips missing snapshots silently; say so instead
+            if not self._call("release", name.full, "lzc_exists", _b(name)):
+                raise DatasetNotFound("snapshot does not exist", dataset=name.full, operation="release")
+        self._call("release", batch[0].full, "lzc_release", {_b(n): [tag.value.encode()] for n in batch})
+
+    def holds(self, snapshot: SnapshotName) -> dict[str, datetime]:
+        """See ZfsBackend.holds."""
+        raw = self._call("holds", snapshot.full, "lzc_get_holds", _b(snapshot))
+        return {
+            (tag.decode() if isinstance(tag, bytes) else str(tag)): datetime.fromtimestamp(int(when), tz=UTC)
+            for tag, when in raw.items()
+        }
+
+    def rollback_to(self, snapshot: SnapshotName, *, destroy_newer: bool = False) -> DestroyReport:
+        """See ZfsBackend.rollback_to. The rollback itself is lzc_rollback_to (refuses if anything newer exists)."""
+
+        def rollback() -> None:
+            self._call("rollback", snapshot.full, "lzc_rollback_to", _b(snapshot.dataset), _b(snapshot))
+
+        return rollback_procedure(
+            snapshot,
+            destroy_newer=destroy_newer,
+            list_snapshots=lambda: self.list_snapshots(snapshot.dataset),
+            destroy_all=self._destroy_attempt,
+            rollback=rollback,
+        )
+
+    def list_snapshots(
+        self,
+        dataset: DatasetName,
+        properties: Iterable[SnapshotProperty] = (),
+        user_props: Iterable[str] = (),
+    ) -> list[SnapshotInfo]:
+        """See ZfsBackend.list_snapshots (through the CLI: libzfs_core cannot list)."""
+        return self.cli.list_snapshots(dataset, properties, user_props)
+
+    # -- properties (CLI: libzfs_core cannot read properties) --------------------------------------------------
+
+    def get_properties(self, name: ZfsName, props: Iterable[str]) -> dict[str, str | None]:
+        """See ZfsBackend.get_properties."""
+        return self.cli.get_properties(name, props)
+
+    def set_property(self, name: ZfsName, prop: str, value: str) -> None:
+        """See ZfsBackend.set_property (CLI: zfs parses human values such as 10G and remounts on mountpoint)."""
+        self.cli.set_property(name, prop, value)
+
+    # -- datasets (CLI where mounts are involved) ------------------------------------------------------------
+
+    def create_filesystem(self, name: DatasetName, props: Mapping[str, str] | None = None) -> None:
+        """See ZfsBackend.create_filesystem (CLI: lzc_create does not mount)."""
+        self.cli.create_filesystem(name, props)
+
+    def clone(self, snapshot: SnapshotName, target: DatasetName, props: Mapping[str, str] | None = None) -> None:
+        """See ZfsBackend.clone (CLI: lzc_clone does not mount)."""
+        self.cli.clone(snapshot, target, props)
+
+    def promote(self, dataset: DatasetName) -> None:
+        """See ZfsBackend.promote."""
+        self._call("promote", dataset.full, "lzc_promote", _b(dataset))
+
+    def rename(self, old: N, new: N) -> None:
+        """See ZfsBackend.rename (CLI: zfs unmounts and remounts renamed filesystems)."""
+        self.cli.rename(old, new)
+
+    def exists(self, name: ZfsName) -> bool:
+        """See ZfsBackend.exists."""
+        return bool(self._call("exists", name.full, "lzc_exists", _b(name)))
+
+    def destroy_dataset(self, name: DatasetName, *, recursive: bool = False) -> None:
+        """See ZfsBackend.destroy_dataset (CLI: a mounted filesystem must be unmounted first)."""
+        self.cli.destroy_dataset(name, recursive=recursive)
