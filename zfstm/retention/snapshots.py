@@ -1,0 +1,81 @@
+"""What retention needs to know about one snapshot, and how to tell it from what ZFS says.
+
+A snapshot is *managed* (a candidate for pruning) when it carries ``zfstm:managed=yes`` or its short name is in an
+adopted naming scheme; everything else is *foreign* and is never touched. Its time is the one its name encodes when
+a scheme reads the name, else its creation time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+import attrs
+
+from zfstm.clock import as_utc
+from zfstm.naming import DEFAULT_SCHEME, NamingScheme
+
+MANAGED_PROPERTY = "zfstm:managed"
+KNOWN_GOOD_HOLD = "zfstm-known-good"
+
+
+def _whole_seconds(value: datetime) -> datetime:
+    """UTC, whole seconds: names and ZFS creation times have no finer resolution, and buckets are exact then."""
+    return as_utc(value).replace(microsecond=0)
+
+
+def _tags(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+@attrs.frozen
+class RetentionSnapshot:
+    """A snapshot as retention sees it: ``name`` (full ``pool/fs@snap`` or short), UTC ``time``, holds.
+
+    ``epoch`` (POSIX seconds of ``time``) is computed once here, because the planner sorts and buckets by it.
+    """
+
+    name: str
+    time: datetime = attrs.field(converter=_whole_seconds)
+    managed: bool = True
+    holds: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
+    epoch: int = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "epoch", int(self.time.timestamp()))
+
+    @property
+    def short_name(self) -> str:
+        return self.name.rpartition("@")[2]
+
+    @property
+    def known_good(self) -> bool:
+        return KNOWN_GOOD_HOLD in self.holds
+
+
+def classify(
+    name: str,
+    creation: datetime,
+    *,
+    holds: frozenset[str] = frozenset(),
+    user_props: Mapping[str, str] | None = None,
+    naming: NamingScheme = DEFAULT_SCHEME,
+    adopted: Sequence[NamingScheme] = (),
+) -> RetentionSnapshot:
+    """Build the retention view of a snapshot.
+
+    ``user_props=None`` means the properties are unknown (an offline list): then a name in zfstm's own scheme also
+    counts as managed. With properties, only ``zfstm:managed=yes`` or an adopted scheme makes it managed.
+    """
+    short = name.rpartition("@")[2]
+    time: datetime | None = None
+    for scheme in (naming, *adopted):
+        time = scheme.parse(short)
+        if time is not None:
+            break
+    by_adoption = any(scheme.parse(short) is not None for scheme in adopted)
+    if user_props is None:
+        managed = by_adoption or naming.parse(short) is not None
+    else:
+        managed = user_props.get(MANAGED_PROPERTY) == "yes" or by_adoption
+    return RetentionSnapshot(name=name, time=time if time is not None else creation, managed=managed, holds=holds)
