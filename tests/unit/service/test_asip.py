@@ -1,0 +1,62 @@
+"""Tests for reading asip-status: does the AFP server answer, and as what."""
+
+from __future__ import annotations
+
+import pytest
+
+from zfstm.service.asip import asip_status_argv, judge_asip_status, parse_asip_status
+from zfstm.service.command import Completed
+
+# Shape of Debian netatalk-tools 4.2.3 output (abridged); the integration test checks the real thing.
+SAMPLE = """\
+AFP reply from localhost:548 via IPv4
+Flags: 1  Cmd: 3  ID: 57005
+Reply: DSIGetStatus
+Request ID: 57005
+Machine type: Netatalk4.2.3
+AFP versions: AFP2.2,AFPX03,AFP3.1,AFP3.2,AFP3.3,AFP3.4
+UAMs: Cleartxt Passwrd,DHX2
+Volume Icon & Mask: Yes
+Server name: testbed
+"""
+
+ARGV = ("asip-status", "localhost")
+
+
+def test_argv() -> None:
+    """The probe runs `asip-status localhost` (optionally with a port)."""
+    assert asip_status_argv() == ARGV
+    assert asip_status_argv("::1", 10548) == ("asip-status", "::1", "10548")
+
+
+def test_option_like_host_is_refused() -> None:
+    """A host that asip-status would read as an option is refused."""
+    with pytest.raises(ValueError, match="option"):
+        asip_status_argv("-x")
+
+
+def test_parse_reads_key_value_lines() -> None:
+    """Key: value lines are read; the machine type is there verbatim."""
+    fields = parse_asip_status(SAMPLE)
+    assert fields["Machine type"] == "Netatalk4.2.3"
+    assert fields["Server name"] == "testbed"
+
+
+def test_answer_ok_when_machine_type_matches() -> None:
+    """Exit 0 and a Netatalk machine type is an answer."""
+    answer = judge_asip_status(Completed(ARGV, 0, SAMPLE))
+    assert answer.ok
+    assert "Netatalk4.2.3" in answer.detail
+
+
+def test_failure_exit_is_no_answer_and_says_why() -> None:
+    """A non-zero exit (server down) is no answer, with asip-status's own message."""
+    answer = judge_asip_status(Completed(ARGV, 1, "", "Can't connect to localhost:548: Connection refused\n"))
+    assert not answer.ok
+    assert "Connection refused" in answer.detail
+
+
+def test_other_server_is_no_answer() -> None:
+    """An AFP server that is not the expected one does not count."""
+    answer = judge_asip_status(Completed(ARGV, 0, SAMPLE.replace("Netatalk4.2.3", "Macintosh")))
+    assert not answer.ok

@@ -1,0 +1,70 @@
+"""Build the verified control for a file server from the few facts a configuration gives (shell wiring).
+
+The configuration names the kind of service manager and the service (an FMRI, a unit, or a pidfile plus argv),
+and the directories to watch: each share's mountpoint and its CNID database directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from zfstm.errors import UsageError
+from zfstm.service.command import Runner
+from zfstm.service.control import NETATALK_PROCESSES, SAMBA_PROCESSES, FileServerControl
+from zfstm.service.holder_scan import default_scanner
+from zfstm.service.pidfile import PidfileControl
+from zfstm.service.runner import run_command
+from zfstm.service.smf import SmfControl
+from zfstm.service.systemd import SystemdControl
+from zfstm.service.verified import VerifiedFileServer, always_answers, asip_probe
+
+Manager = Literal["smf", "systemd", "pidfile"]
+Server = Literal["netatalk", "samba"]
+
+
+def make_control(
+    manager: Manager,
+    service: str,
+    *,
+    argv: Sequence[str] = (),
+    program: str = "",
+    runner: Runner = run_command,
+) -> FileServerControl:
+    """An adapter: ``service`` is the FMRI (smf), the unit (systemd) or the pidfile path (pidfile)."""
+    if manager == "smf":
+        return SmfControl(fmri=service, runner=runner)
+    if manager == "systemd":
+        return SystemdControl(unit=service, runner=runner)
+    if manager == "pidfile":
+        if not argv or not program:
+            raise UsageError(f"a pidfile-managed file server ({service}) needs the argv that starts it and its program")
+        return PidfileControl(argv=list(argv), pidfile=Path(service), program=program)
+    raise UsageError(f"unknown service manager {manager!r}: use smf, systemd or pidfile")
+
+
+def verified_server(
+    server: Server,
+    control: FileServerControl,
+    watched: Sequence[Path],
+    *,
+    stop_timeout: float = 60.0,
+    start_timeout: float = 60.0,
+    runner: Runner = run_command,
+) -> VerifiedFileServer:
+    """Netatalk: watch afpd/cnid_dbd/cnid_metad/netatalk and probe asip-status; Samba: watch smbd, no probe."""
+    if server == "netatalk":
+        names, probe = NETATALK_PROCESSES, asip_probe(runner=runner)
+    elif server == "samba":
+        names, probe = SAMBA_PROCESSES, always_answers
+    else:
+        raise UsageError(f"unknown file server {server!r}: use netatalk or samba")
+    return VerifiedFileServer(
+        control=control,
+        watched=list(watched),
+        scan=default_scanner(names),
+        answers=probe,
+        stop_timeout=stop_timeout,
+        start_timeout=start_timeout,
+    )
