@@ -77,7 +77,7 @@ def error_from_stderr(stderr: str, *, returncode: int, operation: str, dataset: 
         return EnvironmentMissing(
             f"the zfs command was not found ({message}); install zfsutils or check PATH / the command prefix"
         )
-    if "already exists" in text:
+    if "already exists" in text and "tag already exists" not in text:
         is_snapshot = operation == "snapshot" or "@" in dataset
         cls: type[ZfsError] = SnapshotExists if is_snapshot else DatasetExists
         return cls(message, dataset=dataset, operation=operation)

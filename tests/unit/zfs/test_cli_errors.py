@@ -1,0 +1,91 @@
+"""zfs stderr becomes typed exceptions and per-name destroy outcomes in one place."""
+
+from __future__ import annotations
+
+import pytest
+
+from zfstm.errors import (
+    DatasetBusy,
+    DatasetExists,
+    DatasetNotFound,
+    EnvironmentMissing,
+    HoldExists,
+    HoldNotFound,
+    InvalidName,
+    SnapshotCloned,
+    SnapshotExists,
+    SnapshotHeld,
+    SnapshotNotLatest,
+    ZfsError,
+    ZfsPermissionDenied,
+)
+from zfstm.zfs.cli_errors import destroy_refusals, error_from_stderr, failed_names
+from zfstm.zfs.names import SnapshotName
+from zfstm.zfs.types import DestroyOutcome
+
+# Messages as printed by zfs 2.3.9 in the testbed (see docs/zfs-backend.md).
+CASES = [
+    ("snapshot", "tank/a@x", "cannot create snapshot 'tank/a@x': dataset already exists\n", SnapshotExists),
+    ("create", "tank/a", "cannot create 'tank/a': dataset already exists\n", DatasetExists),
+    ("snapshot", "tank/n@x", "cannot open 'tank/n': dataset does not exist\nusage:\n", DatasetNotFound),
+    ("snapshot", "tank/a@x", "cannot create snapshots : permission denied\n", ZfsPermissionDenied),
+    (
+        "rollback",
+        "tank/a@x",
+        "cannot rollback to 'tank/a@x': more recent snapshots or bookmarks exist\nuse '-r' to force deletion of "
+        "the following snapshots and bookmarks:\ntank/a@y\n",
+        SnapshotNotLatest,
+    ),
+    ("hold", "tank/a@x", "cannot hold snapshot 'tank/a@x': tag already exists on this dataset\n", HoldExists),
+    (
+        "release",
+        "tank/a@x",
+        "cannot release hold from snapshot 'tank/a@x': no such tag on this dataset\n",
+        HoldNotFound,
+    ),
+    ("destroy", "tank/a@x", "cannot destroy snapshot tank/a@x: dataset is busy\n", SnapshotHeld),
+    ("destroy", "tank/a@x", "cannot destroy snapshot tank/a@x: snapshot is cloned\n", SnapshotCloned),
+    ("destroy", "tank/a", "cannot destroy 'tank/a': filesystem has children\nuse '-r' to destroy\n", DatasetBusy),
+    ("set", "tank/a", "cannot set property for 'tank/a': invalid property 'bogus'\n", InvalidName),
+    ("promote", "tank/a", "cannot promote 'tank/a': not a cloned filesystem\n", ZfsError),
+]
+
+
+@pytest.mark.parametrize(("operation", "dataset", "stderr", "expected"), CASES)
+def test_messages_map_to_exception_classes(operation: str, dataset: str, stderr: str, expected: type[ZfsError]) -> None:
+    """Each known zfs message maps to its class, which names the operation and the dataset."""
+    error = error_from_stderr(stderr, returncode=1, operation=operation, dataset=dataset)
+    assert type(error) is expected
+    assert isinstance(error, ZfsError)
+    assert error.operation == operation and error.dataset == dataset
+    assert dataset in str(error)
+
+
+def test_missing_zfs_command() -> None:
+    """Exit status 127 with 'not found' (a remote shell without zfs) is EnvironmentMissing."""
+    error = error_from_stderr("sh: 1: zfs: not found\n", returncode=127, operation="list", dataset="tank")
+    assert isinstance(error, EnvironmentMissing)
+
+
+def test_destroy_refusals_per_name() -> None:
+    """'cannot destroy snapshot' lines become HELD, CLONED or FAILED per name; other lines are ignored."""
+    stderr = (
+        "cannot destroy snapshot tank/a b@s1: dataset is busy\n"
+        "cannot destroy snapshot tank/a b@s2: snapshot is cloned\n"
+        "cannot destroy snapshot tank/a b@s3: out of space\n"
+        "cannot destroy snapshots: some other summary\n"
+    )
+    refused = destroy_refusals(stderr)
+    name = SnapshotName.parse
+    assert {n.short: outcome for n, (outcome, _) in refused.items()} == {
+        "s1": DestroyOutcome.HELD,
+        "s2": DestroyOutcome.CLONED,
+        "s3": DestroyOutcome.FAILED,
+    }
+    assert refused[name("tank/a b@s3")][1] == "out of space"
+
+
+def test_failed_names_from_quoted_lines() -> None:
+    """Quoted snapshot names on 'cannot ...' lines are the names that failed."""
+    stderr = "cannot hold snapshot 'tank/a@x y': tag already exists on this dataset\nother line 'tank/b@z'\n"
+    assert failed_names(stderr) == {SnapshotName.parse("tank/a@x y")}

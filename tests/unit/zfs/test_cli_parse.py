@@ -1,0 +1,69 @@
+"""Parsing zfs -H -p output into typed values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.unit.zfs.strategies import snapshot_names
+from zfstm.errors import ZfsError
+from zfstm.zfs.cli_parse import parse_get, parse_holds, parse_snapshot_list, parse_snapshot_user_props
+from zfstm.zfs.names import SnapshotName
+from zfstm.zfs.types import SnapshotProperty
+
+
+@given(st.lists(st.tuples(snapshot_names(), st.integers(1, 2**64 - 1), st.integers(1, 2**40)), max_size=10))
+def test_list_round_trip_sorted_by_createtxg(rows: list[tuple[SnapshotName, int, int]]) -> None:
+    """Fast listing lines parse back to the same names, guids and createtxgs, oldest first."""
+    output = "".join(f"{n.full}\t{g}\t{t}\n" for n, g, t in rows)
+    infos = parse_snapshot_list(output, [])
+    assert sorted((i.createtxg, i.name.full, i.guid) for i in infos) == sorted((t, n.full, g) for n, g, t in rows)
+    assert [i.createtxg for i in infos] == sorted(t for _, _, t in rows)
+
+
+def test_slow_columns_are_typed() -> None:
+    """creation becomes aware UTC, sizes ints, and '-' stays None."""
+    output = "tank/a@s\t17\t42\t1700000000\t0\t12288\t-\t2\n"
+    props = [
+        SnapshotProperty.CREATION,
+        SnapshotProperty.USED,
+        SnapshotProperty.REFERENCED,
+        SnapshotProperty.WRITTEN,
+        SnapshotProperty.USERREFS,
+    ]
+    (info,) = parse_snapshot_list(output, props)
+    assert info.creation == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert (info.used, info.referenced, info.written, info.userrefs) == (0, 12288, None, 2)
+
+
+def test_bad_listing_line_is_an_error() -> None:
+    """A line with the wrong number of columns or a non-number raises ZfsError rather than guessing."""
+    with pytest.raises(ZfsError):
+        parse_snapshot_list("tank/a@s\t17\n", [])
+    with pytest.raises(ZfsError):
+        parse_snapshot_list("tank/a@s\tx\t42\n", [])
+
+
+def test_user_props_only_own_sources() -> None:
+    """Only values set on the snapshot itself (local/received) count; unset and inherited ones do not."""
+    output = (
+        "tank/a@s1\tzfstm:label\thourly\tlocal\n"
+        "tank/a@s1\tzfstm:other\t-\t-\n"
+        "tank/a@s2\tzfstm:label\tx\tinherited from tank/a\n"
+        "tank/a\tzfstm:label\ty\tlocal\n"
+    )
+    assert parse_snapshot_user_props(output) == {SnapshotName.parse("tank/a@s1"): {"zfstm:label": "hourly"}}
+
+
+def test_holds_and_get() -> None:
+    """Holds parse per snapshot to tag -> UTC time; get gives None for unset values."""
+    holds = parse_holds("tank/a@s\tkeep it\t1700000000\ntank/a@t\tx\t1700000001\n")
+    assert holds[SnapshotName.parse("tank/a@s")] == {"keep it": datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)}
+    assert parse_get("origin\t-\t-\nzfstm:x\t-\tlocal\ncompression\tlz4\tlocal\n") == {
+        "origin": None,
+        "zfstm:x": "-",
+        "compression": "lz4",
+    }

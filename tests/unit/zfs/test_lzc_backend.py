@@ -1,0 +1,118 @@
+"""The lzc backend's handling of pyzfs, with a stand-in libzfs_core module (pyzfs is not on the host)."""
+
+from __future__ import annotations
+
+import errno
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from zfstm.errors import DatasetBusy, DatasetNotFound, PoolsDiffer, SnapshotExists, ZfsPermissionDenied
+from zfstm.zfs.lzc import LzcBackend
+from zfstm.zfs.lzc_errors import translate
+from zfstm.zfs.names import DatasetName, HoldTag
+from zfstm.zfs.types import DestroyOutcome
+
+FS = DatasetName("tank/tm")
+
+
+# Stand-ins named like pyzfs's exception classes (translation goes by class name and errno).
+class ZFSError(Exception):
+    def __init__(self, errno_: int, message: str, name: bytes | None) -> None:
+        super().__init__(message)
+        self.errno, self.message, self.name = errno_, message, name
+
+
+class SnapshotIsHeld(ZFSError):
+    def __init__(self, name: bytes) -> None:
+        super().__init__(errno.EBUSY, "snapshot is held", name)
+
+
+class SnapshotIsCloned(ZFSError):
+    def __init__(self, name: bytes) -> None:
+        super().__init__(errno.EEXIST, "snapshot is cloned", name)
+
+
+class SnapshotExistsErr(ZFSError):
+    pass
+
+
+SnapshotExistsErr.__name__ = "SnapshotExists"
+
+
+class SnapshotDestructionFailure(ZFSError):
+    def __init__(self, errors: list[ZFSError]) -> None:
+        super().__init__(errors[0].errno, "destroy failed", None)
+        self.errors = errors
+
+
+class SuspendedPool(ZFSError):
+    pass
+
+
+def test_translate_by_class_errno_and_swapped_generic_message() -> None:
+    """pyzfs classes map by name; EPERM wins; the generic name/message swap does not leak into messages."""
+    assert isinstance(
+        translate(SnapshotExistsErr(errno.EEXIST, "x", b"tank/a@s"), operation="snapshot"), SnapshotExists
+    )
+    swapped = ZFSError(errno.EPERM, "tank/a@s", b"Failed to create snapshot")
+    error = translate(swapped, operation="snapshot", dataset="tank/a@s")
+    assert isinstance(error, ZfsPermissionDenied) and "Operation not permitted" in str(error)
+    assert isinstance(translate(ZFSError(errno.EXDEV, "m", None), operation="x"), PoolsDiffer)
+    busy = translate(SuspendedPool(errno.EAGAIN, "Pool is suspended", b"tank"), operation="rollback")
+    assert isinstance(busy, DatasetBusy) and "try again" in str(busy)
+
+
+class FakeLzc:
+    """Just enough of libzfs_core: snapshots held/cloned per name, all-or-nothing destroy with .errors."""
+
+    def __init__(self, existing: set[bytes], held: set[bytes], cloned: set[bytes]) -> None:
+        self.existing, self.held, self.cloned = existing, held, cloned
+        self.destroy_calls: list[list[bytes]] = []
+        self.released: list[Any] = []
+
+    def lzc_exists(self, name: bytes) -> bool:
+        return name in self.existing
+
+    def lzc_destroy_snaps(self, snaps: list[bytes], defer: bool) -> None:
+        self.destroy_calls.append(list(snaps))
+        errors: list[ZFSError] = [SnapshotIsHeld(s) for s in snaps if s in self.held]
+        errors += [SnapshotIsCloned(s) for s in snaps if s in self.cloned]
+        if errors:
+            raise SnapshotDestructionFailure(errors)
+        self.existing -= set(snaps)
+
+    def lzc_hold(self, holds: dict[bytes, bytes], fd: Any) -> list[bytes]:
+        return [s for s in holds if s not in self.existing]
+
+    def lzc_release(self, holds: dict[bytes, list[bytes]]) -> list[bytes]:
+        self.released.append(holds)
+        return []
+
+
+def test_destroy_strips_refused_and_retries_once() -> None:
+    """One lzc_destroy_snaps for all names, one retry without the held/cloned ones; outcomes per name."""
+    names = [FS.snapshot(s) for s in ("a", "b", "c", "d")]
+    lzc = FakeLzc({n.full.encode() for n in names}, held={b"tank/tm@b"}, cloned={b"tank/tm@c"})
+    backend = LzcBackend(lzc=lzc)
+    report = backend.destroy_snapshots([*names, FS.snapshot("gone")])
+    assert len(lzc.destroy_calls) == 2 and lzc.destroy_calls[1] == [b"tank/tm@a", b"tank/tm@d"]
+    assert report.outcome_of(names[1]) is DestroyOutcome.HELD
+    assert report.outcome_of(names[2]) is DestroyOutcome.CLONED
+    assert report.outcome_of(FS.snapshot("gone")) is DestroyOutcome.NOT_FOUND
+    assert set(report.destroyed) == {names[0], names[3]}
+
+
+def test_hold_with_missing_snapshot_is_undone() -> None:
+    """lzc_hold skips missing snapshots; the backend releases what it held and raises DatasetNotFound."""
+    a, missing = FS.snapshot("a"), FS.snapshot("missing")
+    lzc = FakeLzc({b"tank/tm@a"}, set(), set())
+    with pytest.raises(DatasetNotFound, match="missing"):
+        LzcBackend(lzc=lzc).hold([a, missing], HoldTag("keep"))
+    assert lzc.released == [{b"tank/tm@a": [b"keep"]}]
+
+
+def test_kind_and_injected_module() -> None:
+    """The backend reports kind 'lzc' and uses the module it is given."""
+    assert LzcBackend(lzc=SimpleNamespace()).kind == "lzc"
