@@ -39,6 +39,7 @@ MAX_NAME_BYTES = 255
 #: Reasons are for people; a short one fits every ``zfs list -o`` column and stays far below the limit.
 MAX_REASON_BYTES = 1024
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _USER_PROPERTY = re.compile(r"[a-z0-9_.:-]*:[a-z0-9_.:-]*")
 
 
@@ -48,10 +49,14 @@ def is_user_property_name(name: str) -> bool:
 
 
 def clip_value(text: str, limit: int = MAX_VALUE_BYTES) -> str:
-    """``text`` cut to at most ``limit`` UTF-8 bytes without splitting a character; an ellipsis marks a cut."""
-    data = text.encode()
+    """A safe property value: control characters (NUL cannot pass argv, tabs and newlines break ``zfs get``
+    output) become spaces, unencodable characters become ``?``, empty becomes ``none``, and the text is cut to
+    ``limit`` UTF-8 bytes without splitting a character, an ellipsis marking the cut."""
+    data = _CONTROL.sub(" ", text).encode(errors="replace")
+    if not data:
+        return NONE
     if len(data) <= limit:
-        return text
+        return data.decode()
     return data[: limit - 3].decode(errors="ignore") + "..."
 
 
