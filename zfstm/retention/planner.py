@@ -200,8 +200,8 @@ def _explain(
     cuts = sorted({0, count, *(min(view.cut, count) for view in views)})
     for low, high in pairwise(cuts):
         applicable = [view for view in views if view.cut <= low]
-        if not applicable:
-            continue  # older than every tier: the default
+        if not applicable or any(view.tier.unit is None for view in applicable):
+            continue  # older than every tier (the default), or an `all` tier keeps the whole segment
         too_old = tuple(view.too_old for view in views if view.cut > low)
         if len(applicable) == 1:
             _explain_one(applicable[0], low, high, too_old=too_old, keeping=keeping, labeler=labeler, reasons=reasons)
