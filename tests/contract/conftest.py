@@ -54,7 +54,7 @@ class LzcAsUser:
     """Calls LzcBackend methods in a child Python running as an unprivileged user, re-raising its zfstm error.
 
     pyzfs talks to /dev/zfs from the calling process, so the only way to test it without privileges is another
-    process with another uid. Arguments are DatasetName/SnapshotName/HoldTag or lists of them.
+    process with another uid. Arguments are DatasetName/SnapshotName/HoldTag or lists of them; keywords are bools.
     """
 
     SCRIPT = """
@@ -65,9 +65,9 @@ def decode(v):
     if isinstance(v, list): return [decode(x) for x in v]
     kind, text = v
     return {"d": DatasetName, "s": SnapshotName.parse, "t": HoldTag}[kind](text)
-method, args = json.loads(sys.argv[1])
+method, args, kwargs = json.loads(sys.argv[1])
 try:
-    result = getattr(LzcBackend(), method)(*[decode(a) for a in args])
+    result = getattr(LzcBackend(), method)(*[decode(a) for a in args], **kwargs)
     print(json.dumps({"ok": repr(result)}))
 except Exception as exc:
     print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
@@ -76,8 +76,8 @@ except Exception as exc:
     kind = "lzc-as-user"
 
     def __getattr__(self, method: str) -> Any:
-        def call(*args: Any) -> Any:
-            payload = json.dumps([method, [self._encode(a) for a in args]])
+        def call(*args: Any, **kwargs: bool) -> Any:
+            payload = json.dumps([method, [self._encode(a) for a in args], kwargs])
             argv = [*RUNUSER, "env", "PYTHONPATH=/src", "python3", "-c", self.SCRIPT, payload]
             done = subprocess.run(argv, capture_output=True, text=True, check=True)
             answer = json.loads(done.stdout.strip().splitlines()[-1])

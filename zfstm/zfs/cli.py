@@ -133,13 +133,10 @@ class CliBackend:
         done = self._run(argv_for.destroy_snapshots(dataset, [n.short for n in batch]))
         if done.returncode == 0:
             return {}
-        refused = destroy_refusals(done.stderr)
-        if refused:
-            return refused
         error = error_from_stderr(done.stderr, returncode=done.returncode, operation="destroy", dataset=batch[0].full)
         if isinstance(error, ZfsPermissionDenied | EnvironmentMissing):
             raise error
-        return {name: (DestroyOutcome.FAILED, str(error)) for name in batch}
+        return destroy_refusals(done.stderr) or {name: (DestroyOutcome.FAILED, str(error)) for name in batch}
 
     def _destroy_all(self, names: Sequence[SnapshotName]) -> Refusals:
         """Destroy all names or none (one call per 64 KiB of names: beyond that, earlier chunks stay destroyed)."""
