@@ -7,15 +7,15 @@ holder of unknown paths, because "could not look" must never read as "nothing th
 
 from __future__ import annotations
 
-import fcntl
 import os
-import struct
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import attrs
 
+from zfstm.errors import FileServerError
+from zfstm.netatalk.appledb import probe_lock
 from zfstm.service.command import Runner
 from zfstm.service.holders import (
     Holder,
@@ -32,34 +32,29 @@ from zfstm.service.runner import run_command
 
 Scanner = Callable[[Sequence[Path]], tuple[Holder, ...]]
 
-#: Names of the lock file cnid_dbd keeps an fcntl write lock on, relative to a watched directory.
-CNID_LOCK_FILES = ("lock", ".AppleDB/lock")
-
-# struct flock on 64-bit Linux: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid (+ padding).
-_FLOCK_LINUX64 = struct.Struct("hhqqi4x")
+#: Where cnid_dbd's lock file may sit, relative to a watched directory (the db dir itself, or its parent).
+CNID_DB_DIRS = (".", ".AppleDB")
 
 
-def posix_lock_holder(path: Path) -> int | None:
-    """The pid holding an fcntl lock on ``path`` (``F_GETLK``), or None; only on 64-bit Linux, else None.
+def lock_holders(directories: Sequence[Path], exclude_pids: frozenset[int]) -> tuple[tuple[int, Path], ...]:
+    """``(pid, lock file)`` for every fcntl lock on a ``lock`` file in, or in ``.AppleDB`` below, a watched dir.
 
-    The file is opened read-only and nothing is locked, so probing never disturbs cnid_dbd. (Closing a descriptor
-    drops the *caller's* POSIX locks on that file; zfstm holds none on Netatalk's files.)
+    Uses the F_GETLK probe of :mod:`zfstm.netatalk.appledb` (read-only, never locks). A lock file that exists but
+    cannot be probed is an error: "could not look" must not read as "nobody holds it".
     """
-    if not sys.platform.startswith("linux") or sys.maxsize <= 2**32:
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        query = _FLOCK_LINUX64.pack(fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
-        answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    l_type, _whence, _start, _len, pid = _FLOCK_LINUX64.unpack(answer)
-    return None if l_type == fcntl.F_UNLCK else pid
+    found: list[tuple[int, Path]] = []
+    for directory in directories:
+        for relative in CNID_DB_DIRS:
+            db_dir = directory / relative
+            try:
+                holder = probe_lock(db_dir)
+            except OSError as exc:
+                raise FileServerError(
+                    f"cannot probe the CNID lock in {db_dir}: {exc.strerror}; run as root to stop the file server"
+                ) from exc
+            if holder is not None and holder.pid not in exclude_pids:
+                found.append((holder.pid, db_dir / "lock"))
+    return tuple(found)
 
 
 @attrs.frozen
@@ -75,12 +70,8 @@ class LinuxProcScan:
         found: set[Holder] = set()
         for pid in self._pids():
             found.update(self._scan_one(pid, dirs))
-        for directory in directories:
-            for relative in CNID_LOCK_FILES:
-                lock = directory / relative
-                owner = posix_lock_holder(lock)
-                if owner is not None and owner not in self.exclude_pids:
-                    found.add(Holder(pid=owner, command=self._comm(owner) or "?", path=str(lock), how="fcntl lock"))
+        for owner, lock in lock_holders(directories, self.exclude_pids):
+            found.add(Holder(pid=owner, command=self._comm(owner) or "?", path=str(lock), how="fcntl lock"))
         return tuple(sorted(found))
 
     def _pids(self) -> Iterator[int]:
@@ -174,6 +165,8 @@ class FuserScan:
                 for pid, letters in parse_fuser(done.stdout):
                     if pid not in self.exclude_pids:
                         uses.setdefault(pid, set()).add((argv[-1], f"fuser {letters}".strip()))
+        for owner, lock in lock_holders(directories, self.exclude_pids):
+            uses.setdefault(owner, set()).add((str(lock), "fcntl lock"))
         if not uses:
             return ()
         names = parse_ps(self.runner(ps_argv(uses), timeout=self.timeout).stdout)

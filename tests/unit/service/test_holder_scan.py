@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from zfstm.service.holder_scan import FuserScan, LinuxProcScan, default_scanner, posix_lock_holder
+from zfstm.errors import FileServerError
+from zfstm.service.holder_scan import FuserScan, LinuxProcScan, default_scanner, lock_holders
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="scans /proc (Linux)")
 
@@ -80,17 +81,25 @@ def test_fcntl_lock_owner_is_found(tmp_path: Path, spawn: list[subprocess.Popen[
     appledb.mkdir()
     lock = appledb / "lock"
     lock.write_text("")
-    assert posix_lock_holder(lock) is None
+    assert lock_holders([tmp_path], frozenset()) == ()
     pid = _holder(spawn, lock, "lock")
-    assert posix_lock_holder(lock) == pid
+    assert lock_holders([tmp_path], frozenset()) == ((pid, lock),)
+    assert lock_holders([appledb], frozenset()) == ((pid, lock),)
     found = LinuxProcScan(names=None)([tmp_path])
     assert any(h.pid == pid and h.how == "fcntl lock" for h in found)
 
 
 def test_missing_lock_file_probe_is_none(tmp_path: Path) -> None:
     """Probing a lock file that does not exist reports no holder (and creates nothing)."""
-    assert posix_lock_holder(tmp_path / "lock") is None
+    assert lock_holders([tmp_path], frozenset()) == ()
     assert not (tmp_path / "lock").exists()
+
+
+def test_unprobeable_lock_file_is_an_error(tmp_path: Path) -> None:
+    """A lock path that exists but cannot be opened is an error, never "nobody holds it"."""
+    (tmp_path / "lock").symlink_to(tmp_path / "elsewhere")  # O_NOFOLLOW refuses it
+    with pytest.raises(FileServerError, match="cannot probe"):
+        lock_holders([tmp_path], frozenset())
 
 
 def test_default_scanner_per_platform() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from zfstm.errors import EXIT_INTERRUPTED
+from zfstm.lock import SUNOS_RUN_DIR
 from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG
 
 etree: Any = pytest.importorskip("lxml.etree")
@@ -82,8 +83,14 @@ def test_exec_method_without_timeout_is_rejected(dtd: Any) -> None:
 
 @pytest.fixture(scope="module")
 def service() -> Any:
-    """The <service> element of smf/zfstm.xml."""
-    return _parse(ZFSTM_MANIFEST.read_bytes()).getroot().find("service")
+    """The application/zfstm <service> element of smf/zfstm.xml."""
+    return _parse(ZFSTM_MANIFEST.read_bytes()).getroot().find("service[@name='application/zfstm']")
+
+
+@pytest.fixture(scope="module")
+def account() -> Any:
+    """The application/zfstm-account <service> element of smf/zfstm.xml."""
+    return _parse(ZFSTM_MANIFEST.read_bytes()).getroot().find("service[@name='application/zfstm-account']")
 
 
 def test_fmri_and_default_instance(service: Any) -> None:
@@ -113,6 +120,24 @@ def test_runs_as_an_unprivileged_user(service: Any) -> None:
     credential = service.find("method_context/method_credential")
     assert credential.get("user") not in ("root", "0")
     assert credential.get("privileges", "basic").startswith("basic")
+
+
+def test_account_service_recreates_the_user_at_boot(service: Any, account: Any) -> None:
+    """A transient root service recreates the method credential's user with a fixed uid, and owns the lock dir."""
+    assert account.find("property_group[@name='startd']/propval[@name='duration']").get("value") == "transient"
+    assert account.find("method_context") is None  # root: it runs useradd
+    props = {p.get("name"): p for p in account.findall("property_group[@name='account']/propval")}
+    credential = service.find("method_context/method_credential")
+    assert props["user"].get("value") == credential.get("user")
+    assert props["group"].get("value") == credential.get("group")
+    assert props["uid"].get("type") == "count" and props["gid"].get("type") == "count"
+    assert Path(props["home"].get("value")) / "run" == SUNOS_RUN_DIR
+    start = account.find("exec_method[@name='start']").get("exec").split()
+    assert Path(start[0]).name == "zfstm-account" and (ROOT / "smf" / "zfstm-account").is_file()
+    assert start[1:] == [f"%{{account/{k}}}" for k in ("user", "uid", "group", "gid", "home")]
+    dep = service.find("dependency[@name='account']")
+    assert dep.get("grouping") == "optional_all"
+    assert dep.find("service_fmri").get("value") == "svc:/application/zfstm-account"
 
 
 def test_depends_on_local_filesystems_and_optionally_netatalk(service: Any) -> None:
