@@ -25,7 +25,7 @@ from enum import StrEnum
 import attrs
 
 from zfstm.timemachine.share import ShareScan
-from zfstm.timemachine.timefmt import format_duration, format_utc
+from zfstm.timemachine.timefmt import aware, format_duration, format_utc
 
 
 class ActivityState(StrEnum):
@@ -43,8 +43,8 @@ class Activity:
 
     state: ActivityState
     reason: str
-    completed_at: datetime | None = None
-    last_write_at: datetime | None = None
+    completed_at: datetime | None = attrs.field(default=None, validator=aware)
+    last_write_at: datetime | None = attrs.field(default=None, validator=aware)
 
 
 @attrs.frozen
@@ -73,9 +73,9 @@ class Observations:
     ``previous_written_bytes`` the value seen at the previous look, if any.
     """
 
-    now: datetime
-    latest_completion: datetime | None = None
-    newest_band_mtime: datetime | None = None
+    now: datetime = attrs.field(validator=aware)
+    latest_completion: datetime | None = attrs.field(default=None, validator=aware)
+    newest_band_mtime: datetime | None = attrs.field(default=None, validator=aware)
     incomplete_bundle: bool = False
     open_sessions: int | None = None
     written_bytes: int | None = None

@@ -23,7 +23,7 @@ from enum import StrEnum
 import attrs
 
 from zfstm.timemachine.detector import Activity, ActivityState
-from zfstm.timemachine.timefmt import format_duration, format_utc
+from zfstm.timemachine.timefmt import aware, format_duration, format_utc
 
 
 class Trigger(StrEnum):
@@ -58,8 +58,8 @@ class LastSnapshot:
     """The newest zfstm snapshot of the dataset: its name, creation time and the completion it recorded."""
 
     name: str
-    created: datetime
-    tm_completed: datetime | None = None
+    created: datetime = attrs.field(validator=aware)
+    tm_completed: datetime | None = attrs.field(default=None, validator=aware)
 
 
 @attrs.frozen

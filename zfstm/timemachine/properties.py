@@ -17,7 +17,7 @@ from zfstm import __version__
 from zfstm.timemachine.detector import Activity, ActivityState
 from zfstm.timemachine.due import Trigger
 from zfstm.timemachine.machineid import Verdict
-from zfstm.timemachine.timefmt import format_utc, parse_utc
+from zfstm.timemachine.timefmt import aware, format_utc, parse_utc
 
 MANAGED = "zfstm:managed"
 VERSION = "zfstm:version"
@@ -91,10 +91,10 @@ class SnapshotRecord:
     """An existing snapshot as zfstm sees it: its name, creation time and what its properties say."""
 
     name: str
-    created: datetime
+    created: datetime = attrs.field(validator=aware)
     managed: bool
     activity: ActivityState | None
-    tm_completed: datetime | None
+    tm_completed: datetime | None = attrs.field(validator=aware)
     verdict: Verdict
 
     @property

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from attrs import Attribute
 
 
 def format_utc(moment: datetime) -> str:
@@ -36,3 +39,9 @@ def format_duration(span: timedelta) -> str:
     if minutes:
         return f"{sign}{minutes}m {secs:02d}s"
     return f"{sign}{secs}s"
+
+
+def aware(_instance: object, attribute: Attribute[Any], value: datetime | None) -> None:
+    """attrs validator: comparing naive and aware datetimes raises deep inside a decision; refuse them up front."""
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError(f"{attribute.name} must be a timezone-aware datetime, got naive {value!r}")

@@ -169,3 +169,11 @@ def test_completion_plus_quiet_is_enough(obs: Observations, settings: DetectorSe
     assume(obs.latest_completion <= obs.now)
     later_now = max(obs.latest_completion, obs.newest_band_mtime) + settings.quiet_period
     assert detect(attrs.evolve(obs, now=max(later_now, obs.now)), settings).state is ActivityState.COMPLETED_AND_QUIET
+
+
+def test_naive_datetimes_are_refused() -> None:
+    """A naive "now" or date is refused when the observations are built, not deep inside a comparison."""
+    with pytest.raises(ValueError, match="now"):
+        Observations(now=NOW.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="latest_completion"):
+        Observations(now=NOW, latest_completion=NOW.replace(tzinfo=None))
