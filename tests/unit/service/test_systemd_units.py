@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -120,3 +121,20 @@ def test_oncalendar_expression_is_valid() -> None:
     expression = one(parse_unit(UNITS / "zfstm.timer"), "Timer", "OnCalendar")
     done = subprocess.run([ANALYZE, "calendar", expression], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+@needs_analyze
+@pytest.mark.parametrize("name", SERVICES)
+def test_hardening_exposure_stays_low(name: str) -> None:
+    """`systemd-analyze security --offline=yes` rates each service at most 2.5 (1.9 "OK" on systemd 252)."""
+    assert ANALYZE is not None
+    done = subprocess.run(
+        [ANALYZE, "security", "--offline=yes", "--no-pager", str(UNITS / name)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", done.stdout + done.stderr)
+    if match is None:
+        pytest.skip(f"this systemd-analyze cannot rate unit files offline: {done.stderr.strip()[:200]}")
+    assert float(match.group(1)) <= 2.5, done.stdout
