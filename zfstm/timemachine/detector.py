@@ -134,7 +134,7 @@ def detect(obs: Observations, settings: DetectorSettings | None = None) -> Activ
         return activity(
             ActivityState.IDLE,
             f"quiet for {format_duration(quiet_for)}, but bands were written at {format_utc(band)}, {after}: "
-            "an interrupted backup, nothing completed to snapshot",
+            "no completed backup covers them (an interrupted backup?)",
         )
     if completed is None:
         return activity(ActivityState.UNKNOWN, "no completion date and no band mtimes: nothing to judge by")

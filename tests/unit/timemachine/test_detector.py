@@ -39,7 +39,7 @@ M = timedelta(minutes=1)
         ),
         (Observations(NOW, NOW + H, NOW - H), ActivityState.UNKNOWN, "clock"),
         (Observations(NOW, NOW - H, NOW - 2 * M), ActivityState.IN_PROGRESS, "bands written"),
-        (Observations(NOW, NOW - 3 * H, NOW - H), ActivityState.IDLE, "interrupted"),
+        (Observations(NOW, NOW - 3 * H, NOW - H), ActivityState.IDLE, "no completed backup covers"),
         (Observations(NOW, None, NOW - H), ActivityState.IDLE, "no completed backup"),
         (Observations(NOW, None, None), ActivityState.UNKNOWN, "nothing to judge"),
         (Observations(NOW, NOW - H, None), ActivityState.UNKNOWN, "no band mtimes"),
