@@ -1,0 +1,106 @@
+"""The retention shell over the fake backend: reading snapshots, applying a plan, refusals, reclaim estimates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from zfstm.apply import apply_plan, estimate_reclaim, read_snapshots
+from zfstm.errors import CircuitBreakerError
+from zfstm.naming import DEFAULT_SCHEME, legacy_scheme
+from zfstm.retention import KNOWN_GOOD_HOLD, MANAGED_PROPERTY, Policy, plan
+from zfstm.zfs import DatasetName, DestroyOutcome, HoldTag
+from zfstm.zfs.cli import CliBackend, Completed
+from zfstm.zfs.fake import FakeBackend
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+DATASET = DatasetName("tank/tm")
+
+
+@pytest.fixture
+def backend() -> FakeBackend:
+    """tank/tm with 12 hourly managed snapshots, a foreign one and a legacy-named one."""
+    fake = FakeBackend(clock=lambda: NOW)
+    fake.create_filesystem(DATASET)
+    for hours in range(12, 0, -1):
+        name = DATASET.snapshot(DEFAULT_SCHEME.format(NOW - timedelta(hours=hours, minutes=30)))
+        fake.snapshot([name], {MANAGED_PROPERTY: "yes"})
+    fake.snapshot([DATASET.snapshot("manual")])
+    fake.snapshot([DATASET.snapshot("20261128_0915")])
+    return fake
+
+
+def test_read_snapshots_classifies(backend: FakeBackend) -> None:
+    """Managed by property or adopted scheme; time from the name when it encodes one; holds from ZFS."""
+    backend.hold([DATASET.snapshot(DEFAULT_SCHEME.format(NOW - timedelta(hours=12, minutes=30)))], HoldTag("x"))
+    listing = read_snapshots(backend, DATASET)
+    by_name = {s.short_name: s for s in listing.snapshots}
+    assert by_name["manual"].managed is False
+    assert by_name["20261128_0915"].managed is False
+    assert by_name["zfstm-20261127T233000Z"].time == datetime(2026, 11, 27, 23, 30, tzinfo=UTC)
+    assert by_name["zfstm-20261127T233000Z"].holds == frozenset({"x"})
+    adopted = read_snapshots(backend, DATASET, adopted=[legacy_scheme("Europe/Berlin")])
+    legacy = next(s for s in adopted.snapshots if s.short_name == "20261128_0915")
+    assert legacy.managed is True
+    assert legacy.time == datetime(2026, 11, 28, 8, 15, tzinfo=UTC)
+
+
+def test_apply_destroys_the_plan_and_reports_late_holds(backend: FakeBackend) -> None:
+    """Everything planned is destroyed in one call, except a name held after the listing, which is reported."""
+    listing = read_snapshots(backend, DATASET)
+    policy = Policy(tiers=(), min_keep=2, max_destroy_share=1.0)
+    the_plan = plan(listing.snapshots, NOW, policy, dataset=DATASET.full)
+    late = the_plan.destroy[0].name
+    backend.hold([DATASET.snapshot(late.partition("@")[2])], HoldTag(KNOWN_GOOD_HOLD))
+    report = apply_plan(the_plan, backend)
+    assert [(r.name.full, r.outcome) for r in report.refused] == [(late, DestroyOutcome.HELD)]
+    remaining = {info.name.full for info in backend.list_snapshots(DATASET)}
+    assert remaining == {d.name for d in the_plan.keep} | {late}
+
+
+def test_apply_checks_safety_first(backend: FakeBackend) -> None:
+    """A plan the breaker refuses destroys nothing."""
+    listing = read_snapshots(backend, DATASET)
+    the_plan = plan(listing.snapshots, NOW, Policy(tiers=(), breaker_min=1), dataset=DATASET.full)
+    before = backend.list_snapshots(DATASET)
+    with pytest.raises(CircuitBreakerError):
+        apply_plan(the_plan, backend)
+    assert backend.list_snapshots(DATASET) == before
+
+
+def test_empty_plan_calls_nothing(backend: FakeBackend) -> None:
+    """Nothing to destroy: an empty report."""
+    the_plan = plan(read_snapshots(backend, DATASET).snapshots, NOW, Policy(tiers=(), min_keep=100))
+    assert apply_plan(the_plan, backend).results == ()
+
+
+@attrs.define
+class Recorder:
+    stdout: str
+    returncode: int = 0
+    calls: list[list[str]] = attrs.Factory(list)
+
+    def __call__(self, argv: Sequence[str]) -> Completed:
+        self.calls.append(list(argv))
+        return Completed(tuple(argv), self.returncode, self.stdout, "")
+
+
+def test_reclaim_uses_zfs_dry_run_through_the_backend_prefix() -> None:
+    """The CLI backend's dry run `zfs destroy -nvp fs@a,b` gives the exact figure; argv goes through its prefix."""
+    runner = Recorder("destroy\ttank/tm@a\ndestroy\ttank/tm@b\nreclaim\t3145728\n")
+    backend = CliBackend(runner=runner)
+    estimate = estimate_reclaim(backend, ["tank/tm@a", "tank/tm@b"], {"tank/tm@a": 1, "tank/tm@b": 2})
+    assert (estimate.bytes, estimate.method, estimate.exact) == (3145728, "zfs destroy -nvp", True)
+    assert runner.calls == [["zfs", "destroy", "-nvp", "tank/tm@a,b"]]
+
+
+def test_reclaim_falls_back_to_a_lower_bound() -> None:
+    """When ZFS cannot tell (fake backend, refused dry run) the sum of `used` is reported as a lower bound."""
+    used = {"tank/tm@a": 100, "tank/tm@b": 50}
+    fake = estimate_reclaim(FakeBackend(), ["tank/tm@a", "tank/tm@b"], used)
+    assert (fake.bytes, fake.exact) == (150, False)
+    refused = estimate_reclaim(CliBackend(runner=Recorder("", returncode=1)), ["tank/tm@a"], used)
+    assert (refused.bytes, refused.method) == (100, "sum of used (lower bound)")
