@@ -1,0 +1,157 @@
+"""The configuration as frozen values: targets, their file server, retention, detector, naming, backend, paths.
+
+Everything has a default except each target's dataset. The values here are already checked (``zfstm.config``
+builds them from TOML text and reports every problem with file, line and key); code that receives a ``Config``
+never validates again. Platform-dependent defaults (paths, service names) are chosen by :func:`platform_defaults`
+from a platform string, so tests can ask for illumos' defaults on Linux.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from enum import StrEnum
+
+import attrs
+
+from zfstm.naming import DEFAULT_SCHEME, NamingScheme
+from zfstm.retention.policy import DEFAULT_POLICY, Policy
+from zfstm.timemachine.detector import DetectorSettings
+from zfstm.timemachine.due import DuePolicy
+from zfstm.zfs.names import DatasetName
+from zfstm.zfs.prefix import CommandPrefix
+
+#: Environment variable naming the configuration file (after ``--config``, before the platform default).
+CONFIG_ENV = "ZFSTM_CONFIG"
+LINUX_CONFIG_PATH = "/etc/zfstm/zfstm.toml"
+#: SmartOS' global zone rebuilds /etc from a ramdisk at every boot; /opt persists.
+SUNOS_CONFIG_PATH = "/opt/zfstm/etc/zfstm.toml"
+DEFAULT_INTERVAL = timedelta(minutes=15)
+
+
+class FileServerKind(StrEnum):
+    """What serves the share to the Macs."""
+
+    NETATALK = "netatalk"
+    SAMBA = "samba"
+    NONE = "none"
+
+
+class ServiceAdapter(StrEnum):
+    """How zfstm stops and starts the file server (zfstm.service adapters)."""
+
+    SMF = "smf"
+    SYSTEMD = "systemd"
+    PIDFILE = "pidfile"
+
+
+class BackendChoice(StrEnum):
+    """Which ZFS backend to open (zfstm.zfs.open_backend)."""
+
+    AUTO = "auto"
+    LZC = "lzc"
+    CLI = "cli"
+
+
+@attrs.frozen
+class PlatformDefaults:
+    """Defaults that differ between Linux and illumos/SmartOS."""
+
+    config_path: str
+    adapter: ServiceAdapter
+    netatalk_service: str
+    samba_service: str | None
+    afp_conf: str
+
+
+def platform_defaults(platform: str = sys.platform) -> PlatformDefaults:
+    """Linux: systemd units and /etc; illumos/SmartOS: SMF FMRIs and /opt (pkgsrc) paths."""
+    if platform.startswith("sunos"):
+        return PlatformDefaults(
+            config_path=SUNOS_CONFIG_PATH,
+            adapter=ServiceAdapter.SMF,
+            netatalk_service="svc:/network/netatalk:default",
+            samba_service=None,  # pkgsrc and OmniOS name it differently: the configuration must say
+            afp_conf="/opt/local/etc/afp.conf",
+        )
+    return PlatformDefaults(
+        config_path=LINUX_CONFIG_PATH,
+        adapter=ServiceAdapter.SYSTEMD,
+        netatalk_service="netatalk.service",
+        samba_service="smbd.service",
+        afp_conf="/etc/netatalk/afp.conf",
+    )
+
+
+@attrs.frozen
+class FileServerConfig:
+    """The server in front of a share. ``service`` is an FMRI (smf), a unit (systemd) or a pidfile (pidfile);
+    ``start`` and ``program`` are only used by the pidfile adapter."""
+
+    kind: FileServerKind = FileServerKind.NONE
+    adapter: ServiceAdapter | None = None
+    service: str | None = None
+    afp_conf: str | None = None
+    start: tuple[str, ...] = ()
+    program: str | None = None
+
+
+@attrs.frozen
+class NamingConfig:
+    """zfstm's own scheme (written) and the adopted ones (only read; their snapshots become managed)."""
+
+    scheme: NamingScheme = DEFAULT_SCHEME
+    adopted: tuple[NamingScheme, ...] = ()
+
+
+@attrs.frozen
+class BackendConfig:
+    """``prefix`` runs zfs through another command (e.g. ``["ssh", "backup-host"]``); ``prefix_joins`` says whether
+    that command re-joins its arguments through a shell (ssh does; sudo, runuser, pfexec do not)."""
+
+    kind: BackendChoice = BackendChoice.AUTO
+    prefix: tuple[str, ...] = ()
+    prefix_joins: bool = True
+
+    @property
+    def command_prefix(self) -> CommandPrefix:
+        return CommandPrefix(self.prefix, joins_arguments=self.prefix_joins)
+
+
+@attrs.frozen
+class Target:
+    """One Time Machine share: the dataset zfstm snapshots, and how it watches and keeps it.
+
+    ``share_path`` None means the dataset's mountpoint; ``sparsebundles`` None means every bundle found there.
+    ``cnid_dataset`` is snapshotted in the same atomic call as ``dataset`` and pruned in lockstep with it.
+    """
+
+    name: str
+    dataset: DatasetName
+    share_path: str | None = None
+    cnid_dataset: DatasetName | None = None
+    sparsebundles: tuple[str, ...] | None = None
+    file_server: FileServerConfig = FileServerConfig()
+    retention: Policy = DEFAULT_POLICY
+    detector: DetectorSettings = attrs.field(factory=DetectorSettings)
+    due: DuePolicy = attrs.field(factory=DuePolicy)
+
+
+@attrs.frozen
+class Config:
+    """A whole configuration file. ``source`` is the file it was read from (for messages)."""
+
+    source: str
+    targets: tuple[Target, ...]
+    naming: NamingConfig = NamingConfig()
+    backend: BackendConfig = BackendConfig()
+    interval: timedelta = DEFAULT_INTERVAL
+    run_dir: str | None = None
+    state_dir: str | None = None
+
+    def target(self, name: str) -> Target | None:
+        """The target called ``name`` (or whose dataset is ``name``), or None."""
+        for target in self.targets:
+            if name in {target.name, target.dataset.full}:
+                return target
+        return None
