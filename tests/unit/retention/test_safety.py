@@ -65,3 +65,22 @@ def test_breaker_definition(count: int, share: float, minimum: int) -> None:
     result = plan(hourly(count), NOW, policy)
     destroyed = len(result.destroy)
     assert result.breaker_tripped == (destroyed >= minimum and destroyed > share * count)
+
+
+@given(
+    st.lists(st.integers(-3 * 3600, 3 * 3600), max_size=20),
+    st.integers(0, 3600),
+    st.booleans(),
+)
+def test_future_is_exactly_the_managed_snapshots_beyond_tolerance(
+    offsets: list[int], tolerance: int, foreign: bool
+) -> None:
+    """Plan.future lists exactly the managed snapshots dated after now + tolerance; foreign ones never count."""
+    snaps = [
+        RetentionSnapshot(f"s{i:02d}", NOW + timedelta(seconds=offset), managed=not (foreign and i % 2 == 0))
+        for i, offset in enumerate(offsets)
+    ]
+    result = plan(snaps, NOW, Policy(clock_tolerance=timedelta(seconds=tolerance)))
+    expected = {s.name for s in snaps if s.managed and s.time > NOW + timedelta(seconds=tolerance)}
+    assert {s.name for s in result.future} == expected
+    assert (result.refusal(force=True) is not None) == bool(expected)
