@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import attrs
@@ -58,7 +59,7 @@ def test_no_mirror_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_missing_qemu_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     """A host without QEMU gets the apt-get line, not a traceback."""
-    monkeypatch.setattr(host.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
     with pytest.raises(TestbedError, match="apt-get install -y qemu-system-x86"):
         host.require_tools(("qemu-system-x86_64",), "boot")
 
