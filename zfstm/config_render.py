@@ -96,7 +96,8 @@ def config_document(config: Config) -> dict[str, Any]:
     naming: dict[str, Any] = {"pattern": config.naming.scheme.pattern}
     if config.naming.adopted:
         naming["adopt"] = [
-            {"pattern": scheme.pattern, "zone": scheme.zone, "suffix": scheme.suffix} for scheme in config.naming.adopted
+            {"pattern": scheme.pattern, "zone": scheme.zone, "suffix": scheme.suffix}
+            for scheme in config.naming.adopted
         ]
     document["naming"] = naming
     document["targets"] = [target_document(target) for target in config.targets]

@@ -1,0 +1,98 @@
+"""`zfstm config check [--config FILE] [--json]`: validate the configuration and print the effective one.
+
+Nothing is touched: no ZFS, no share, no lock. Every problem is reported at once with file, line and key (exit 6).
+The file is ``--config``, else ``$ZFSTM_CONFIG``, else the platform default (Linux ``/etc/zfstm/zfstm.toml``,
+illumos/SmartOS ``/opt/zfstm/etc/zfstm.toml``). The printed TOML has every default spelled out and reads back as
+the same configuration.
+
+This module also holds the helpers the other configured verbs share (run, snapshot, daemon, status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from zfstm.clock import SystemClock, parse_instant
+from zfstm.config import config_path, load_config
+from zfstm.config_model import Config, Target
+from zfstm.config_render import render_toml, to_json
+from zfstm.errors import UsageError
+from zfstm.lock import resolve_run_dir
+from zfstm.zfs import ZfsBackend, open_backend
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: $ZFSTM_CONFIG, else /etc/zfstm/zfstm.toml; /opt/zfstm/etc on illumos)",
+    )
+
+
+def load_from_args(args: argparse.Namespace) -> Config:
+    """The configuration named by ``--config`` / ``$ZFSTM_CONFIG`` / the platform default (ConfigError if bad)."""
+    return load_config(config_path(getattr(args, "config", None), os.environ))
+
+
+def select_targets(config: Config, names: Sequence[str]) -> list[Target]:
+    """The named targets (by name or dataset), or all of them; an unknown name is a usage error."""
+    if not names:
+        return list(config.targets)
+    chosen: list[Target] = []
+    unknown = []
+    for name in names:
+        target = config.target(name)
+        if target is None:
+            unknown.append(name)
+        elif target not in chosen:
+            chosen.append(target)
+    if unknown:
+        known = ", ".join(target.name for target in config.targets)
+        raise UsageError(f"unknown target(s) {', '.join(unknown)} in {config.source}; configured: {known}")
+    return chosen
+
+
+def backend_for(config: Config) -> ZfsBackend:
+    return open_backend(config.backend.kind.value, config.backend.command_prefix)
+
+
+def run_dir_for(config: Config) -> Path:
+    """The lock directory: the configured one, else zfstm.lock's shared default (docs/services.md)."""
+    explicit = Path(config.run_dir) if config.run_dir else None
+    return resolve_run_dir(explicit, os.environ, euid=os.geteuid())
+
+
+def state_dir_for(config: Config) -> Path:
+    """Where the last look per target is remembered: the configured state_dir, else the run directory."""
+    return Path(config.state_dir) if config.state_dir else run_dir_for(config)
+
+
+def now_from(text: str | None) -> datetime:
+    return parse_instant(text) if text else SystemClock().now()
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "config",
+        help="check the configuration file and print the effective configuration",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="config_action", required=True, metavar="ACTION")
+    check = actions.add_parser("check", help="validate without touching anything; print the effective config")
+    add_config_argument(check)
+    check.add_argument("--json", action="store_true", help="print the effective configuration as JSON")
+    check.set_defaults(handler=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    config = load_from_args(args)
+    sys.stdout.write(to_json(config) if args.json else render_toml(config))
+    if not args.json:
+        print(f"zfstm config check: {config.source} is valid ({len(config.targets)} target(s))", file=sys.stderr)
+    return 0

@@ -1,0 +1,132 @@
+"""`zfstm daemon [--config FILE] [--interval 15m]`: tick on an interval in the foreground, for SMF and systemd.
+
+Logs to stderr (the service manager keeps it: ``svcs -L zfstm``, ``journalctl -u zfstm-daemon``). Follows the
+exit-code contract of docs/services.md (``zfstm.service.smf_exit``):
+
+- SIGTERM or SIGHUP (``svcadm disable``, ``systemctl stop``): the running tick finishes (it never stops between a
+  hold and its release), then the daemon exits 0;
+- a configuration error at start, bad arguments, missing ``zfs allow`` delegation or a missing tool: the reason on
+  stderr and exit 96, which puts an SMF instance into maintenance (and stops systemd from restarting it);
+- a busy target (another zfstm run holds its lock) or one target failing: logged, tried again next tick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from types import FrameType
+
+from zfstm.cli.config import (
+    add_config_argument,
+    backend_for,
+    load_from_args,
+    now_from,
+    run_dir_for,
+    state_dir_for,
+)
+from zfstm.config_model import Config
+from zfstm.errors import ZfstmError
+from zfstm.lifecycle.tick import TickReport, run_tick
+from zfstm.retention.durations import format_duration, parse_duration
+from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG, SMF_EXIT_OK, daemon_exit_code, under_smf
+
+log = logging.getLogger("zfstm.daemon")
+
+Tick = Callable[[], TickReport]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "daemon",
+        help="tick on an interval in the foreground (for SMF and systemd)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config_argument(parser)
+    parser.add_argument("--interval", metavar="DURATION", help="time between ticks (default: the config's, 15m)")
+    parser.set_defaults(handler=run)
+
+
+def summary(report: TickReport) -> str:
+    """One log line per tick."""
+    parts = [f"{d.target}: {d.due.action.value}" for d in report.plan.decisions]
+    if report.snapshots:
+        parts.append("took " + ", ".join(report.snapshots))
+    destroyed = sum(len(r.destroyed) for r in report.destroyed)
+    if destroyed:
+        parts.append(f"pruned {destroyed}")
+    if report.busy:
+        parts.append("busy: " + ", ".join(report.busy))
+    parts.extend(f"{f.target} {f.step} failed" for f in report.failures)
+    return "tick: " + ("; ".join(parts) if parts else "no targets")
+
+
+def loop(tick: Tick, interval: timedelta, stop: threading.Event) -> int:
+    """Tick until ``stop`` is set; the exit status per the contract (0 after a stop, 96 for fatal failures)."""
+    while not stop.is_set():
+        try:
+            report = tick()
+        except ZfstmError as exc:
+            code = daemon_exit_code(exc)
+            if code == SMF_EXIT_ERR_CONFIG:
+                print(f"zfstm daemon: {exc}", file=sys.stderr)
+                return code
+            log.error("tick failed (trying again in %s): %s", format_duration(interval), exc)  # noqa: TRY400
+        else:
+            log.info("%s", summary(report))
+            fatal = [failure for failure in report.failures if failure.fatal]
+            if fatal:
+                for failure in fatal:
+                    print(f"zfstm daemon: {failure.target}: {failure.step}: {failure.message}", file=sys.stderr)
+                return SMF_EXIT_ERR_CONFIG
+        stop.wait(interval.total_seconds())
+    log.info("stopped")
+    return SMF_EXIT_OK
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s: finishing the current tick, then stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)  # a daemon's log is its only voice
+    try:
+        config = load_from_args(args)
+        interval = parse_duration(args.interval) if args.interval else config.interval
+    except ZfstmError as exc:
+        print(f"zfstm daemon: {exc}", file=sys.stderr)
+        if under_smf(os.environ):
+            print(
+                "zfstm daemon: exiting 96: the SMF instance goes to maintenance; fix, then svcadm clear",
+                file=sys.stderr,
+            )
+        return daemon_exit_code(exc)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    log.info(
+        "started: %d target(s) from %s, a tick every %s", len(config.targets), config.source, format_duration(interval)
+    )
+    return loop(lambda: _tick(config), interval, stop)
+
+
+def _tick(config: Config) -> TickReport:
+    return run_tick(
+        config,
+        list(config.targets),
+        backend_for(config),
+        now_from(None),
+        run_dir=run_dir_for(config),
+        state_dir=state_dir_for(config),
+    )

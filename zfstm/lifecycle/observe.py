@@ -1,0 +1,201 @@
+"""The shell that looks: ZFS listings, the share's Time Machine files, open file-server sessions, the last look.
+
+Nothing here writes to ZFS or to the share. The only file written is the small per-target state in the state
+directory (``written`` at the last look), which lets the detector see a dataset still growing between two ticks;
+losing it only makes that one signal unknown for a tick.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from zfstm.apply import dataset_usage
+from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, SnapshotView, TargetObservation
+from zfstm.lock import lock_file_name
+from zfstm.naming import NamingScheme
+from zfstm.service.holder_scan import default_scanner
+from zfstm.timemachine import properties as props
+from zfstm.timemachine.reader import read_share
+from zfstm.timemachine.share import ShareScan
+from zfstm.zfs import DatasetName, SnapshotInfo, SnapshotProperty, ZfsBackend
+
+log = logging.getLogger("zfstm.lifecycle")
+
+#: The user properties a listing reads (all zfstm writes, so status and known-good need no second look).
+USER_PROPERTIES = (
+    props.MANAGED,
+    props.VERSION,
+    props.TRIGGER,
+    props.ACTIVITY,
+    props.TM_COMPLETED,
+    props.TM_VERIFICATION,
+    props.TM_VERIFICATION_DATE,
+    STANDS_UNTIL,
+)
+LISTING = (SnapshotProperty.CREATION, SnapshotProperty.USED, SnapshotProperty.REFERENCED, SnapshotProperty.USERREFS)
+
+#: Programs whose processes count as open sessions on a share (the per-session servers, not the masters).
+SESSION_PROGRAMS = {FileServerKind.NETATALK: frozenset({"afpd"}), FileServerKind.SAMBA: frozenset({"smbd"})}
+
+SessionCounter = Callable[[Target, str], int | None]
+
+
+def snapshot_time(info: SnapshotInfo, naming: NamingScheme, adopted: Sequence[NamingScheme]) -> datetime | None:
+    """The time the name encodes (own scheme first, then adopted ones), else None."""
+    for scheme in (naming, *adopted):
+        parsed = scheme.parse(info.name.short)
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def view_of(
+    info: SnapshotInfo, holds: frozenset[str], naming: NamingScheme, adopted: Sequence[NamingScheme]
+) -> SnapshotView:
+    creation = info.creation
+    by_name = snapshot_time(info, naming, adopted)
+    if creation is None and by_name is None:
+        raise ValueError(f"{info.name}: the listing has no creation time")
+    owned = info.user_props.get(props.MANAGED) == props.YES
+    adopted_name = any(scheme.parse(info.name.short) is not None for scheme in adopted)
+    return SnapshotView(
+        name=info.name,
+        time=by_name if by_name is not None else creation,  # type: ignore[arg-type]
+        createtxg=info.createtxg,
+        creation=creation,
+        managed=owned or adopted_name,
+        used=info.used,
+        referenced=info.referenced,
+        holds=holds,
+        properties=dict(info.user_props),
+    )
+
+
+def read_dataset(
+    backend: ZfsBackend,
+    dataset: DatasetName,
+    *,
+    naming: NamingScheme,
+    adopted: Sequence[NamingScheme],
+    written: bool = True,
+    usage_basis: str | None = None,
+) -> DatasetState:
+    """List a dataset's snapshots with the properties the life-cycle needs (holds only where userrefs > 0)."""
+    infos = backend.list_snapshots(dataset, properties=LISTING, user_props=USER_PROPERTIES)
+    views = tuple(
+        view_of(info, frozenset(backend.holds(info.name)) if info.userrefs else frozenset(), naming, adopted)
+        for info in infos
+    )
+    value = backend.get_properties(dataset, ["written"]).get("written") if written else None
+    usage = dataset_usage(backend, dataset, usage_basis) if usage_basis is not None else None
+    return DatasetState(dataset, views, int(value) if value is not None and value.isdigit() else None, usage)
+
+
+def share_path(backend: ZfsBackend, target: Target) -> str:
+    """The configured share path, else the dataset's mountpoint."""
+    if target.share_path is not None:
+        return target.share_path
+    mountpoint = backend.get_properties(target.dataset, ["mountpoint"]).get("mountpoint")
+    return mountpoint or ""
+
+
+def scan_share(path: str, target: Target) -> ShareScan:
+    """Read the share; with a configured bundle list, only those bundles count."""
+    scan = read_share(Path(path))
+    if target.sparsebundles is None:
+        return scan
+    wanted = set(target.sparsebundles)
+    return ShareScan(scan.path, tuple(b for b in scan.bundles if b.ref.name in wanted), scan.listing)
+
+
+def count_sessions(target: Target, path: str) -> int | None:
+    """Per-session file-server processes (afpd, smbd) using anything under the share, or None when unknowable.
+
+    Uses the same /proc (Linux) or fuser (illumos) scan that verifies a stopped server. A process zfstm may not
+    inspect (not root) makes the count unknown rather than zero.
+    """
+    names = SESSION_PROGRAMS.get(target.file_server.kind)
+    if names is None or not path:
+        return None
+    try:
+        holders = default_scanner(names)([Path(path)])
+    except Exception as exc:  # a failed look is "not known", never a failed tick
+        log.debug("%s: cannot count sessions on %s: %s", target.name, path, exc)
+        return None
+    if any(holder.path == "?" for holder in holders):
+        return None
+    return len({holder.pid for holder in holders})
+
+
+# -- the small state file -------------------------------------------------------------------------------------------
+
+
+def state_file(state_dir: Path, target: str) -> Path:
+    return state_dir / lock_file_name(target).replace(".lock", ".json")
+
+
+def previous_written(state_dir: Path | None, target: str, state: DatasetState) -> int | None:
+    """``written`` at the previous look, if the newest snapshot is still the same one (else it was reset)."""
+    if state_dir is None:
+        return None
+    try:
+        saved = json.loads(state_file(state_dir, target).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    newest = state.newest
+    if not isinstance(saved, dict) or saved.get("newest") != (newest.name.full if newest else None):
+        return None
+    value = saved.get("written")
+    return value if isinstance(value, int) else None
+
+
+def remember_written(state_dir: Path | None, target: str, state: DatasetState, now: datetime) -> None:
+    """Record this look's ``written`` (atomically: write a temporary file, then rename). Failure only logs."""
+    if state_dir is None or state.written is None:
+        return
+    newest = state.newest
+    document: dict[str, object] = {"dataset": state.dataset.full, "newest": newest.name.full if newest else None}
+    document |= {"written": state.written, "at": now.isoformat()}
+    path = state_file(state_dir, target)
+    try:
+        state_dir.mkdir(mode=0o770, parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(document) + "\n", encoding="utf-8")
+        temporary.replace(path)
+    except OSError as exc:
+        log.warning("%s: cannot record the last look in %s (%s); growth of 'written' stays unknown", target, path, exc)
+
+
+def observe(
+    backend: ZfsBackend,
+    config: Config,
+    target: Target,
+    *,
+    state_dir: Path | None,
+    sessions: SessionCounter = count_sessions,
+) -> TargetObservation:
+    """One look at a target: share files, dataset and CNID listings, sessions, and the previous ``written``."""
+    naming, adopted = config.naming.scheme, config.naming.adopted
+    basis = target.retention.space.basis if target.retention.space is not None else None
+    data = read_dataset(backend, target.dataset, naming=naming, adopted=adopted, usage_basis=basis)
+    cnid = (
+        read_dataset(backend, target.cnid_dataset, naming=naming, adopted=adopted, written=False)
+        if target.cnid_dataset is not None
+        else None
+    )
+    path = share_path(backend, target)
+    return TargetObservation(
+        target=target,
+        scan=scan_share(path, target),
+        data=data,
+        cnid=cnid,
+        open_sessions=sessions(target, path),
+        previous_written=previous_written(state_dir, target.name, data),
+        share_path=path,
+    )

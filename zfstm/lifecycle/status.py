@@ -1,0 +1,174 @@
+"""What `zfstm status` shows per target, as values, a table and JSON. Pure: built from an observation.
+
+Per target: the last Time Machine completion, the verification verdict and date, what the detector says now, the
+last snapshot, the known-good one (the snapshot holding ``zfstm-known-good``), the snapshot counts, and every
+snapshot with USED and REFER like ``zfs list`` (human units in the table, bytes in JSON).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from zfstm.lifecycle.model import SnapshotView, TargetObservation
+from zfstm.timemachine import properties as props
+from zfstm.timemachine.detector import Activity, Observations, detect
+from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
+from zfstm.timemachine.machineid import Verdict
+from zfstm.timemachine.timefmt import format_utc
+
+
+@attrs.frozen
+class TargetStatus:
+    target: str
+    dataset: str
+    share_path: str
+    last_completion: datetime | None
+    verdict: Verdict
+    verification_date: datetime | None
+    activity: Activity
+    last_snapshot: str | None
+    known_good: str | None
+    snapshots: tuple[SnapshotView, ...]
+    cnid_dataset: str | None = None
+
+    @property
+    def managed_count(self) -> int:
+        return sum(1 for view in self.snapshots if view.managed)
+
+
+def target_status(obs: TargetObservation, now: datetime) -> TargetStatus:
+    activity = detect(
+        Observations.from_share(obs.scan, now=now, open_sessions=obs.open_sessions, written_bytes=obs.data.written),
+        obs.target.detector,
+    )
+    last = obs.data.last_managed
+    held = obs.data.held(KNOWN_GOOD_TAG)
+    newest_held = max(held, key=lambda view: (view.time, view.createtxg), default=None)
+    return TargetStatus(
+        target=obs.target.name,
+        dataset=obs.target.dataset.full,
+        share_path=obs.share_path,
+        last_completion=obs.scan.latest_completion,
+        verdict=obs.scan.verdict,
+        verification_date=obs.scan.verification_date,
+        activity=activity,
+        last_snapshot=last.name.full if last else None,
+        known_good=newest_held.name.full if newest_held else None,
+        snapshots=obs.data.snapshots,
+        cnid_dataset=obs.target.cnid_dataset.full if obs.target.cnid_dataset else None,
+    )
+
+
+def human_size(value: int | None) -> str:
+    """``zfs list`` style: 0B, 512B, 96K, 1.21M, 15.3G (three significant digits, 1024-based)."""
+    if value is None:
+        return "-"
+    if value < 1024:
+        return f"{value}B"
+    amount = float(value)
+    for unit in "KMGTPE":
+        amount /= 1024
+        if amount < 1024 or unit == "E":
+            text = f"{amount:.2f}" if amount < 10 else (f"{amount:.1f}" if amount < 100 else f"{amount:.0f}")
+            return text.rstrip("0").rstrip(".") + unit if "." in text else text + unit
+    return f"{value}B"  # pragma: no cover
+
+
+def _time(value: datetime | None) -> str | None:
+    return format_utc(value) if value is not None else None
+
+
+def snapshot_json(view: SnapshotView) -> dict[str, Any]:
+    return {
+        "name": view.name.full,
+        "time": format_utc(view.time),
+        "creation": _time(view.creation),
+        "createtxg": view.createtxg,
+        "used": view.used,
+        "referenced": view.referenced,
+        "managed": view.managed,
+        "trigger": view.properties.get(props.TRIGGER),
+        "activity": view.properties.get(props.ACTIVITY),
+        "tm_completed": view.properties.get(props.TM_COMPLETED),
+        "verification": view.properties.get(props.TM_VERIFICATION),
+        "holds": sorted(view.holds),
+    }
+
+
+def status_json(statuses: list[TargetStatus]) -> dict[str, Any]:
+    return {
+        "targets": [
+            {
+                "target": s.target,
+                "dataset": s.dataset,
+                "share_path": s.share_path,
+                "cnid_dataset": s.cnid_dataset,
+                "last_backup_completion": _time(s.last_completion),
+                "verification": {"state": s.verdict.value, "date": _time(s.verification_date)},
+                "activity": {"state": s.activity.state.value, "reason": s.activity.reason},
+                "last_snapshot": s.last_snapshot,
+                "known_good": s.known_good,
+                "snapshot_count": len(s.snapshots),
+                "managed_count": s.managed_count,
+                "snapshots": [snapshot_json(view) for view in s.snapshots],
+            }
+            for s in statuses
+        ]
+    }
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    right = {"USED", "REFER"}
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            cell.rjust(width) if name in right else cell.ljust(width)
+            for cell, width, name in zip(row, widths, header, strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def status_text(statuses: list[TargetStatus], *, snapshots: bool = True) -> str:
+    """A summary table of the targets, then each target's snapshots like ``zfs list -t snapshot``."""
+    header = ["TARGET", "DATASET", "LAST BACKUP", "VERIFICATION", "LAST SNAPSHOT", "KNOWN-GOOD", "SNAPSHOTS"]
+    rows = [
+        [
+            s.target,
+            s.dataset,
+            _time(s.last_completion) or "-",
+            s.verdict.value + (f" ({format_utc(s.verification_date)})" if s.verification_date else ""),
+            s.last_snapshot.rpartition("@")[2] if s.last_snapshot else "-",
+            s.known_good.rpartition("@")[2] if s.known_good else "-",
+            f"{len(s.snapshots)} ({s.managed_count} managed)",
+        ]
+        for s in statuses
+    ]
+    lines = _table(header, rows)
+    for s in statuses:
+        lines.append("")
+        lines.append(f"{s.target}: {s.activity.state.value}: {s.activity.reason}")
+        if not snapshots:
+            continue
+        if not s.snapshots:
+            lines.append("  no snapshots")
+            continue
+        snap_rows = [
+            [
+                view.name.full,
+                human_size(view.used),
+                human_size(view.referenced),
+                _time(view.creation) or "-",
+                view.properties.get(props.TRIGGER, "-") if view.managed else "foreign",
+                view.properties.get(props.TM_VERIFICATION, "-"),
+                ",".join(sorted(view.holds)) or "-",
+            ]
+            for view in s.snapshots
+        ]
+        header2 = ["NAME", "USED", "REFER", "CREATION", "TRIGGER", "VERIFIED", "HOLDS"]
+        lines.extend("  " + line for line in _table(header2, snap_rows))
+    return "\n".join(lines) + "\n"

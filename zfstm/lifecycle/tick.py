@@ -1,0 +1,258 @@
+"""The shell that acts: lock the targets, observe, plan (pure), then snapshot, mark, hold, release and prune.
+
+Order matters and is fixed here:
+
+1. take every selected target's lock (zfstm.lock); a busy target is skipped and reported (exit 5);
+2. observe each target; one that cannot be observed is reported and skipped, the others go on;
+3. ``plan_tick`` decides; with ``dry_run`` nothing below runs;
+4. one atomic ``snapshot`` call per pool (shares + CNID datasets), then the per-snapshot properties;
+5. ``zfstm:stands-until`` on the snapshots that stand for a skipped empty one;
+6. re-list the datasets and re-plan the upkeep with the same pure functions (the real state, not the prediction);
+7. per target: hold the new known-good snapshot, and only when that worked release the old one; then retention,
+   after its safety check (clock, circuit breaker), through the batched destroy; then the CNID datasets.
+
+Partial failures are values in the :class:`TickReport`, not exceptions: one target's trouble never stops another's
+snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import attrs
+
+from zfstm.config_model import Config, Target
+from zfstm.errors import BusyError, ZfstmError
+from zfstm.lifecycle.decide import TickPlan, plan_tick, plan_upkeep
+from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, TargetObservation
+from zfstm.lifecycle.observe import SessionCounter, count_sessions, observe, read_dataset, remember_written
+from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep
+from zfstm.lock import HeldLock, acquire
+from zfstm.service.smf_exit import NOT_FIXED_BY_RESTART
+from zfstm.timemachine.knowngood import HoldAction, HoldStep
+from zfstm.timemachine.timefmt import format_utc
+from zfstm.zfs import DestroyReport, HoldTag, SnapshotName, ZfsBackend
+
+log = logging.getLogger("zfstm.lifecycle")
+
+
+@attrs.frozen
+class Failure:
+    """Something that went wrong for one target (or a whole batch): where, and the error's message and code."""
+
+    target: str
+    step: str
+    message: str
+    exit_code: int
+    #: A restart would not fix it (missing delegation, missing tool): the daemon stops for the administrator.
+    fatal: bool = False
+
+
+@attrs.frozen
+class TickReport:
+    """What a tick planned and what happened. ``plan`` is the final plan (re-planned after snapshotting)."""
+
+    plan: TickPlan
+    dry_run: bool
+    snapshots: tuple[str, ...] = ()
+    #: False for `zfstm snapshot`: holds move, nothing is destroyed.
+    prune: bool = True
+    busy: tuple[str, ...] = ()
+    failures: tuple[Failure, ...] = ()
+    refusals: tuple[Failure, ...] = ()
+    destroyed: tuple[DestroyReport, ...] = ()
+
+    @property
+    def refused_names(self) -> tuple[str, ...]:
+        return tuple(result.name.full for report in self.destroyed for result in report.refused)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done; the first failure's code; 4 a safety refusal; 3 names ZFS refused; 5 a target was busy."""
+        if self.failures:
+            return self.failures[0].exit_code
+        if self.refusals:
+            return 4
+        if self.refused_names:
+            return 3
+        if self.busy:
+            return BusyError.exit_code
+        return 0
+
+
+@contextlib.contextmanager
+def target_locks(targets: Sequence[Target], run_dir: Path) -> Iterator[tuple[list[Target], list[str]]]:
+    """Lock each target (sorted, without waiting); yield the locked ones and the names of the busy ones."""
+    held: list[HeldLock] = []
+    locked: list[Target] = []
+    busy: list[str] = []
+    try:
+        for target in sorted(targets, key=lambda t: t.name):
+            try:
+                held.append(acquire(target.name, run_dir))
+            except BusyError as exc:
+                log.warning("%s", exc)
+                busy.append(target.name)
+                continue
+            locked.append(target)
+        yield locked, busy
+    finally:
+        for lock in held:
+            lock.release()
+
+
+def _fail(target: str, step: str, exc: ZfstmError) -> Failure:
+    log.error("%s: %s failed: %s", target, step, exc)
+    return Failure(target, step, str(exc), exc.exit_code, fatal=isinstance(exc, NOT_FIXED_BY_RESTART))
+
+
+def run_tick(
+    config: Config,
+    targets: Sequence[Target],
+    backend: ZfsBackend,
+    now: datetime,
+    *,
+    run_dir: Path,
+    state_dir: Path | None,
+    dry_run: bool = False,
+    manual: bool = False,
+    force: bool = False,
+    prune: bool = True,
+    sessions: SessionCounter = count_sessions,
+) -> TickReport:
+    """One tick over ``targets`` (see the module docstring for the order)."""
+    with target_locks(targets, run_dir) as (locked, busy):
+        failures: list[Failure] = []
+        observations: list[TargetObservation] = []
+        for target in locked:
+            try:
+                observations.append(observe(backend, config, target, state_dir=state_dir, sessions=sessions))
+            except ZfstmError as exc:
+                failures.append(_fail(target.name, "observe", exc))
+        plan = plan_tick(config, observations, now, manual=manual)
+        if dry_run:
+            return TickReport(plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures))
+        run = _Run(config, backend, failures)
+        run.take_snapshots(plan)
+        for obs in observations:
+            remember_written(state_dir, obs.target.name, obs.data, now)
+        current, states = run.relist(observations)
+        upkeep, cnids = plan_upkeep(config, current, states, now)
+        run.upkeep(upkeep, cnids, force=force, prune=prune)
+        return TickReport(
+            attrs.evolve(plan, upkeep=upkeep, cnid=cnids),
+            False,
+            snapshots=tuple(run.taken),
+            prune=prune,
+            busy=tuple(busy),
+            failures=tuple(run.failures),
+            refusals=tuple(run.refusals),
+            destroyed=tuple(report for report in run.reports if report.results),
+        )
+
+
+@attrs.define
+class _Run:
+    """The acting part of one tick, collecting what happened."""
+
+    config: Config
+    backend: ZfsBackend
+    failures: list[Failure]
+    taken: list[str] = attrs.Factory(list)
+    refusals: list[Failure] = attrs.Factory(list)
+    reports: list[DestroyReport] = attrs.Factory(list)
+
+    def take_snapshots(self, plan: TickPlan) -> None:
+        """One atomic call per batch, then the properties that differ per snapshot, then stands-until marks."""
+        for batch in plan.batches:
+            try:
+                self.backend.snapshot(batch.names, batch.common)
+            except ZfstmError as exc:
+                self.failures.extend(_fail(name, "snapshot", exc) for name in batch.targets)
+                continue
+            self.taken.extend(name.full for name in batch.names)
+            log.info("snapshot %s (one atomic call)", ", ".join(name.full for name in batch.names))
+            for name, extra in batch.extra:
+                for key, value in extra.items():
+                    self._set(name, key, value)
+        for mark in plan.stands_until:
+            self._set(mark.snapshot, STANDS_UNTIL, format_utc(mark.until))
+
+    def _set(self, name: SnapshotName, key: str, value: str) -> None:
+        try:
+            self.backend.set_property(name, key, value)
+        except ZfstmError as exc:
+            self.failures.append(_fail(name.dataset.full, f"set {key} on {name.short}", exc))
+
+    def relist(
+        self, observations: Sequence[TargetObservation]
+    ) -> tuple[list[TargetObservation], dict[str, DatasetState]]:
+        """Fresh listings of every dataset the upkeep touches; a target that cannot be listed is skipped."""
+        states: dict[str, DatasetState] = {}
+        current: list[TargetObservation] = []
+        naming, adopted = self.config.naming.scheme, self.config.naming.adopted
+        for obs in observations:
+            target = obs.target
+            basis = target.retention.space.basis if target.retention.space is not None else None
+            try:
+                states[target.dataset.full] = read_dataset(
+                    self.backend, target.dataset, naming=naming, adopted=adopted, written=False, usage_basis=basis
+                )
+                if target.cnid_dataset is not None:
+                    states[target.cnid_dataset.full] = read_dataset(
+                        self.backend, target.cnid_dataset, naming=naming, adopted=adopted, written=False
+                    )
+            except ZfstmError as exc:
+                self.failures.append(_fail(target.name, "list snapshots", exc))
+                continue
+            current.append(obs)
+        return current, states
+
+    def upkeep(self, upkeep: Sequence[TargetUpkeep], cnids: Sequence[CnidUpkeep], *, force: bool, prune: bool) -> None:
+        """Per target: hold steps, then (if they all worked) retention after its safety check; then CNID datasets.
+
+        Without ``prune`` (``zfstm snapshot``) only the known-good holds move; nothing is destroyed."""
+        for item in upkeep:
+            if not _run_hold_steps(self.backend, item.target, item.hold.steps, self.failures) or not prune:
+                continue
+            refusal = item.retention.refusal(force=force)
+            if refusal is not None:
+                log.error("%s: %s", item.target, refusal)
+                self.refusals.append(Failure(item.target, "prune", str(refusal), refusal.exit_code))
+                continue
+            self.reports.append(_destroy(self.backend, item.target, item.destroy, self.failures))
+        for cnid in cnids:
+            if _run_hold_steps(self.backend, cnid.dataset, cnid.steps, self.failures) and prune:
+                self.reports.append(_destroy(self.backend, cnid.dataset, cnid.destroy, self.failures))
+
+
+def _run_hold_steps(backend: ZfsBackend, owner: str, steps: Sequence[HoldStep], failures: list[Failure]) -> bool:
+    """Run hold/release steps in order; stop at the first failure (a release must never run before its hold)."""
+    for step in steps:
+        name = SnapshotName.parse(step.snapshot)
+        try:
+            if step.action is HoldAction.HOLD:
+                backend.hold([name], HoldTag(step.tag))
+            else:
+                backend.release([name], HoldTag(step.tag))
+        except ZfstmError as exc:
+            failures.append(_fail(owner, f"{step.action.value} {step.snapshot}", exc))
+            return False
+        log.info("%s: %s %s on %s", owner, step.action.value, step.tag, step.snapshot)
+    return True
+
+
+def _destroy(backend: ZfsBackend, owner: str, names: Sequence[str], failures: list[Failure]) -> DestroyReport:
+    if not names:
+        return DestroyReport(())
+    try:
+        report = backend.destroy_snapshots([SnapshotName.parse(name) for name in names])
+    except ZfstmError as exc:
+        failures.append(_fail(owner, "prune", exc))
+        return DestroyReport(())
+    log.info("%s: destroyed %d snapshot(s), %d refused", owner, len(report.destroyed), len(report.refused))
+    return report
