@@ -76,17 +76,7 @@ def _build_into(recipe: Recipe, mirror: str, work: Path) -> None:
     with log_path.open("w") as log:
         runner = _Runner(log, progress)
         progress.start_phase(f"debootstrap {recipe.suite} ({len(recipe.base_packages)} packages + DKMS build of zfs)")
-        runner.run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--components={','.join(recipe.components)}",
-                f"--include={','.join(recipe.base_packages)}",
-                recipe.suite,
-                str(rootfs),
-                mirror,
-            ]
-        )
+        _base_system(recipe, mirror, rootfs, runner)
         try:
             with _chroot_mounts(rootfs):
                 progress.start_phase("configure base and install netatalk, pyzfs and test tools")
@@ -133,6 +123,29 @@ def _build_into(recipe: Recipe, mirror: str, work: Path) -> None:
         }
         (image / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         progress.done(f"testbed image {recipe.key()} built")
+
+
+def _base_system(recipe: Recipe, mirror: str, rootfs: Path, runner: _Runner) -> None:
+    """debootstrap (the slow part: it builds zfs.ko with DKMS), cached on its own so a later step can be retried."""
+    stage = cache_root() / f"debootstrap-{recipe.base_key()}"
+    if not (stage / "DONE").is_file():
+        if stage.exists():
+            _assert_unmounted(stage)
+            shutil.rmtree(stage)
+        stage.mkdir(parents=True)
+        runner.run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--components={','.join(recipe.components)}",
+                f"--include={','.join(recipe.base_packages)}",
+                recipe.suite,
+                str(stage / "root"),
+                mirror,
+            ]
+        )
+        (stage / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+    runner.run(["cp", "-a", str(stage / "root"), str(rootfs)])
 
 
 class _Runner:

@@ -13,7 +13,9 @@ from importlib import resources
 import attrs
 
 #: Bump when the build steps in build.py change in a way the lists below do not show.
-BUILD_STEPS_VERSION = 4
+BUILD_STEPS_VERSION = 5
+#: Bump when the debootstrap step changes.
+BASE_STEPS_VERSION = 1
 
 SUITE = "trixie"
 COMPONENTS = ("main", "contrib")
@@ -37,7 +39,7 @@ BASE_PACKAGES = (
 EXTRA_PACKAGES = (
     "python3-pyzfs",
     "python3-ply",
-    "python3-attrs",
+    "python3-attr",  # Debian's binary package of attrs is python3-attr
     "python3-hypothesis",
     "python3-pytest",
     "python3-lxml",
@@ -75,6 +77,11 @@ class Recipe:
     disk_size: str = DISK_SIZE
     guest_init: str = attrs.field(factory=guest_init_text)
     steps_version: int = BUILD_STEPS_VERSION
+
+    def base_key(self) -> str:
+        """A short hash of what debootstrap installs: its result is cached on its own."""
+        blob = json.dumps([self.suite, self.components, self.base_packages, BASE_STEPS_VERSION]).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
 
     def key(self) -> str:
         """A short hash of everything that shapes the image."""
