@@ -57,7 +57,11 @@ def select_targets(config: Config, names: Sequence[str]) -> list[Target]:
     return chosen
 
 
-def backend_for(config: Config) -> ZfsBackend:
+def backend_for(config: Config, args: argparse.Namespace | None = None) -> ZfsBackend:
+    """The configured ZFS backend; a caller embedding the CLI (or a test) may pass one as ``args.zfs_backend``."""
+    given = getattr(args, "zfs_backend", None)
+    if given is not None:
+        return given  # type: ignore[no-any-return]
     return open_backend(config.backend.kind.value, config.backend.command_prefix)
 
 

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     report = run_tick(
         config,
         targets,
-        backend_for(config),
+        backend_for(config, args),
         now_from(args.now),
         run_dir=run_dir_for(config),
         state_dir=state_dir_for(config),

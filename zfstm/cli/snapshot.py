@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     report = run_tick(
         config,
         select_targets(config, args.targets),
-        backend_for(config),
+        backend_for(config, args),
         now_from(args.now),
         run_dir=run_dir_for(config),
         state_dir=state_dir_for(config),

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     config = load_from_args(args)
-    backend = backend_for(config)
+    backend = backend_for(config, args)
     now = now_from(args.now)
     statuses = [
         target_status(observe(backend, config, target, state_dir=None), now)

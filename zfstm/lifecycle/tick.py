@@ -138,9 +138,9 @@ def run_tick(
             return TickReport(plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures))
         run = _Run(config, backend, failures)
         run.take_snapshots(plan)
-        for obs in observations:
-            remember_written(state_dir, obs.target.name, obs.data, now)
         current, states = run.relist(observations)
+        for obs in observations:
+            remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now)
         upkeep, cnids = plan_upkeep(config, current, states, now)
         run.upkeep(upkeep, cnids, force=force, prune=prune)
         return TickReport(
@@ -153,6 +153,14 @@ def run_tick(
             refusals=tuple(run.refusals),
             destroyed=tuple(report for report in run.reports if report.results),
         )
+
+
+def _looked(obs: TargetObservation, states: dict[str, DatasetState], taken: Sequence[str]) -> DatasetState:
+    """The state to remember: after a snapshot of the target, ``written`` starts again from 0 at the new one."""
+    fresh = states.get(obs.target.dataset.full)
+    if fresh is None or not any(name.startswith(obs.target.dataset.full + "@") for name in taken):
+        return obs.data
+    return attrs.evolve(fresh, written=0)
 
 
 @attrs.define

@@ -1,0 +1,93 @@
+"""`zfstm daemon`: the exit-code contract of docs/services.md (0 after SIGTERM, 96 for what a restart cannot fix)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.unit.timemachine.fixtures import NOW
+from zfstm.cli.daemon import _stop_on_signals, loop
+from zfstm.cli.main import main
+from zfstm.errors import DatasetBusy, ZfsPermissionDenied
+from zfstm.lifecycle.decide import TickPlan
+from zfstm.lifecycle.tick import Failure, TickReport
+
+EMPTY = TickReport(TickPlan(NOW, (), (), (), (), ()), False)
+
+
+def test_config_error_at_start_exits_96(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad configuration makes the daemon exit 96 (SMF maintenance) with file, line and key on stderr."""
+    path = tmp_path / "bad.toml"
+    path.write_text('[[targets]]\ndataset = "tank/tm"\nquiet = 1\n')
+    assert main(["daemon", "--config", str(path)]) == 96
+    assert f"{path}:3: targets[0].quiet" in capsys.readouterr().err
+
+
+def test_missing_config_under_smf_exits_96(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under SMF (SMF_FMRI set) a missing file also exits 96 and says how to clear the maintenance state."""
+    monkeypatch.setenv("SMF_FMRI", "svc:/application/zfstm:default")
+    assert main(["daemon", "--config", str(tmp_path / "missing.toml")]) == 96
+    assert "svcadm clear" in capsys.readouterr().err
+
+
+def test_loop_stops_cleanly_with_0() -> None:
+    """When asked to stop, the loop finishes its tick and returns 0."""
+    stop = threading.Event()
+    ticks: list[int] = []
+
+    def tick() -> TickReport:
+        ticks.append(1)
+        if len(ticks) == 3:
+            stop.set()
+        return EMPTY
+
+    assert loop(tick, timedelta(seconds=0), stop) == 0
+    assert len(ticks) == 3
+
+
+def test_transient_errors_keep_the_loop_running() -> None:
+    """A busy dataset in one tick is logged; the next tick runs."""
+    stop = threading.Event()
+    calls: list[int] = []
+
+    def tick() -> TickReport:
+        calls.append(1)
+        if len(calls) == 1:
+            raise DatasetBusy("busy", dataset="tank/tm")
+        stop.set()
+        return EMPTY
+
+    assert loop(tick, timedelta(seconds=0), stop) == 0
+    assert len(calls) == 2
+
+
+def test_missing_delegation_exits_96() -> None:
+    """ZfsPermissionDenied (raised, or recorded as a tick failure) cannot be fixed by a restart: exit 96."""
+    stop = threading.Event()
+
+    def raising() -> TickReport:
+        raise ZfsPermissionDenied("permission denied", dataset="tank/tm", operation="snapshot")
+
+    assert loop(raising, timedelta(seconds=0), stop) == 96
+    failing = TickReport(EMPTY.plan, False, failures=(Failure("tm", "snapshot", "denied", 8, fatal=True),))
+    assert loop(lambda: failing, timedelta(seconds=0), stop) == 96
+
+
+def test_sigterm_sets_the_stop_event() -> None:
+    """SIGTERM and SIGHUP end the daemon through its stop event (exit 0), not through an exception."""
+    old_term, old_hup = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
+    stop = threading.Event()
+    try:
+        _stop_on_signals(stop)
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.wait(5)
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGHUP, old_hup)
