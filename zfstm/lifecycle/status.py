@@ -33,6 +33,7 @@ class TargetStatus:
     known_good: str | None
     snapshots: tuple[SnapshotView, ...]
     cnid_dataset: str | None = None
+    open_sessions: int | None = None
 
     @property
     def managed_count(self) -> int:
@@ -59,6 +60,7 @@ def target_status(obs: TargetObservation, now: datetime) -> TargetStatus:
         known_good=newest_held.name.full if newest_held else None,
         snapshots=obs.data.snapshots,
         cnid_dataset=obs.target.cnid_dataset.full if obs.target.cnid_dataset else None,
+        open_sessions=obs.open_sessions,
     )
 
 
@@ -109,6 +111,7 @@ def status_json(statuses: list[TargetStatus]) -> dict[str, Any]:
                 "last_backup_completion": _time(s.last_completion),
                 "verification": {"state": s.verdict.value, "date": _time(s.verification_date)},
                 "activity": {"state": s.activity.state.value, "reason": s.activity.reason},
+                "open_sessions": s.open_sessions,
                 "last_snapshot": s.last_snapshot,
                 "known_good": s.known_good,
                 "snapshot_count": len(s.snapshots),
