@@ -115,6 +115,8 @@ def translate(exc: BaseException, *, operation: str, dataset: str = "") -> Zfstm
     number = _errno_of(first)
     if number in {errno.EPERM, errno.EACCES}:
         cls = ZfsPermissionDenied
+    if operation == "release" and number in {errno.ESRCH, errno.ENOENT} and cls in {None, DatasetNotFound}:
+        cls = HoldNotFound  # the kernel says ESRCH (or ENOENT) for a tag that is not on the snapshot
     if cls is None:
         cls = _BY_ERRNO.get(number or 0, ZfsError)
     named = name_of(first) or dataset

@@ -116,3 +116,12 @@ def test_hold_with_missing_snapshot_is_undone() -> None:
 def test_kind_and_injected_module() -> None:
     """The backend reports kind 'lzc' and uses the module it is given."""
     assert LzcBackend(lzc=SimpleNamespace()).kind == "lzc"
+
+
+def test_release_of_absent_tag_is_hold_not_found() -> None:
+    """The kernel's ESRCH/ENOENT from a release means the tag is absent: HoldNotFound, not DatasetNotFound."""
+    from zfstm.errors import HoldNotFound
+
+    for number in (errno.ESRCH, errno.ENOENT):
+        error = translate(ZFSError(number, "m", b"tank/a@s"), operation="release")
+        assert isinstance(error, HoldNotFound)
