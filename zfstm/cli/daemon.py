@@ -32,7 +32,8 @@ from zfstm.cli.config import (
 )
 from zfstm.config_model import Config
 from zfstm.errors import ZfstmError
-from zfstm.lifecycle.tick import TickReport, run_tick
+from zfstm.lifecycle.outcome import TickReport
+from zfstm.lifecycle.tick import run_tick
 from zfstm.retention.durations import format_duration, parse_duration
 from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG, SMF_EXIT_OK, daemon_exit_code, under_smf
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from zfstm.lifecycle.decide import TickPlan
-from zfstm.lifecycle.tick import TickReport
+from zfstm.lifecycle.outcome import TickReport
 from zfstm.timemachine.knowngood import HoldStep
 from zfstm.timemachine.timefmt import format_utc
 
@@ -112,10 +112,10 @@ def report_text(report: TickReport) -> str:
             + (": " + ", ".join(name.rpartition("@")[2] for name in destroy) if destroy else "")
         )
     for cnid in plan.cnid:
-        if cnid.steps or cnid.destroy:
+        if cnid.steps or (cnid.destroy and report.prune):
             lines.append(f"{cnid.dataset} (CNID database): {cnid.reason}")
             lines.extend(f"    {step.action.value} {step.tag} {step.snapshot}" for step in cnid.steps)
-            if cnid.destroy:
+            if cnid.destroy and report.prune:
                 lines.append(f"  destroy {len(cnid.destroy)}: " + ", ".join(n.rpartition("@")[2] for n in cnid.destroy))
     lines.extend(f"busy: {name} (another zfstm run holds its lock; skipped)" for name in report.busy)
     lines.extend(f"failed: {f.target}: {f.step}: {f.message}" for f in report.failures)

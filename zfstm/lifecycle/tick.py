@@ -30,6 +30,7 @@ from zfstm.errors import BusyError, ZfstmError
 from zfstm.lifecycle.decide import TickPlan, plan_tick, plan_upkeep
 from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, TargetObservation
 from zfstm.lifecycle.observe import SessionCounter, count_sessions, observe, read_dataset, remember_written
+from zfstm.lifecycle.outcome import Failure, TickReport
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep
 from zfstm.lock import HeldLock, acquire
 from zfstm.service.smf_exit import NOT_FIXED_BY_RESTART
@@ -38,50 +39,6 @@ from zfstm.timemachine.timefmt import format_utc
 from zfstm.zfs import DestroyReport, HoldTag, SnapshotName, ZfsBackend
 
 log = logging.getLogger("zfstm.lifecycle")
-
-
-@attrs.frozen
-class Failure:
-    """Something that went wrong for one target (or a whole batch): where, and the error's message and code."""
-
-    target: str
-    step: str
-    message: str
-    exit_code: int
-    #: A restart would not fix it (missing delegation, missing tool): the daemon stops for the administrator.
-    fatal: bool = False
-
-
-@attrs.frozen
-class TickReport:
-    """What a tick planned and what happened. ``plan`` is the final plan (re-planned after snapshotting)."""
-
-    plan: TickPlan
-    dry_run: bool
-    snapshots: tuple[str, ...] = ()
-    #: False for `zfstm snapshot`: holds move, nothing is destroyed.
-    prune: bool = True
-    busy: tuple[str, ...] = ()
-    failures: tuple[Failure, ...] = ()
-    refusals: tuple[Failure, ...] = ()
-    destroyed: tuple[DestroyReport, ...] = ()
-
-    @property
-    def refused_names(self) -> tuple[str, ...]:
-        return tuple(result.name.full for report in self.destroyed for result in report.refused)
-
-    @property
-    def exit_code(self) -> int:
-        """0 all done; the first failure's code; 4 a safety refusal; 3 names ZFS refused; 5 a target was busy."""
-        if self.failures:
-            return self.failures[0].exit_code
-        if self.refusals:
-            return 4
-        if self.refused_names:
-            return 3
-        if self.busy:
-            return BusyError.exit_code
-        return 0
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from zfstm.cli.daemon import _stop_on_signals, loop
 from zfstm.cli.main import main
 from zfstm.errors import DatasetBusy, ZfsPermissionDenied
 from zfstm.lifecycle.decide import TickPlan
-from zfstm.lifecycle.tick import Failure, TickReport
+from zfstm.lifecycle.outcome import Failure, TickReport
 
 EMPTY = TickReport(TickPlan(NOW, (), (), (), (), ()), False)
 
