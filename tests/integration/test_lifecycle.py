@@ -179,7 +179,6 @@ run_dir = "{WORK / "run"}"
 [detector]
 quiet_period = "{QUIET}s"
 completion_slack = "5s"
-written_noise = "64K"
 [[targets]]
 name = "tm"
 dataset = "{DATA}"
