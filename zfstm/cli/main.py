@@ -19,7 +19,7 @@ from zfstm import __version__
 from zfstm.errors import EXIT_INTERRUPTED, ZfstmError
 
 #: Verb modules, in the order `zfstm --help` lists them.
-VERBS: tuple[str, ...] = ("cnid", "plan", "prune", "config", "snapshot", "run", "daemon", "status")
+VERBS: tuple[str, ...] = ("cnid", "plan", "prune", "config", "snapshot", "run", "daemon", "status", "rollback")
 
 log = logging.getLogger("zfstm")
 

@@ -1,0 +1,139 @@
+"""`zfstm rollback TARGET (--to SNAPSHOT | --last-good | --undo | --resume) [--discard-newer] [--dry-run] [--yes]`
+
+Rolls a broken Time Machine share back to a snapshot while keeping Netatalk's CNIDs: it prints the plan first
+(target snapshot, what is stopped, what happens to newer snapshots, CNID strategy and why, steps, outcome), asks
+for confirmation unless --yes, then runs the steps with a journal in the state directory. By default nothing is
+destroyed: the current state and the newer snapshots stay in <dataset>.before-rollback-<time>, and
+`zfstm rollback --undo TARGET` swaps back. `--resume TARGET` finishes (or, with --abort, reverses) a rollback that
+was interrupted. See docs/rollback.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from pathlib import Path
+
+from zfstm.cli.config import (
+    add_config_argument,
+    backend_for,
+    load_from_args,
+    now_from,
+    run_dir_for,
+    select_targets,
+    state_dir_for,
+)
+from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.errors import SafetyRefusal, UsageError
+from zfstm.lock import target_lock
+from zfstm.rollback.execute import Context, Server, ToolCnidOps
+from zfstm.rollback.facts import gather, watched_paths
+from zfstm.rollback.journal import Journal
+from zfstm.rollback.model import CnidStrategy, Mode, RollbackFacts, RollbackRequest
+from zfstm.rollback.planner import plan_rollback
+from zfstm.rollback.render import plan_json, plan_text
+from zfstm.rollback.runner import run as run_journal
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "rollback",
+        help="roll a share back to a snapshot, keeping CNIDs (non-destructive by default)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("target", metavar="TARGET", help="target name or dataset")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--to", metavar="SNAPSHOT", help="snapshot name (short or dataset@name)")
+    where.add_argument("--last-good", action="store_true", help="the newest snapshot held as known-good")
+    where.add_argument("--undo", action="store_true", help="swap back to the dataset an earlier rollback kept")
+    where.add_argument("--resume", action="store_true", help="finish an interrupted rollback from its journal")
+    parser.add_argument("--abort", action="store_true", help="with --resume: reverse instead of finishing")
+    parser.add_argument("--discard-newer", action="store_true", help="destroy newer snapshots, roll back in place")
+    parser.add_argument("--cnid-strategy", choices=[s.value for s in CnidStrategy if s is not CnidStrategy.NONE],
+                        help="force a CNID strategy (default: chosen automatically)")  # fmt: skip
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--json", action="store_true", help="print the plan (and result) as JSON")
+    parser.add_argument("--now", metavar="TIME", help="use this ISO-8601 instant for new dataset names")
+    add_config_argument(parser)
+    parser.set_defaults(handler=run)
+
+
+def _server(config: Config, target: Target, facts: RollbackFacts) -> Server | None:
+    fs = target.file_server
+    if fs.kind is FileServerKind.NONE:
+        return None
+    from zfstm.service.factory import make_control, verified_server
+
+    if fs.adapter is None or fs.service is None:
+        raise UsageError(f"target {target.name}: file_server needs adapter and service to be stopped and started")
+    control = make_control(fs.adapter.value, fs.service, argv=fs.start, program=fs.program or "")
+    return verified_server(fs.kind.value, control, watched_paths(facts))  # type: ignore[arg-type]
+
+
+def _confirm(args: argparse.Namespace) -> None:
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("standard input is not a terminal: pass --yes to confirm the rollback")
+    answer = input("Roll back now? Type 'yes': ").strip().lower()
+    if answer != "yes":
+        raise UsageError("not confirmed; nothing was changed")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_from_args(args)
+    (target,) = select_targets(config, [args.target])
+    backend = backend_for(config, args)
+    state_dir = state_dir_for(config)
+    if args.abort and not args.resume:
+        raise UsageError("--abort only goes with --resume")
+    with target_lock(target.name, run_dir_for(config)):
+        if args.resume:
+            journal = Journal.open(state_dir, target.name)
+            if journal is None:
+                raise UsageError(f"no unfinished rollback of {target.name} in {state_dir}")
+            plan = journal.plan
+            facts = gather(backend, config, target, now=now_from(args.now), state_dir=state_dir, platform=sys.platform)
+        else:
+            if Journal.open(state_dir, target.name) is not None:
+                raise SafetyRefusal(
+                    f"a rollback of {target.name} is unfinished: run `zfstm rollback --resume {target.name}` first"
+                )
+            facts = gather(backend, config, target, now=now_from(args.now), state_dir=state_dir, platform=sys.platform)
+            mode = Mode.UNDO if args.undo else (Mode.DISCARD if args.discard_newer else Mode.SWAP)
+            request = RollbackRequest(
+                target=target.name,
+                to=args.to,
+                last_good=args.last_good,
+                mode=mode,
+                strategy=CnidStrategy(args.cnid_strategy) if args.cnid_strategy else None,
+            )
+            plan = plan_rollback(facts, request)
+            sys.stdout.write(plan_json(plan) if args.json else plan_text(plan))
+            if args.dry_run:
+                return 0
+            _confirm(args)
+            journal = Journal.create(state_dir, plan, facts.stamp + "-" + uuid.uuid4().hex[:6])
+        ctx = Context(
+            backend=backend,
+            server=_server(config, target, facts),
+            cnid=ToolCnidOps(),
+            db_dir=facts.cnid.db_dir if facts.cnid is not None else None,
+        )
+        outcome = run_journal(journal, ctx, abort=args.abort, echo=lambda m: print(m, file=sys.stderr))
+    if args.json:
+        import json
+
+        print(json.dumps({"status": outcome.status, "journal": outcome.journal, "results": outcome.results}))
+    else:
+        print(f"zfstm rollback: {plan.outcome}" if plan.outcome else "zfstm rollback: done")
+        print(f"zfstm rollback: journal {outcome.journal}")
+    return 0
+
+
+def state_dir_of(config: Config) -> Path:
+    """Where rollback journals live (for `zfstm status`: see zfstm.rollback.journal.unfinished_rollbacks)."""
+    return state_dir_for(config)

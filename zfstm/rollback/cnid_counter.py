@@ -1,0 +1,162 @@
+"""Read and raise the last-used CNID counter of a stopped Netatalk volume (shell: runs the Berkeley DB tools).
+
+Why dump, change, load into a new file and rename, instead of writing one record in place: cnid2.db belongs to a
+transactional Berkeley DB environment (``log.*``, ``__db.*``). Writing into it without that environment, or with a
+stale copy of it, risks a database netatalk then refuses and silently recreates (losing every CNID). So:
+
+1. ``db_recover -h DIR`` first, so that every committed change in the logs is in cnid2.db (a snapshot of a running
+   server is only crash-consistent);
+2. dump every sub-database, change the counter bytes of the rootinfo record (offset 20, which no secondary index
+   covers: devino.db keys bytes 4..19, didname.db bytes 24.., name.db the name), load into ``cnid2.db.zfstm-new``;
+3. read the new file back and compare record counts and the counter;
+4. remove the environment files (the new file's log sequence numbers are zero, so old logs must not be replayed
+   onto it; netatalk's own wipe deletes exactly these) and rename the new file over cnid2.db, then fsync.
+
+Netatalk must be stopped: the lock probe must find no holder of ``.AppleDB/lock``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from zfstm.errors import CnidDatabaseError, EnvironmentMissing, FileServerError
+from zfstm.netatalk.appledb import FileRole, classify, probe_lock
+from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump, parse_dump
+from zfstm.netatalk.cnid import ROOTINFO_KEY, RootInfo, decode_rootinfo, encode_rootinfo
+from zfstm.netatalk.cniddb import EXPECTED_SUBDATABASES, PRIMARY, find_dump_tool, list_subdatabases
+
+LOAD_TOOLS = ("db5.3_load", "db53_load", "db5_load", "db_load")
+RECOVER_TOOLS = ("db5.3_recover", "db53_recover", "db5_recover", "db_recover")
+NEW_SUFFIX = ".zfstm-new"
+
+
+def _tool(candidates: Sequence[str]) -> str:
+    for name in candidates:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise EnvironmentMissing(f"none of {', '.join(candidates)} found: install the Berkeley DB 5.3 utilities")
+
+
+def _run(argv: list[str], what: Path, stdin: str | None = None) -> str:
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False, timeout=900)
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise CnidDatabaseError(f"{what}: `{' '.join(argv[:3])} ...` failed: {'; '.join(said[-3:])}")
+    return done.stdout
+
+
+def require_quiet(db_dir: Path) -> None:
+    """FileServerError when a process (cnid_dbd) holds the database's lock."""
+    holder = probe_lock(db_dir)
+    if holder is not None:
+        raise FileServerError(f"{db_dir}: pid {holder.pid} holds the CNID database lock; stop netatalk first")
+
+
+def recover(db_dir: Path) -> None:
+    """Apply the transaction logs to cnid2.db (``db_recover``); a no-op without logs."""
+    if any(name.startswith("log.") for name in _names(db_dir)):
+        _run([_tool(RECOVER_TOOLS), "-h", str(db_dir)], db_dir)
+
+
+def _dump(db_file: Path, subdb: str) -> DumpedDatabase:
+    dumped = parse_dump(_run([find_dump_tool(), "-s", subdb, str(db_file)], db_file))
+    if len(dumped) != 1:
+        raise CnidDatabaseError(f"{db_file}: expected one database named {subdb} in the dump, got {len(dumped)}")
+    return dumped[0]
+
+
+def rootinfo_of(database: DumpedDatabase) -> RootInfo | None:
+    data = dict(database.pairs).get(ROOTINFO_KEY)
+    return decode_rootinfo(data) if data is not None else None
+
+
+def with_counter(database: DumpedDatabase, counter: int) -> DumpedDatabase:
+    """The primary database with the rootinfo counter set to ``counter`` (pure)."""
+    info = rootinfo_of(database)
+    if info is None:
+        raise CnidDatabaseError("the CNID database has no rootinfo record to raise")
+    key, data = encode_rootinfo(RootInfo(stamp=info.stamp, last_cnid=counter, version=info.version))
+    pairs = tuple((k, data if k == key else d) for k, d in database.pairs)
+    return DumpedDatabase(header=database.header, pairs=pairs)
+
+
+def _named(database: DumpedDatabase, name: str) -> DumpedDatabase:
+    """The dump with ``database=<name>`` in its header: db_load takes the sub-database name from there."""
+    header = tuple((k, v) for k, v in database.header if k != "database")
+    at = next((i for i, (k, _) in enumerate(header) if k == "format"), len(header) - 1) + 1
+    return DumpedDatabase(header=(*header[:at], ("database", name), *header[at:]), pairs=database.pairs)
+
+
+def read_counter(db_dir: Path) -> int | None:
+    """The last-used CNID of a stopped volume (after recovery), or None when there is no database yet."""
+    db_file = db_dir / PRIMARY
+    if not db_file.exists():
+        return None
+    require_quiet(db_dir)
+    recover(db_dir)
+    info = rootinfo_of(_dump(db_file, PRIMARY))
+    return info.last_cnid if info else None
+
+
+def raise_counter(db_dir: Path, minimum: int) -> tuple[int, int]:
+    """Make the counter at least ``minimum``; returns (before, after). Never lowers it."""
+    db_file = db_dir / PRIMARY
+    require_quiet(db_dir)
+    recover(db_dir)
+    names = list_subdatabases(db_file)
+    dumps = {name: _dump(db_file, name) for name in names}
+    info = rootinfo_of(dumps[PRIMARY])
+    if info is None:
+        raise CnidDatabaseError(f"{db_file}: no rootinfo record")
+    if info.last_cnid >= minimum:
+        return info.last_cnid, info.last_cnid
+    dumps[PRIMARY] = with_counter(dumps[PRIMARY], minimum)
+    new = db_dir / (PRIMARY + NEW_SUFFIX)
+    new.unlink(missing_ok=True)
+    load = _tool(LOAD_TOOLS)
+    for name in names:
+        _run([load, str(new)], new, stdin=format_dump(_named(dumps[name], name)))
+    check = _dump(new, PRIMARY)
+    got = rootinfo_of(check)
+    if got is None or got.last_cnid != minimum or len(check.pairs) != len(dumps[PRIMARY].pairs):
+        new.unlink(missing_ok=True)
+        raise CnidDatabaseError(f"{new}: the rewritten database does not read back as written; nothing was replaced")
+    if set(EXPECTED_SUBDATABASES) - set(list_subdatabases(new)):
+        new.unlink(missing_ok=True)
+        raise CnidDatabaseError(f"{new}: sub-databases missing after the rewrite; nothing was replaced")
+    _fsync(new)
+    for name in _names(db_dir):
+        if classify(name) is FileRole.DISPOSABLE and name != "lock":
+            (db_dir / name).unlink()
+    new.replace(db_file)
+    _fsync(db_dir)
+    return info.last_cnid, minimum
+
+
+def reset_database(db_dir: Path) -> list[str]:
+    """The last resort: delete cnid2.db and the disposable files (netatalk rebuilds on start). Returns the names."""
+    require_quiet(db_dir)
+    removed = []
+    for name in sorted(_names(db_dir)):
+        if name == PRIMARY or classify(name) is FileRole.DISPOSABLE:
+            (db_dir / name).unlink()
+            removed.append(name)
+    _fsync(db_dir)
+    return removed
+
+
+def _names(directory: Path) -> list[str]:
+    return [entry.name for entry in directory.iterdir()]
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,230 @@
+"""Run one step, or undo it (shell). Every action looks at the world first, so running it twice is harmless:
+that is what lets ``--resume`` simply re-run a step the journal marks as in doubt.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+from zfstm.errors import FileServerError, SafetyRefusal, ZfsError
+from zfstm.rollback import cnid_counter
+from zfstm.rollback.model import Step, StepKind
+from zfstm.rollback.planner import BEFORE_PROP
+from zfstm.zfs.backend import ZfsBackend
+from zfstm.zfs.names import DatasetName, SnapshotName
+
+
+class Server(Protocol):
+    """The verified file-server control (zfstm.service.verified.VerifiedFileServer or a test double)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+    def start(self) -> None: ...
+
+    def is_running(self) -> bool: ...
+
+
+class CnidOps(Protocol):
+    """The CNID database operations a rollback needs (real ones: :class:`ToolCnidOps`)."""
+
+    def read_counter(self, db_dir: str) -> int | None: ...
+
+    def raise_counter(self, db_dir: str, minimum: int) -> tuple[int, int]: ...
+
+    def reset(self, db_dir: str) -> list[str]: ...
+
+    def rescan(self, path: str) -> None: ...
+
+    def require_quiet(self, db_dir: str) -> None: ...
+
+
+@attrs.frozen
+class ToolCnidOps:
+    """CnidOps through the Berkeley DB tools and netatalk's ``dbd``."""
+
+    dbd: str = "dbd"
+
+    def read_counter(self, db_dir: str) -> int | None:
+        return cnid_counter.read_counter(Path(db_dir)) if Path(db_dir).is_dir() else None
+
+    def raise_counter(self, db_dir: str, minimum: int) -> tuple[int, int]:
+        return cnid_counter.raise_counter(Path(db_dir), minimum)
+
+    def reset(self, db_dir: str) -> list[str]:
+        return cnid_counter.reset_database(Path(db_dir)) if Path(db_dir).is_dir() else []
+
+    def rescan(self, path: str) -> None:
+        done = subprocess.run([self.dbd, "-f", path], capture_output=True, text=True, check=False, timeout=24 * 3600)
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip().splitlines()
+            raise FileServerError(f"`dbd -f {path}` failed ({'; '.join(said[-3:])}); run it again by hand")
+
+    def require_quiet(self, db_dir: str) -> None:
+        if Path(db_dir).is_dir():
+            cnid_counter.require_quiet(Path(db_dir))
+
+
+@attrs.frozen
+class Context:
+    """What the actions work on. ``server`` is None when no file server is configured."""
+
+    backend: ZfsBackend
+    server: Server | None
+    cnid: CnidOps
+    db_dir: str | None = None
+    is_dir: Callable[[str], bool] = os.path.isdir
+
+
+def _origin(backend: ZfsBackend, dataset: str) -> str | None:
+    return backend.get_properties(DatasetName(dataset), ["origin"]).get("origin")
+
+
+def _exists(backend: ZfsBackend, dataset: str) -> bool:
+    return backend.exists(DatasetName(dataset))
+
+
+Results = Mapping[str, Mapping[str, Any]]
+
+
+def _stop_server(ctx: Context, _a: Mapping[str, str], _r: Results) -> dict[str, Any]:
+    if ctx.server is not None:
+        ctx.server.stop()
+    if ctx.db_dir:
+        ctx.cnid.require_quiet(ctx.db_dir)
+    return {}
+
+
+def _read_counter(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
+    return {"counter": ctx.cnid.read_counter(a["db_dir"])}
+
+
+def _clone(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
+    if _exists(ctx.backend, a["target"]):
+        if _origin(ctx.backend, a["target"]) not in (a["snapshot"], None):
+            raise SafetyRefusal(f"{a['target']} exists and is not a clone of {a['snapshot']}; refusing")
+        return {"skipped": "exists"}
+    props = {k[len("prop.") :]: v for k, v in a.items() if k.startswith("prop.")}
+    ctx.backend.clone(SnapshotName.parse(a["snapshot"]), DatasetName(a["target"]), props)
+    return {}
+
+
+def _promote(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
+    origin = _origin(ctx.backend, a["dataset"])
+    if origin is not None and origin.startswith(a["origin_dataset"] + "@"):
+        ctx.backend.promote(DatasetName(a["dataset"]))
+        return {}
+    return {"skipped": "already promoted"}
+
+
+def _rollback(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
+    report = ctx.backend.rollback_to(SnapshotName.parse(a["snapshot"]), destroy_newer=True)
+    return {"destroyed": [n.full for n in report.destroyed]}
+
+
+def _reset(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
+    return {"removed": ctx.cnid.reset(a["db_dir"])}
+
+
+def _raise_counter(ctx: Context, a: Mapping[str, str], results: Results) -> dict[str, Any]:
+    wanted = results.get("read-counter", {}).get("counter")
+    if wanted is None:
+        return {"skipped": "no counter was read before the rollback"}
+    before, after = ctx.cnid.raise_counter(a["db_dir"], int(wanted))
+    return {"before": before, "after": after}
+
+
+def _start_server(ctx: Context, _a: Mapping[str, str], _r: Results) -> dict[str, Any]:
+    if ctx.server is not None:
+        ctx.server.start()
+    return {}
+
+
+def _rescan(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
+    ctx.cnid.rescan(a["path"])
+    return {}
+
+
+def run_step(step: Step, ctx: Context, results: Results) -> dict[str, Any]:
+    """Run ``step`` forward; returns what the journal should remember about it."""
+    actions: dict[StepKind, Callable[[Context, Mapping[str, str], Results], dict[str, Any]]] = {
+        StepKind.STOP_SERVER: _stop_server,
+        StepKind.READ_COUNTER: _read_counter,
+        StepKind.CLONE: _clone,
+        StepKind.PROMOTE: _promote,
+        StepKind.RENAME: lambda c, a, _r: _rename(c.backend, a),
+        StepKind.ROLLBACK: _rollback,
+        StepKind.RESET_CNID: _reset,
+        StepKind.RAISE_COUNTER: _raise_counter,
+        StepKind.START_SERVER: _start_server,
+        StepKind.RESCAN: _rescan,
+        StepKind.VERIFY: lambda c, a, _r: _verify(c, a),
+    }
+    return actions[step.kind](ctx, step.args, results)
+
+
+def _rename(backend: ZfsBackend, a: Mapping[str, str]) -> dict[str, Any]:
+    old, new = a["old"], a["new"]
+    old_there, new_there = _exists(backend, old), _exists(backend, new)
+    if old_there and new_there:
+        raise SafetyRefusal(f"both {old} and {new} exist: the swap cannot go on; look at them and rename by hand")
+    if not old_there and not new_there:
+        raise ZfsError("neither name exists", dataset=old, operation="rename")
+    skipped = not old_there
+    if old_there:
+        backend.rename(DatasetName(old), DatasetName(new))
+    if "mountpoint" in a:
+        backend.set_property(DatasetName(new), "mountpoint", a["mountpoint"])
+    if "mark_before" in a:
+        backend.set_property(DatasetName(new), BEFORE_PROP, a["mark_before"])
+    return {"skipped": "already renamed"} if skipped else {}
+
+
+def undo_step(step: Step, ctx: Context) -> None:
+    """Reverse ``step`` (only kinds outside NO_REVERSE/IRREVERSIBLE reach here)."""
+    a = step.args
+    backend = ctx.backend
+    if step.kind is StepKind.STOP_SERVER:
+        if ctx.server is not None:
+            ctx.server.start()
+    elif step.kind is StepKind.CLONE:
+        if _exists(backend, a["target"]) and _origin(backend, a["target"]) == a["snapshot"]:
+            backend.destroy_dataset(DatasetName(a["target"]))
+    elif step.kind is StepKind.PROMOTE:
+        origin = _origin(backend, a["origin_dataset"])
+        if origin is not None and origin.startswith(a["dataset"] + "@"):
+            backend.promote(DatasetName(a["origin_dataset"]))
+    elif step.kind is StepKind.RENAME:
+        old, new = a["old"], a["new"]
+        if _exists(backend, new) and not _exists(backend, old):
+            if "mountpoint" in a and "restore_mountpoint" not in a:
+                backend.set_property(DatasetName(new), "mountpoint", "none")  # out of the way; it was a clone
+            backend.rename(DatasetName(new), DatasetName(old))
+        if "restore_mountpoint" in a and _exists(backend, old):
+            backend.set_property(DatasetName(old), "mountpoint", a["restore_mountpoint"])
+    else:
+        raise AssertionError(f"{step.kind} has no reverse")  # pragma: no cover
+
+
+def _verify(ctx: Context, a: Mapping[str, str]) -> dict[str, Any]:
+    props = ctx.backend.get_properties(DatasetName(a["dataset"]), ["mounted", "mountpoint"])
+    problems = []
+    if props.get("mounted") != "yes":
+        problems.append(f"{a['dataset']} is not mounted")
+    if props.get("mountpoint") != a["mountpoint"]:
+        problems.append(f"{a['dataset']} is mounted at {props.get('mountpoint')}, not {a['mountpoint']}")
+    elif not ctx.is_dir(a["mountpoint"]):
+        problems.append(f"{a['mountpoint']} is not a directory")
+    if ctx.server is not None and not ctx.server.is_running():
+        problems.append(f"{ctx.server.name} is not running")
+    if problems:
+        raise FileServerError("verification failed: " + "; ".join(problems))
+    return {"mounted": a["mountpoint"]}

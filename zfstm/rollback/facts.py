@@ -1,0 +1,155 @@
+"""Gather the facts a rollback is planned from (shell): snapshots, holds, local properties, afp.conf.
+
+Two things the ZFS backend protocol does not offer yet are read here through the zfs command (or the fake's
+state): a dataset's *local* properties (a clone does not inherit them from its origin) and whether it has child
+datasets (a rename would carry them along). See docs/rollback.md.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.errors import ZfsError
+from zfstm.netatalk.afpconf import AfpConf, parse_afp_conf, volumes_on_dataset, volumes_with_database_on
+from zfstm.rollback.model import CnidFacts, DatasetFacts, RollbackFacts
+from zfstm.rollback.planner import BEFORE_PROP
+from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
+from zfstm.zfs.backend import ZfsBackend
+from zfstm.zfs.names import DatasetName
+from zfstm.zfs.types import SnapshotProperty
+
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def _cli_of(backend: ZfsBackend) -> Any:
+    if backend.kind == "cli":
+        return backend
+    return getattr(backend, "cli", None)
+
+
+def local_properties(backend: ZfsBackend, name: DatasetName) -> dict[str, str]:
+    """Properties set on ``name`` itself (source local or received)."""
+    if backend.kind == "fake":
+        return dict(backend.state.datasets[name.full].props)  # type: ignore[attr-defined]
+    cli = _cli_of(backend)
+    argv = ["zfs", "get", "-H", "-p", "-s", "local,received", "-o", "property,value", "all", name.full]
+    done = cli.runner(cli.command(argv))
+    if done.returncode != 0:
+        raise ZfsError(done.stderr.strip() or "zfs get failed", dataset=name.full, operation="get")
+    props = {}
+    for line in done.stdout.splitlines():
+        prop, _, value = line.partition("\t")
+        if prop:
+            props[prop] = value
+    return props
+
+
+def has_children(backend: ZfsBackend, name: DatasetName) -> bool:
+    """True when a filesystem or volume lies below ``name``."""
+    if backend.kind == "fake":
+        return any(d.startswith(name.full + "/") for d in backend.state.datasets)  # type: ignore[attr-defined]
+    cli = _cli_of(backend)
+    done = cli.runner(cli.command(["zfs", "list", "-H", "-o", "name", "-t", "filesystem,volume", "-r", name.full]))
+    if done.returncode != 0:
+        raise ZfsError(done.stderr.strip() or "zfs list failed", dataset=name.full, operation="list")
+    return len([line for line in done.stdout.splitlines() if line.strip()]) > 1
+
+
+def dataset_facts(backend: ZfsBackend, name: DatasetName) -> DatasetFacts:
+    listing = backend.list_snapshots(name, [SnapshotProperty.USERREFS])
+    holds = {info.name.short: tuple(sorted(backend.holds(info.name))) for info in listing if (info.userrefs or 0) > 0}
+    props = backend.get_properties(name, ["mountpoint", "origin", BEFORE_PROP])
+    return DatasetFacts(
+        name=name,
+        mountpoint=props.get("mountpoint") or "-",
+        local_props=local_properties(backend, name),
+        snapshots=tuple((info.name.short, info.createtxg) for info in listing),
+        holds={k: v for k, v in holds.items() if v},
+        has_children=has_children(backend, name),
+        origin=props.get("origin"),
+        rollback_before=props.get(BEFORE_PROP),
+    )
+
+
+def cnid_facts(
+    conf: AfpConf, config: Config, target: Target, data: DatasetFacts, cnid_ds: DatasetFacts | None, *, platform: str
+) -> CnidFacts | None:
+    volumes = volumes_on_dataset(conf, data.mountpoint)
+    if not volumes:
+        return None
+    volume = volumes[0]
+    others: list[str] = []
+    if cnid_ds is not None:
+        others += [v.name for v in volumes_with_database_on(conf, cnid_ds.mountpoint) if v.name != volume.name]
+        others += [
+            f"target {t.name}" for t in config.targets if t.name != target.name and t.cnid_dataset == cnid_ds.name
+        ]
+    return CnidFacts(
+        volume=volume.name,
+        db_dir=volume.db_dir,
+        cnid_dev=volume.cnid_dev,
+        scheme=volume.cnid_scheme,
+        others_on_cnid_dataset=tuple(dict.fromkeys(others)),
+        platform=platform,
+    )
+
+
+def gather(
+    backend: ZfsBackend,
+    config: Config,
+    target: Target,
+    *,
+    now: datetime,
+    state_dir: Path,
+    platform: str,
+    read_text: Any = None,
+) -> RollbackFacts:
+    """All facts for planning a rollback (or an undo) of ``target``."""
+    data = dataset_facts(backend, target.dataset)
+    cnid_ds = dataset_facts(backend, target.cnid_dataset) if target.cnid_dataset is not None else None
+    fs = target.file_server
+    cnid = None
+    if fs.kind is FileServerKind.NETATALK and fs.afp_conf:
+        text = (read_text or (lambda p: Path(p).read_text(encoding="utf-8")))(fs.afp_conf)
+        conf = parse_afp_conf(text, fs.afp_conf, hostname=socket.gethostname())
+        cnid = cnid_facts(conf, config, target, data, cnid_ds, platform=platform)
+    before = cnid_before = None
+    if data.rollback_before and backend.exists(DatasetName(data.rollback_before)):
+        before = dataset_facts(backend, DatasetName(data.rollback_before))
+    if cnid_ds is not None and cnid_ds.rollback_before and backend.exists(DatasetName(cnid_ds.rollback_before)):
+        cnid_before = dataset_facts(backend, DatasetName(cnid_ds.rollback_before))
+    return RollbackFacts(
+        target=target.name,
+        server=fs.kind.value,
+        server_name=fs.service or fs.kind.value,
+        data=data,
+        cnid_dataset=cnid_ds,
+        cnid=cnid,
+        known_good=tuple(s for s, tags in data.holds.items() if KNOWN_GOOD_TAG in tags),
+        stamp=now.strftime(STAMP_FORMAT),
+        journal_on_tmpfs=on_tmpfs(state_dir),
+        before=before,
+        cnid_before=cnid_before,
+    )
+
+
+#: Directories that are RAM-backed on the usual Linux and illumos layouts: a journal there does not survive a reboot.
+VOLATILE_ROOTS = ("/run", "/var/run", "/dev/shm", "/tmp")  # noqa: S108 - only compared against, never written
+
+
+def on_tmpfs(path: Path) -> bool:
+    """True when ``path`` lies under a directory that is RAM-backed on common systems."""
+    return any(path == Path(root) or Path(root) in path.parents for root in VOLATILE_ROOTS)
+
+
+def watched_paths(facts: RollbackFacts) -> Sequence[Path]:
+    """Directories whose holders must be gone before the rollback: the share and the CNID database."""
+    paths = [Path(facts.data.mountpoint)]
+    if facts.cnid is not None:
+        paths.append(Path(facts.cnid.db_dir))
+    return [p for p in paths if p.is_dir()]
