@@ -29,7 +29,13 @@ from zfstm.netatalk.afpconf import parse_afp_conf
 from zfstm.netatalk.appledb import list_appledb, probe_lock
 from zfstm.netatalk.check import Finding, check_volume, record_paths
 from zfstm.netatalk.cniddb import read_cnid_database
-from zfstm.netatalk.metadata_ea import decode_metadata_ea, read_metadata_ea, read_raw_metadata_ea
+from zfstm.netatalk.metadata_ea import (
+    MetadataEa,
+    decode_metadata_ea,
+    encode_metadata_ea,
+    read_metadata_ea,
+    read_raw_metadata_ea,
+)
 from zfstm.netatalk.scan import scan_volume
 
 pytestmark = pytest.mark.integration
@@ -85,6 +91,12 @@ def stop_netatalk() -> float:
             return time.monotonic() - t0
         time.sleep(0.2)
     raise AssertionError(f"still running after 60 s: {running_daemons()}")
+
+
+def read_ea(path: Path) -> MetadataEa:
+    ea = read_metadata_ea(path)
+    assert ea is not None, f"{path} has no metadata EA"
+    return ea
 
 
 def dbd_scan() -> str:
@@ -246,6 +258,10 @@ def test_changes_behind_netatalks_back_are_found(served: Served, capsys: pytest.
     (bands / "21").rename(bands / "21-renamed")
     (bands / "30").unlink()  # restored from the snapshot: a new inode with the old EA copied along
     run("cp", "-a", f"/{POOL}/tm/.zfs/snapshot/good/mac.sparsebundle/bands/30", str(bands / "30"))
+    # A valid EA (right dev/ino/stamp) that caches another file's CNID: what dbd -s calls a "CNID mismatch".
+    victim = VOL_PATH / "folder03/file05.txt"
+    forged = attrs.evolve(read_ea(victim), cnid=served.cnids["folder03/file06.txt"])
+    os.setxattr(victim, "user.org.netatalk.Metadata", encode_metadata_ea(forged))
 
     db = read_cnid_database(DB_DIR)
     report = check_volume(db, scan_volume(VOL_PATH))
@@ -253,7 +269,7 @@ def test_changes_behind_netatalks_back_are_found(served: Served, capsys: pytest.
     (OUT / "check-planted.json").write_text(json.dumps(counts, indent=2))
     assert counts.get("missing") == 31 + 3 + 2
     assert counts.get("devino-mismatch") == 1 and counts.get("ea-stale-hint") == 1
-    assert counts.get("untracked") == 2 and counts.get("ea-mismatch") == 2
+    assert counts.get("untracked") == 2 and counts.get("ea-mismatch") == 3 and counts.get("ea-duplicate") == 2
     missing = {p.cnid for p in report.problems if p.finding is Finding.MISSING}
     assert set(late_ids) <= missing
     assert {served.cnids[f"mac.sparsebundle/bands/{n}"] for n in ("10", "11", "12", "20", "21")} <= missing
