@@ -4,7 +4,6 @@ that is what lets ``--resume`` simply re-run a step the journal marks as in doub
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -81,7 +80,7 @@ class Context:
     server: Server | None
     cnid: CnidOps
     db_dir: str | None = None
-    is_dir: Callable[[str], bool] = os.path.isdir
+    is_dir: Callable[[str], bool] = attrs.field(default=lambda path: Path(path).is_dir())
 
 
 def _origin(backend: ZfsBackend, dataset: str) -> str | None:

@@ -21,6 +21,10 @@ from zfstm.rollback.model import IRREVERSIBLE, NO_REVERSE, RollbackPlan, Step, S
 
 Record = Mapping[str, Any]
 
+#: Once the server was started again (or the result is being verified), clients may have written to the rolled-back
+#: share: reversing would throw that away, so from here a failure leaves the journal open for --resume instead.
+POINT_OF_NO_RETURN = frozenset({StepKind.START_SERVER, StepKind.RESCAN, StepKind.VERIFY})
+
 
 class Direction(enum.StrEnum):
     FORWARD = "forward"
@@ -85,10 +89,10 @@ def progress(records: Iterable[Record]) -> Progress:
 
 
 def can_reverse(plan: RollbackPlan, state: Progress) -> bool:
-    """True while nothing irreversible ran (or might have) and the server was not started again."""
+    """True while nothing irreversible ran (or might have) and the server was not started again (nor verified)."""
     touched = set(state.done) | {s for s in (state.in_doubt, state.failed) if s}
     for step in plan.steps:
-        if step.id in touched and (step.kind in IRREVERSIBLE or step.kind is StepKind.START_SERVER):
+        if step.id in touched and (step.kind in IRREVERSIBLE or step.kind in POINT_OF_NO_RETURN):
             return False
     return True
 

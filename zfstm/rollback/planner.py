@@ -269,8 +269,8 @@ def _warnings(facts: RollbackFacts, strategy: CnidStrategy) -> list[str]:
         out.append("reset deletes the CNID database: every file gets a new CNID and old ones may be reused")
     if facts.journal_on_tmpfs:
         out.append(
-            "the rollback journal lives on a tmpfs (state_dir unset): after a reboot `zfstm rollback --resume` "
-            "cannot find it; set state_dir to persistent storage"
+            "the state directory holding the rollback journal is RAM-backed (/run, /tmp): after a reboot "
+            "`zfstm rollback --resume` cannot find it; set state_dir to persistent storage"
         )
     return out
 

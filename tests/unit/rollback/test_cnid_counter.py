@@ -1,0 +1,71 @@
+"""Raising the rootinfo counter of a Berkeley DB cnid2.db with the db5.3 tools (skipped where they are missing)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump
+from zfstm.netatalk.cnid import CnidRecord, EntryType, RootInfo, encode_record, encode_rootinfo
+from zfstm.netatalk.cniddb import read_cnid_database
+from zfstm.rollback.cnid_counter import raise_counter, read_counter, reset_database, with_counter
+
+needs_tools = pytest.mark.skipif(shutil.which("db5.3_load") is None, reason="db5.3-util is not installed")
+
+
+def build_db(directory: Path, last: int = 40) -> None:
+    """A cnid2.db with netatalk's four sub-databases, 24 file records and a rootinfo counter of ``last``."""
+    key, data = encode_rootinfo(RootInfo(stamp=b"\x01" * 8, last_cnid=last, version=1))
+    pairs = [(key, data)] + [
+        encode_record(CnidRecord(c, 0, 1000 + c, EntryType.FILE, 2, f"f{c}")) for c in range(17, 41)
+    ]
+    subs = {
+        "cnid2.db": pairs,
+        "devino.db": [(d[4:20], k) for k, d in pairs],
+        "didname.db": [(d[24:], k) for k, d in pairs],
+        "name.db": [(b"f17", b"\0\0\0\x11")],
+    }
+    for name, entries in subs.items():
+        header = [("VERSION", "3"), ("format", "bytevalue"), ("database", name), ("type", "btree")]
+        if name == "name.db":
+            header += [("duplicates", "1"), ("dupsort", "1")]
+        text = format_dump(DumpedDatabase(tuple(header), tuple(sorted(entries))))
+        subprocess.run(["db5.3_load", str(directory / "cnid2.db")], input=text, text=True, check=True)
+
+
+def test_with_counter_changes_only_the_counter_bytes() -> None:
+    """The rewritten rootinfo differs from the old one only in bytes 20..23 (which no secondary index covers)."""
+    key, data = encode_rootinfo(RootInfo(stamp=b"\x02" * 8, last_cnid=40, version=1))
+    raised = with_counter(DumpedDatabase((("format", "bytevalue"),), ((key, data),)), 99)
+    new = raised.pairs[0][1]
+    assert [i for i in range(len(data)) if data[i] != new[i]] == [23] and new[20:24] == (99).to_bytes(4, "big")
+
+
+@needs_tools
+def test_counter_is_raised_never_lowered_and_records_survive(tmp_path: Path) -> None:
+    """raise_counter sets the counter to the minimum when it is lower, keeps every record and sub-database,
+    removes the environment files, and never lowers it."""
+    build_db(tmp_path)
+    (tmp_path / "__db.001").write_bytes(b"stale region")
+    (tmp_path / "db_param").write_text("cachesize 1024\n")
+    assert read_counter(tmp_path) == 40
+    assert raise_counter(tmp_path, 1000) == (40, 1000)
+    db = read_cnid_database(tmp_path)
+    assert db.rootinfo is not None and db.rootinfo.last_cnid == 1000 and db.rootinfo.stamp == b"\x01" * 8
+    assert len(db.records) == 24
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cnid2.db", "db_param"]
+    assert raise_counter(tmp_path, 500) == (1000, 1000)
+    assert read_counter(tmp_path) == 1000
+
+
+@needs_tools
+def test_reset_removes_database_and_disposable_files_only(tmp_path: Path) -> None:
+    """The last-resort reset deletes cnid2.db and lock/log/__db files but keeps db_param and db_errlog."""
+    build_db(tmp_path)
+    for name in ("lock", "log.0000000001", "__db.001", "db_param", "db_errlog"):
+        (tmp_path / name).write_text("x")
+    assert reset_database(tmp_path) == ["__db.001", "cnid2.db", "lock", "log.0000000001"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db_errlog", "db_param"]
