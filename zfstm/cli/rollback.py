@@ -30,7 +30,7 @@ from zfstm.lock import target_lock
 from zfstm.rollback.execute import Context, Server, ToolCnidOps
 from zfstm.rollback.facts import gather, watched_paths
 from zfstm.rollback.journal import Journal
-from zfstm.rollback.model import CnidStrategy, Mode, RollbackFacts, RollbackRequest
+from zfstm.rollback.model import CnidStrategy, Mode, RollbackPlan, RollbackRequest
 from zfstm.rollback.planner import plan_rollback
 from zfstm.rollback.render import plan_json, plan_text
 from zfstm.rollback.runner import run as run_journal
@@ -61,7 +61,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def _server(config: Config, target: Target, facts: RollbackFacts) -> Server | None:
+def _server(target: Target, plan: RollbackPlan) -> Server | None:
+    """The verified file-server control, watching the share and database directories the plan names."""
     fs = target.file_server
     if fs.kind is FileServerKind.NONE:
         return None
@@ -70,7 +71,7 @@ def _server(config: Config, target: Target, facts: RollbackFacts) -> Server | No
     if fs.adapter is None or fs.service is None:
         raise UsageError(f"target {target.name}: file_server needs adapter and service to be stopped and started")
     control = make_control(fs.adapter.value, fs.service, argv=fs.start, program=fs.program or "")
-    return verified_server(fs.kind.value, control, watched_paths(facts))  # type: ignore[arg-type]
+    return verified_server(fs.kind.value, control, watched_paths(plan))  # type: ignore[arg-type]
 
 
 def _confirm(args: argparse.Namespace) -> None:
@@ -96,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
             if journal is None:
                 raise UsageError(f"no unfinished rollback of {target.name} in {state_dir}")
             plan = journal.plan
-            facts = gather(backend, config, target, now=now_from(args.now), state_dir=state_dir, platform=sys.platform)
         else:
             if Journal.open(state_dir, target.name) is not None:
                 raise SafetyRefusal(
@@ -117,12 +117,7 @@ def run(args: argparse.Namespace) -> int:
                 return 0
             _confirm(args)
             journal = Journal.create(state_dir, plan, facts.stamp + "-" + uuid.uuid4().hex[:6])
-        ctx = Context(
-            backend=backend,
-            server=_server(config, target, facts),
-            cnid=ToolCnidOps(),
-            db_dir=facts.cnid.db_dir if facts.cnid is not None else None,
-        )
+        ctx = Context(backend=backend, server=_server(target, plan), cnid=ToolCnidOps())
         outcome = run_journal(journal, ctx, abort=args.abort, echo=lambda m: print(m, file=sys.stderr))
     if args.json:
         import json

@@ -94,11 +94,12 @@ def _exists(backend: ZfsBackend, dataset: str) -> bool:
 Results = Mapping[str, Mapping[str, Any]]
 
 
-def _stop_server(ctx: Context, _a: Mapping[str, str], _r: Results) -> dict[str, Any]:
+def _stop_server(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
     if ctx.server is not None:
         ctx.server.stop()
-    if ctx.db_dir:
-        ctx.cnid.require_quiet(ctx.db_dir)
+    db_dir = a.get("db_dir") or ctx.db_dir
+    if db_dir:
+        ctx.cnid.require_quiet(db_dir)
     return {}
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from zfstm.config_model import Config, FileServerKind, Target
 from zfstm.errors import ZfsError
 from zfstm.netatalk.afpconf import AfpConf, parse_afp_conf, volumes_on_dataset, volumes_with_database_on
-from zfstm.rollback.model import CnidFacts, DatasetFacts, RollbackFacts
+from zfstm.rollback.model import CnidFacts, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
 from zfstm.rollback.planner import BEFORE_PROP
 from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
 from zfstm.zfs.backend import ZfsBackend
@@ -147,9 +147,11 @@ def on_tmpfs(path: Path) -> bool:
     return any(path == Path(root) or Path(root) in path.parents for root in VOLATILE_ROOTS)
 
 
-def watched_paths(facts: RollbackFacts) -> Sequence[Path]:
-    """Directories whose holders must be gone before the rollback: the share and the CNID database."""
-    paths = [Path(facts.data.mountpoint)]
-    if facts.cnid is not None:
-        paths.append(Path(facts.cnid.db_dir))
+def watched_paths(plan: RollbackPlan) -> Sequence[Path]:
+    """Directories whose holders must be gone before the rollback: the share and its CNID database (from the
+    plan's stop step, so a resumed rollback watches the same ones even while the datasets are mid-swap)."""
+    stop = next((s for s in plan.steps if s.kind is StepKind.STOP_SERVER), None)
+    if stop is None:
+        return []
+    paths = [Path(stop.args[key]) for key in ("share", "db_dir") if key in stop.args]
     return [p for p in paths if p.is_dir()]

@@ -287,7 +287,12 @@ def _cnid_outcome(strategy: CnidStrategy) -> str:
 def _stop(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
     steps = []
     if facts.server != "none":
-        steps.append(Step("stop-server", StepKind.STOP_SERVER, f"stop {facts.server_name}; confirm nothing holds it"))
+        watched = {"share": facts.data.mountpoint}
+        if facts.cnid is not None:
+            watched["db_dir"] = facts.cnid.db_dir
+        steps.append(
+            Step("stop-server", StepKind.STOP_SERVER, f"stop {facts.server_name}; confirm nothing holds it", watched)
+        )
     if strategy is CnidStrategy.PAIRED and facts.cnid is not None:
         steps.append(
             Step(

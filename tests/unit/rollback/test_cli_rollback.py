@@ -82,3 +82,32 @@ def test_yes_runs_it_and_undo_swaps_back(
     assert backend.read_contents(DATA) == "broken"
     assert backend.exists(CNID)
     assert "journal" in capsys.readouterr().out
+
+
+class Died(BaseException):
+    """What os._exit becomes in this test."""
+
+
+def test_fault_env_kills_mid_swap_and_resume_finishes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ZFSTM_ROLLBACK_FAIL_AFTER=retire-data dies while tank/tm does not exist; `--resume` (which must not need
+    the dataset to gather facts) completes the swap."""
+    monkeypatch.setattr("pathlib.Path.is_dir", lambda _p: True)
+    backend = make_world()
+    config = setup(tmp_path)
+
+    def die(code: int) -> None:
+        raise Died(code)
+
+    monkeypatch.setattr("os._exit", die)
+    monkeypatch.setenv("ZFSTM_ROLLBACK_FAIL_AFTER", "retire-data")
+    with pytest.raises(Died):
+        cli.run(args(config, backend, last_good=True, yes=True))
+    assert not backend.exists(DATA)
+    monkeypatch.delenv("ZFSTM_ROLLBACK_FAIL_AFTER")
+    assert cli.run(args(config, backend, resume=True)) == 0
+    assert backend.read_contents(DATA) == "data-s1"
+    with pytest.raises(UsageError, match="no unfinished rollback"):
+        cli.run(args(config, backend, resume=True))
+    capsys.readouterr()
