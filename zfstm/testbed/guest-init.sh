@@ -1,5 +1,6 @@
 #!/bin/sh
-# PID 1 of the zfstm testbed guest: mount the shares, load ZFS, create a fresh pool, run one command, power off.
+# Run as PID 1 of the zfstm testbed guest (exec'd by the image's guest-stub.sh, which mounted proc, sys, dev and
+# the checkout at /src): mount the rest, load ZFS, create a fresh pool, run one command, power off.
 # The host puts the command in /io/argv.json; its output goes to the second serial port (the host streams it);
 # its exit status goes to /io/rc. Everything else this script says goes to the console log.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -13,9 +14,6 @@ finish() {
     sleep 30
 }
 
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
@@ -25,9 +23,7 @@ mkdir -p /run/lock /var/tmp
 hostname zfstm-testbed
 ip link set lo up
 
-modprobe 9pnet_virtio && modprobe 9p || { say "no 9p"; finish; }
-mkdir -p /src /io
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 src /src || { say "cannot mount /src"; finish; }
+mkdir -p /io
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 io /io || { say "cannot mount /io"; finish; }
 
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
@@ -37,7 +33,10 @@ if ! modprobe zfs; then
     echo 125 >/io/rc
     finish
 fi
-udevadm settle 2>/dev/null
+# udev makes the partition nodes zpool waits for when it labels a whole disk.
+/usr/lib/systemd/systemd-udevd --daemon >/dev/console 2>&1
+udevadm trigger --action=add --subsystem-match=block
+udevadm settle --timeout=30
 # The pool disk is a sparse file on the host, attached as the second virtio disk.
 if ! zpool create -f -O mountpoint=/tank -O compression=lz4 tank /dev/vdb; then
     say "zpool create failed"

@@ -21,10 +21,12 @@ def test_recipe_key_is_stable_and_changes_with_packages() -> None:
     assert changed.key() != Recipe().key()
 
 
-def test_recipe_ships_guest_init() -> None:
-    """The guest init is packaged with zfstm and runs the command from /io/argv.json."""
-    assert "/io/argv.json" in Recipe().guest_init
-    assert "zpool create" in Recipe().guest_init
+def test_image_init_hands_over_to_the_checkout() -> None:
+    """The image's init only mounts the checkout and runs its guest-init.sh, which runs the command from /io."""
+    assert "exec /bin/sh /src/zfstm/testbed/guest-init.sh" in Recipe().guest_init
+    guest_init = (Path(__file__).parents[3] / "zfstm/testbed/guest-init.sh").read_text()
+    assert "/io/argv.json" in guest_init
+    assert "zpool create" in guest_init
 
 
 def test_mirror_from_deb822_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
