@@ -216,3 +216,17 @@ def test_abort_reverses_a_crashed_swap(tmp_path: Path) -> None:
     assert failed.value.reversed
     assert world_state(backend) == before
     assert server.running
+
+
+def test_verify_failure_is_past_the_point_of_no_return(tmp_path: Path) -> None:
+    """A failed verification (the share is not where it should be) is not reversed: the rolled-back data may already
+    be served; the journal stays open and the server keeps running."""
+    backend = make_world()
+    journal, _ = start(tmp_path, backend, RollbackRequest("tm", last_good=True))
+    ctx, server, _ = context(backend)
+    ctx = attrs.evolve(ctx, is_dir=lambda _p: False)
+    with pytest.raises(RollbackFailed) as failed:
+        run(journal, ctx)
+    assert not failed.value.reversed and server.running
+    assert backend.read_contents(DATA) == "data-s1"
+    assert [u.failed for u in unfinished_rollbacks(tmp_path)] == ["verify"]
