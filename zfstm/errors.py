@@ -31,6 +31,7 @@ catch ``ValueError`` or ``PermissionError`` as usual::
     │   └── TestbedError
     └── FileServerError                          10 netatalk/samba could not be stopped, started or verified
         ├── CnidDatabaseError                       a CNID database (cnid2.db) cannot be read or is corrupt
+        │   └── CnidDatabaseInUse                   cnid_dbd has it open, so the file on disk is not current
         └── MetadataEaError (ValueError)            an org.netatalk.Metadata EA has the wrong size or magic
 """
 
@@ -163,6 +164,10 @@ class CnidDatabaseError(FileServerError):
 
 class MetadataEaError(FileServerError, ValueError):
     """An org.netatalk.Metadata EA is not the 402-byte AppleDouble header netatalk writes. Nothing was changed."""
+
+
+class CnidDatabaseInUse(CnidDatabaseError):
+    """cnid_dbd has the database open: cnid2.db lags behind its log until cnid_dbd stops; reading it would mislead."""
 
 
 #: Exit codes that are not an exception class.

@@ -7,10 +7,11 @@ Parsing follows netatalk's iniparser (``libatalk/iniparser``): ``[section]`` lin
 to case (netatalk 4's iniparser lower-cases both).
 
 Volumes follow ``creatvol``/``readvolfile`` in ``libatalk/util/netatalk_conf.c``: every section except [Global] and
-[Homes] with a ``path`` is a volume named after its section; options come from the section, then from its
-``vol preset`` section (or the global ``vol preset``); ``vol dbpath`` may also be global (without ``$`` it means
-``<it>/<volume>/``); ``vol dbnest`` is global only and puts the database inside the volume. The database itself
-lives in ``<dbpath>/.AppleDB``.
+[Homes] with a ``path`` is a volume, named by its ``volume name`` option or else after its section in lower case
+(netatalk 4.2.3 links the system iniparser, which lower-cases section names: ``[TM]`` is served as ``tm``).
+Options come from the section, then from its ``vol preset`` section (or the global ``vol preset``); ``vol dbpath``
+may also be global (without ``$`` it means ``<it>/<volume>/``); ``vol dbnest`` is global only and puts the database
+inside the volume. The database itself lives in ``<dbpath>/.AppleDB``.
 """
 
 from __future__ import annotations
@@ -263,8 +264,8 @@ def _size_limit(value: str | None) -> int | None:
 def volumes_from(
     doc: IniDocument, *, statedir: str = DEFAULT_STATEDIR, hostname: str = "localhost", lower_names: bool = True
 ) -> AfpConf:
-    """The volumes of a parsed afp.conf. ``lower_names``: netatalk 4 names a volume after its lower-cased section
-    (its iniparser lower-cases sections); netatalk 3 kept the case as written."""
+    """The volumes of a parsed afp.conf. ``lower_names``: netatalk 4 names a volume without ``volume name`` after its
+    lower-cased section (seen: ``[TM]`` is served as ``tm``); netatalk 3 kept the case as written."""
     glob = doc.section(GLOBAL)
     default_preset = glob.get("vol preset") if glob else None
     dbnest = parse_bool(doc.get(GLOBAL, "vol dbnest"), False)
@@ -289,8 +290,11 @@ def volumes_from(
         path = path_x.text
         if not path.startswith("/") and not path_x.unresolved:
             raise AfpConfError(f"{where}: volume [{sec.name}] path {path!r} is not absolute")
-        section_name = sec.key if lower_names else sec.name
-        name = expand(section_name, path=path, volname=None, hostname=hostname).text
+        # netatalk 4: `volume name`, else the section name in lower case (netatalk 3: the section as written).
+        raw_name = opt("volume name") or (sec.key if lower_names else sec.name)
+        name = expand(raw_name, path=path, volname=None, hostname=hostname).text
+        if ":" in name:
+            raise AfpConfError(f"{where}: volume name {name!r} must not contain ':'")
         tmpname = name.replace("/", ":")
         if dbnest:
             dbpath = path

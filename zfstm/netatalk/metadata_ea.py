@@ -6,10 +6,10 @@ back its CNID after the database was rebuilt -- the key to keeping CNIDs across 
 
 Layout (netatalk ``include/atalk/adouble.h``, ``libatalk/adouble/ad_open.c``)::
 
-    @0 magic 0x00051607 · @4 version 0x00020000 · @8 filler (16) · @24 nentries = 8 (2)
+    @0 magic 0x00051607 · @4 version 0x00020000 · @8 filler (16, zero) · @24 nentries = 8 (2)
     @26 8 entries x (id, offset, length), 4 bytes each, big-endian
-    data: FinderInfo (32) · comment (200) · dates (16) · AFP file info (4)
-          · dev (8) · ino (8) · db stamp (8) · CNID (4)
+    data: @122 FinderInfo (32) · @154 comment (200) · @354 dates (16) · @370 AFP file info (4)
+          · @374 dev (8) · @382 ino (8) · @390 db stamp (8) · @398 CNID (4)
 
 The header and entries are big-endian, but dev, ino and the CNID are stored in the *server's* byte order
 (``ad_setid`` copies dev_t/ino_t as they are and applies htonl to an already network-order CNID for EAs).
@@ -38,7 +38,8 @@ EA_NAME_LINUX = "user." + EA_NAME
 EA_SIZE = 402
 MAGIC = 0x00051607
 VERSION = 0x00020000
-FILLER_NETATALK = b"Netatalk        "
+#: netatalk 4.2.3 writes a zero filler in EAs (its ._ files say "Netatalk        ").
+FILLER_ZERO = b"\0" * 16
 HEADER_LEN = 26
 ENTRY_LEN = 12
 
@@ -52,11 +53,11 @@ ID_PRIVINO = 0x80494E4F
 ID_PRIVSYN = 0x8053594E
 ID_PRIVID = 0x8053567E
 
-#: (entry id, offset, maximum length) in the order netatalk writes them.
+#: (entry id, offset, maximum length) in the order netatalk 4.2.3 writes the entry table (seen in the testbed).
 LAYOUT: tuple[tuple[int, int, int], ...] = (
-    (ID_FINDERINFO, 122, 32),
     (ID_COMMENT, 154, 200),
     (ID_FILEDATES, 354, 16),
+    (ID_FINDERINFO, 122, 32),
     (ID_AFPFILEINFO, 370, 4),
     (ID_PRIVDEV, 374, 8),
     (ID_PRIVINO, 382, 8),
@@ -76,10 +77,10 @@ class MetadataEa:
     ino: int
     stamp: bytes
     finder_info: bytes = b"\0" * 32
-    comment: bytes = b""
+    comment: bytes = b"\0" * 200
     dates: bytes = b"\0" * 16
     afp_file_info: bytes = b"\0" * 4
-    filler: bytes = FILLER_NETATALK
+    filler: bytes = FILLER_ZERO
 
 
 def _field(raw: bytes, entries: dict[int, tuple[int, int]], eid: int, size: int, where: str) -> bytes:

@@ -147,3 +147,17 @@ def test_map_dataset_mountpoints_to_volumes() -> None:
     assert [v.name for v in volumes_on_dataset(conf, "/tank/tm", ["/tank/tm/b"])] == ["a"]
     assert [v.name for v in volumes_on_dataset(conf, "/tank")] == ["a", "b"]
     assert [v.name for v in volumes_with_database_on(conf, "/tank/cnid")] == ["a", "b", "c"]
+
+
+def test_volume_name_option_names_the_volume_and_its_database() -> None:
+    """`volume name` (netatalk 4) names the volume; `$v` in a dbpath is that name with '/' as ':'."""
+    text = "[Global]\nvol dbpath = /db/$v/\n[tm]\npath = /tank/tm\nvolume name = Time Machine/Ann\n"
+    (vol,) = parse_afp_conf(text, "f").volumes
+    assert vol.name == "Time Machine/Ann" and vol.section == "tm"
+    assert vol.db_dir == "/db/Time Machine:Ann/.AppleDB"
+
+
+def test_netatalk_3_keeps_the_section_case() -> None:
+    """With lower_names=False (netatalk 3) [TM] is served as TM and its database follows."""
+    (vol,) = parse_afp_conf(TESTBED_CONF, "f", lower_names=False).volumes
+    assert vol.name == "TM" and vol.db_dir == "/tank/cnid/TM/.AppleDB"

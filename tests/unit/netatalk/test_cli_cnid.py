@@ -104,3 +104,31 @@ def test_unknown_volume_is_a_usage_error(volume: Path, capsys: pytest.CaptureFix
     """A name that is no volume and a path outside every volume give exit 2 listing the volumes."""
     assert main(["cnid", "check", "/elsewhere", "--afp-conf", str(volume.parent / "afp.conf")]) == 2
     assert "tm (" in capsys.readouterr().err
+
+
+def test_refuses_while_cnid_dbd_holds_the_database(volume: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """While a process holds .AppleDB/lock (cnid_dbd), the check refuses with exit 10 naming the pid; --live reads
+    anyway."""
+    import fcntl
+    import time
+
+    lock = volume.parent / "cnid" / "tm" / ".AppleDB" / "lock"
+    lock.write_bytes(b"")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(lock, os.O_RDWR)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        os.write(write_end, b"x")
+        time.sleep(30)
+        os._exit(0)
+    try:
+        os.read(read_end, 1)
+        conf = str(volume.parent / "afp.conf")
+        assert main(["cnid", "check", "tm", "--afp-conf", conf]) == 10
+        assert f"pid {pid}" in capsys.readouterr().err
+        assert main(["cnid", "check", "tm", "--afp-conf", conf, "--live", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["cnid_dbd_pid"] == pid
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
