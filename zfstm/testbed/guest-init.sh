@@ -45,6 +45,7 @@ if ! zpool create -f -O mountpoint=/tank -O compression=lz4 tank /dev/vdb; then
 fi
 mkdir -p /tmp/work /io/out
 say "pool ready"
+: >/io/started
 
 cd /tmp/work
 PYTHONPATH=/src PYTHONDONTWRITEBYTECODE=1 ZFSTM_TESTBED=1 ZFSTM_TESTBED_POOL=tank ZFSTM_TESTBED_OUT=/io/out \

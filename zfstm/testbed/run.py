@@ -147,7 +147,10 @@ def run(
 
 
 def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout: float, stdout: IO[str]) -> int:
-    deadline = time.monotonic() + timeout
+    booted_at = time.monotonic()
+    deadline = booted_at + timeout
+    started_flag = spec.io / "started"
+    announced = False
     proc = subprocess.Popen(
         qemu_argv(spec, console_log, output_log),
         stdin=subprocess.DEVNULL,
@@ -157,6 +160,12 @@ def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout:
     try:
         with output_log.open("rb") as follow:
             while True:
+                if not announced and started_flag.exists():
+                    announced = True
+                    seconds = time.monotonic() - booted_at
+                    print(
+                        f"zfstm.testbed: VM booted, pool ready, command started after {seconds:.1f} s", file=sys.stderr
+                    )
                 _copy_new(follow, stdout)
                 if proc.poll() is not None:
                     _copy_new(follow, stdout)
