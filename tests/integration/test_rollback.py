@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -110,7 +111,22 @@ class Share:
     bands_did: int
 
 
+def wait_listening(seconds: float = 90) -> None:
+    """afpd accepts connections a while after the netatalk master wrote its pidfile."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", 548), timeout=2).close()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+        else:
+            return
+
+
 def afp_session() -> tuple[AfpClient, int]:
+    wait_listening()
     afp = AfpClient()
     afp.login("tmuser", "tmpass")
     name = next(n for n in afp.volume_names() if n.lower() == "tm")
@@ -150,7 +166,6 @@ def share() -> Iterator[Share]:
     write_config(lockfile)
     server = PidfileControl(argv=["netatalk"], pidfile=lockfile, program="netatalk")
     server.start()
-    time.sleep(1)
     cnids: dict[str, int] = {}
     t0 = time.monotonic()
     afp, vol = afp_session()

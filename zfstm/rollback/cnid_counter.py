@@ -32,6 +32,7 @@ from zfstm.netatalk.cniddb import EXPECTED_SUBDATABASES, PRIMARY, find_dump_tool
 LOAD_TOOLS = ("db5.3_load", "db53_load", "db5_load", "db_load")
 RECOVER_TOOLS = ("db5.3_recover", "db53_recover", "db5_recover", "db_recover")
 NEW_SUFFIX = ".zfstm-new"
+DEVINO = "devino.db"
 
 
 def _tool(candidates: Sequence[str]) -> str:
@@ -103,8 +104,46 @@ def read_counter(db_dir: Path) -> int | None:
     return info.last_cnid if info else None
 
 
-def raise_counter(db_dir: Path, minimum: int) -> tuple[int, int]:
-    """Make the counter at least ``minimum``; returns (before, after). Never lowers it."""
+def rebase_dev(
+    primary: DumpedDatabase, devino: DumpedDatabase, new_dev: int
+) -> tuple[DumpedDatabase, DumpedDatabase, int]:
+    """Re-point file records at the share's current ``st_dev`` (pure): (primary, devino index, records changed).
+
+    After a rollback the share is a different mount and (Linux, illumos) gets another ``st_dev``; cnid_dbd treats a
+    record whose dev/ino no longer matches as stale, deletes it and hands out a NEW CNID. Only the most common
+    non-zero dev (the share's own filesystem) is rewritten; ``cnid dev = no`` volumes store 0 and are left alone.
+    The devino index is keyed by record bytes 4..19, so its keys for the rewritten records are rebuilt to match.
+    """
+    devs: dict[int, int] = {}
+    for key, data in primary.pairs:
+        if key != ROOTINFO_KEY and len(data) >= 20:
+            dev = int.from_bytes(data[4:12], "big")
+            if dev:
+                devs[dev] = devs.get(dev, 0) + 1
+    if not devs:
+        return primary, devino, 0
+    old_dev = max(devs, key=lambda d: devs[d])
+    if old_dev == new_dev:
+        return primary, devino, 0
+    old, new = old_dev.to_bytes(8, "big"), new_dev.to_bytes(8, "big")
+    pairs, moved = [], {}
+    for key, data in primary.pairs:
+        changed = data
+        if key != ROOTINFO_KEY and data[4:12] == old:
+            changed = data[:4] + new + data[12:]
+            moved[key] = changed[4:20]
+        pairs.append((key, changed))
+    index = sorted((moved.get(pkey, skey), pkey) for skey, pkey in devino.pairs)
+    return (
+        DumpedDatabase(header=primary.header, pairs=tuple(pairs)),
+        DumpedDatabase(header=devino.header, pairs=tuple(index)),
+        len(moved),
+    )
+
+
+def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tuple[int, int, int]:
+    """Make the counter at least ``minimum`` and (with ``new_dev``) re-point the records at the share's current
+    st_dev; returns (counter before, counter after, records re-pointed). Never lowers the counter."""
     db_file = db_dir / PRIMARY
     require_quiet(db_dir)
     recover(db_dir)
@@ -113,9 +152,13 @@ def raise_counter(db_dir: Path, minimum: int) -> tuple[int, int]:
     info = rootinfo_of(dumps[PRIMARY])
     if info is None:
         raise CnidDatabaseError(f"{db_file}: no rootinfo record")
-    if info.last_cnid >= minimum:
-        return info.last_cnid, info.last_cnid
-    dumps[PRIMARY] = with_counter(dumps[PRIMARY], minimum)
+    moved = 0
+    if new_dev is not None and DEVINO in dumps:
+        dumps[PRIMARY], dumps[DEVINO], moved = rebase_dev(dumps[PRIMARY], dumps[DEVINO], new_dev)
+    target = max(info.last_cnid, minimum)
+    if target == info.last_cnid and not moved:
+        return info.last_cnid, info.last_cnid, 0
+    dumps[PRIMARY] = with_counter(dumps[PRIMARY], target)
     new = db_dir / (PRIMARY + NEW_SUFFIX)
     new.unlink(missing_ok=True)
     load = _tool(LOAD_TOOLS)
@@ -123,7 +166,7 @@ def raise_counter(db_dir: Path, minimum: int) -> tuple[int, int]:
         _run([load, str(new)], new, stdin=format_dump(_named(dumps[name], name)))
     check = _dump(new, PRIMARY)
     got = rootinfo_of(check)
-    if got is None or got.last_cnid != minimum or len(check.pairs) != len(dumps[PRIMARY].pairs):
+    if got is None or got.last_cnid != target or check.pairs != dumps[PRIMARY].pairs:
         new.unlink(missing_ok=True)
         raise CnidDatabaseError(f"{new}: the rewritten database does not read back as written; nothing was replaced")
     if set(EXPECTED_SUBDATABASES) - set(list_subdatabases(new)):
@@ -135,7 +178,7 @@ def raise_counter(db_dir: Path, minimum: int) -> tuple[int, int]:
             (db_dir / name).unlink()
     new.replace(db_file)
     _fsync(db_dir)
-    return info.last_cnid, minimum
+    return info.last_cnid, target, moved
 
 
 def reset_database(db_dir: Path) -> list[str]:

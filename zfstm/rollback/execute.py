@@ -37,7 +37,7 @@ class CnidOps(Protocol):
 
     def read_counter(self, db_dir: str) -> int | None: ...
 
-    def raise_counter(self, db_dir: str, minimum: int) -> tuple[int, int]: ...
+    def raise_counter(self, db_dir: str, minimum: int, share: str | None) -> tuple[int, int, int]: ...
 
     def reset(self, db_dir: str) -> list[str]: ...
 
@@ -55,8 +55,9 @@ class ToolCnidOps:
     def read_counter(self, db_dir: str) -> int | None:
         return cnid_counter.read_counter(Path(db_dir)) if Path(db_dir).is_dir() else None
 
-    def raise_counter(self, db_dir: str, minimum: int) -> tuple[int, int]:
-        return cnid_counter.raise_counter(Path(db_dir), minimum)
+    def raise_counter(self, db_dir: str, minimum: int, share: str | None) -> tuple[int, int, int]:
+        new_dev = Path(share).stat().st_dev if share else None
+        return cnid_counter.raise_counter(Path(db_dir), minimum, new_dev)
 
     def reset(self, db_dir: str) -> list[str]:
         return cnid_counter.reset_database(Path(db_dir)) if Path(db_dir).is_dir() else []
@@ -138,8 +139,8 @@ def _raise_counter(ctx: Context, a: Mapping[str, str], results: Results) -> dict
     wanted = results.get("read-counter", {}).get("counter")
     if wanted is None:
         return {"skipped": "no counter was read before the rollback"}
-    before, after = ctx.cnid.raise_counter(a["db_dir"], int(wanted))
-    return {"before": before, "after": after}
+    before, after, moved = ctx.cnid.raise_counter(a["db_dir"], int(wanted), a.get("share"))
+    return {"before": before, "after": after, "records_repointed": moved}
 
 
 def _start_server(ctx: Context, _a: Mapping[str, str], _r: Results) -> dict[str, Any]:

@@ -315,8 +315,9 @@ def _after(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
         )  # fmt: skip
     if strategy is CnidStrategy.PAIRED and cnid is not None:
         steps.append(
-            Step("raise-counter", StepKind.RAISE_COUNTER, "raise the CNID counter to its pre-rollback value",
-                 {"db_dir": cnid.db_dir})
+            Step("raise-counter", StepKind.RAISE_COUNTER,
+                 "raise the CNID counter to its pre-rollback value; re-point records at the share's new st_dev",
+                 {"db_dir": cnid.db_dir, "share": facts.data.mountpoint})
         )  # fmt: skip
     if facts.server != "none":
         steps.append(Step("start-server", StepKind.START_SERVER, f"start {facts.server_name}; wait until it answers"))

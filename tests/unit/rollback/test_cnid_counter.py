@@ -11,16 +11,16 @@ import pytest
 from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump
 from zfstm.netatalk.cnid import CnidRecord, EntryType, RootInfo, encode_record, encode_rootinfo
 from zfstm.netatalk.cniddb import read_cnid_database
-from zfstm.rollback.cnid_counter import raise_counter, read_counter, reset_database, with_counter
+from zfstm.rollback.cnid_counter import raise_counter, read_counter, rebase_dev, reset_database, with_counter
 
 needs_tools = pytest.mark.skipif(shutil.which("db5.3_load") is None, reason="db5.3-util is not installed")
 
 
-def build_db(directory: Path, last: int = 40) -> None:
+def build_db(directory: Path, last: int = 40, dev: int = 0) -> None:
     """A cnid2.db with netatalk's four sub-databases, 24 file records and a rootinfo counter of ``last``."""
     key, data = encode_rootinfo(RootInfo(stamp=b"\x01" * 8, last_cnid=last, version=1))
     pairs = [(key, data)] + [
-        encode_record(CnidRecord(c, 0, 1000 + c, EntryType.FILE, 2, f"f{c}")) for c in range(17, 41)
+        encode_record(CnidRecord(c, dev, 1000 + c, EntryType.FILE, 2, f"f{c}")) for c in range(17, 41)
     ]
     subs = {
         "cnid2.db": pairs,
@@ -52,12 +52,12 @@ def test_counter_is_raised_never_lowered_and_records_survive(tmp_path: Path) -> 
     (tmp_path / "__db.001").write_bytes(b"stale region")
     (tmp_path / "db_param").write_text("cachesize 1024\n")
     assert read_counter(tmp_path) == 40
-    assert raise_counter(tmp_path, 1000) == (40, 1000)
+    assert raise_counter(tmp_path, 1000) == (40, 1000, 0)
     db = read_cnid_database(tmp_path)
     assert db.rootinfo is not None and db.rootinfo.last_cnid == 1000 and db.rootinfo.stamp == b"\x01" * 8
     assert len(db.records) == 24
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cnid2.db", "db_param"]
-    assert raise_counter(tmp_path, 500) == (1000, 1000)
+    assert raise_counter(tmp_path, 500) == (1000, 1000, 0)
     assert read_counter(tmp_path) == 1000
 
 
@@ -69,3 +69,24 @@ def test_reset_removes_database_and_disposable_files_only(tmp_path: Path) -> Non
         (tmp_path / name).write_text("x")
     assert reset_database(tmp_path) == ["__db.001", "cnid2.db", "lock", "log.0000000001"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["db_errlog", "db_param"]
+
+
+@needs_tools
+def test_records_are_repointed_at_the_new_st_dev_with_their_index(tmp_path: Path) -> None:
+    """With a new st_dev every file record of the old dev carries the new one, the devino index is rebuilt to the
+    new keys (so cnid_dbd finds each file by dev/ino AND did/name and keeps its CNID), CNIDs are unchanged."""
+    build_db(tmp_path, dev=0x2D)
+    before, after, moved = raise_counter(tmp_path, 50, new_dev=0x31)
+    assert (before, after, moved) == (40, 50, 24)
+    db = read_cnid_database(tmp_path)
+    assert {r.dev for r in db.records} == {0x31} and [r.cnid for r in db.records] == list(range(17, 41))
+    index = subprocess.run(["db5.3_dump", "-s", "devino.db", str(tmp_path / "cnid2.db")], capture_output=True,
+                           text=True, check=True).stdout  # fmt: skip
+    assert (0x31).to_bytes(8, "big").hex() in index and (0x2D).to_bytes(8, "big").hex() not in index
+
+
+def test_rebase_leaves_cnid_dev_no_volumes_alone() -> None:
+    """Records stored with dev 0 (`cnid dev = no`) are not touched."""
+    pairs = (encode_record(CnidRecord(17, 0, 5, EntryType.FILE, 2, "a")),)
+    primary = DumpedDatabase((("format", "bytevalue"),), pairs)
+    assert rebase_dev(primary, DumpedDatabase((), ()), 0x31)[2] == 0

@@ -61,12 +61,12 @@ class FakeCnid:
         assert db_dir == DB_DIR
         return self._counter()
 
-    def raise_counter(self, db_dir: str, minimum: int) -> tuple[int, int]:
+    def raise_counter(self, db_dir: str, minimum: int, share: str | None) -> tuple[int, int, int]:
         before = self._counter()
         after = max(before, minimum)
         self.backend.write_contents(CNID, f"counter={after}")
         self.log.append(f"raise {before}->{after}")
-        return before, after
+        return before, after, 0
 
     def reset(self, db_dir: str) -> list[str]:
         self.backend.write_contents(CNID, "counter=16")
