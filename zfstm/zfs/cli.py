@@ -136,7 +136,7 @@ class CliBackend:
         error = error_from_stderr(done.stderr, returncode=done.returncode, operation="destroy", dataset=batch[0].full)
         if isinstance(error, ZfsPermissionDenied | EnvironmentMissing):
             raise error
-        return destroy_refusals(done.stderr) or {name: (DestroyOutcome.FAILED, str(error)) for name in batch}
+        return destroy_refusals(done.stderr, batch) or {name: (DestroyOutcome.FAILED, str(error)) for name in batch}
 
     def _destroy_all(self, names: Sequence[SnapshotName]) -> Refusals:
         """Destroy all names or none (one call per 64 KiB of names: beyond that, earlier chunks stay destroyed)."""

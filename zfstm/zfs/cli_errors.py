@@ -3,12 +3,14 @@
 Why one place: the CLI reports errors only as English text ("cannot destroy snapshot tank/a@x: dataset is busy"),
 and the same words mean different things per operation ("dataset is busy" is a hold when destroying a snapshot).
 The CLI backend forces ``LC_ALL=C`` so these texts are stable; the table below was checked against OpenZFS 2.3.9
-(libzfs_util.c ``zfs_standard_error`` and the messages in zfs_main.c) in the testbed.
+(libzfs_util.c ``zfs_standard_error`` and the messages in zfs_main.c) in the testbed; the unit tests
+(tests/unit/zfs/test_cli_errors.py) quote the messages seen there.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from zfstm.errors import (
     DatasetBusy,
@@ -54,12 +56,13 @@ _RULES: tuple[tuple[str, type[ZfsError]], ...] = (
     ("invalid property", InvalidName),
     ("bad property list", InvalidName),
     ("multiple snapshots of same fs not allowed", InvalidName),
+    ("can not be modified for snapshots", InvalidName),
+    ("being held", SnapshotHeld),
     ("is busy", DatasetBusy),
     ("has children", DatasetBusy),
 )
 
-_DESTROY_LINE = re.compile(r"^cannot destroy snapshot (?P<name>[^:]+@[^:]+): (?P<reason>.+)$")
-_HOLD_HINTS = ("dataset is busy", "is held", "user hold")
+_HOLD_HINTS = ("dataset is busy", "being held", "is held", "user hold")
 _CLONE_HINTS = ("snapshot is cloned", "dependent clones")
 
 
@@ -91,30 +94,39 @@ def error_from_stderr(stderr: str, *, returncode: int, operation: str, dataset: 
     return ZfsError(message, dataset=dataset, operation=operation)
 
 
-def destroy_refusals(stderr: str) -> dict[SnapshotName, tuple[DestroyOutcome, str]]:
-    """Per-name refusals from ``zfs destroy fs@a,b,c``: 'cannot destroy snapshot NAME: REASON' lines.
+def destroy_refusals(stderr: str, batch: Iterable[SnapshotName]) -> dict[SnapshotName, tuple[DestroyOutcome, str]]:
+    """Per-name refusals from ``zfs destroy fs@a,b,c``, for the names of ``batch``.
 
-    A held snapshot says "dataset is busy" (EBUSY), a cloned one "snapshot is cloned" (EEXIST). Lines that do not
-    name a snapshot are ignored here; the caller treats an error without any named refusal as a whole failure.
+    zfs 2.3.9 says ``cannot destroy snapshot NAME: it's being held. Run 'zfs holds -r NAME' to see holders.`` for a
+    held snapshot, and ``cannot destroy 'NAME': snapshot has dependent clones`` (followed by the clones) for a cloned
+    one; the clone check happens before anything is destroyed and stops at the first cloned name. Names are
+    matched against the batch, not parsed, because snapshot names may contain ':' and spaces. Lines naming none of
+    the batch are ignored; the caller treats an error without any named refusal as a whole failure.
     """
+    by_full = sorted((name.full for name in batch), key=len, reverse=True)
+    lookup = {name.full: name for name in batch}
     refusals: dict[SnapshotName, tuple[DestroyOutcome, str]] = {}
-    for line in stderr.splitlines():
-        match = _DESTROY_LINE.match(line.strip())
-        if not match:
+    for raw in stderr.splitlines():
+        line = raw.strip()
+        if not line.startswith("cannot destroy"):
             continue
-        try:
-            name = SnapshotName.parse(match["name"])
-        except InvalidName:
-            continue
-        reason = match["reason"].strip()
-        lowered = reason.lower()
-        if any(hint in lowered for hint in _HOLD_HINTS):
-            outcome = DestroyOutcome.HELD
-        elif any(hint in lowered for hint in _CLONE_HINTS):
-            outcome = DestroyOutcome.CLONED
-        else:
-            outcome = DestroyOutcome.FAILED
-        refusals[name] = (outcome, reason)
+        for full in by_full:
+            for marker in (f" {full}: ", f" '{full}': "):
+                at = line.find(marker)
+                if at >= 0:
+                    break
+            else:
+                continue
+            reason = line[at + len(marker) :].strip()
+            lowered = reason.lower()
+            if any(hint in lowered for hint in _HOLD_HINTS):
+                outcome = DestroyOutcome.HELD
+            elif any(hint in lowered for hint in _CLONE_HINTS):
+                outcome = DestroyOutcome.CLONED
+            else:
+                outcome = DestroyOutcome.FAILED
+            refusals[lookup[full]] = (outcome, reason)
+            break
     return refusals
 
 

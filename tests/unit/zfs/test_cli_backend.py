@@ -42,7 +42,11 @@ def test_destroy_retries_without_held_and_reports_per_name() -> None:
         if argv[1] == "list":
             return 0, listing(names), ""
         if argv[2] == "tank/tm@a,b,c":
-            return 1, "", "cannot destroy snapshot tank/tm@b: dataset is busy\n"
+            return (
+                1,
+                "",
+                "cannot destroy snapshot tank/tm@b: it's being held. Run 'zfs holds -r tank/tm@b' to see holders.\n",
+            )
         return 0, "", ""
 
     script = Script(handler)

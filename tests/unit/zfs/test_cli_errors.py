@@ -29,6 +29,7 @@ CASES = [
     ("create", "tank/a", "cannot create 'tank/a': dataset already exists\n", DatasetExists),
     ("snapshot", "tank/n@x", "cannot open 'tank/n': dataset does not exist\nusage:\n", DatasetNotFound),
     ("snapshot", "tank/a@x", "cannot create snapshots : permission denied\n", ZfsPermissionDenied),
+    ("snapshot", "tank/a@x!", "cannot create snapshot 'tank/a@x!': invalid character '!' in name\n", InvalidName),
     (
         "rollback",
         "tank/a@x",
@@ -43,8 +44,25 @@ CASES = [
         "cannot release hold from snapshot 'tank/a@x': no such tag on this dataset\n",
         HoldNotFound,
     ),
-    ("destroy", "tank/a@x", "cannot destroy snapshot tank/a@x: dataset is busy\n", SnapshotHeld),
-    ("destroy", "tank/a@x", "cannot destroy snapshot tank/a@x: snapshot is cloned\n", SnapshotCloned),
+    (
+        "destroy",
+        "tank/a@x",
+        "cannot destroy snapshot tank/a@x: it's being held. Run 'zfs holds -r tank/a@x' to see holders.\n",
+        SnapshotHeld,
+    ),
+    (
+        "destroy",
+        "tank/a@x",
+        "cannot destroy 'tank/a@x': snapshot has dependent clones\nuse '-R' to destroy the following datasets:\n",
+        SnapshotCloned,
+    ),
+    ("create", "tank/n/x", "cannot create 'tank/n/x': parent does not exist\n", DatasetNotFound),
+    (
+        "snapshot",
+        "tank/a@x",
+        "cannot create snapshots : this property can not be modified for snapshots\n",
+        InvalidName,
+    ),
     ("destroy", "tank/a", "cannot destroy 'tank/a': filesystem has children\nuse '-r' to destroy\n", DatasetBusy),
     ("set", "tank/a", "cannot set property for 'tank/a': invalid property 'bogus'\n", InvalidName),
     ("promote", "tank/a", "cannot promote 'tank/a': not a cloned filesystem\n", ZfsError),
@@ -68,21 +86,30 @@ def test_missing_zfs_command() -> None:
 
 
 def test_destroy_refusals_per_name() -> None:
-    """'cannot destroy snapshot' lines become HELD, CLONED or FAILED per name; other lines are ignored."""
+    """zfs 2.3.9's held and cloned messages become HELD and CLONED for the batch's names, even with ':' in names."""
+    batch = [SnapshotName.parse(f"tank/a b@2024-05-01T10:00:0{i}Z") for i in range(4)]
     stderr = (
-        "cannot destroy snapshot tank/a b@s1: dataset is busy\n"
-        "cannot destroy snapshot tank/a b@s2: snapshot is cloned\n"
-        "cannot destroy snapshot tank/a b@s3: out of space\n"
+        f"cannot destroy snapshot {batch[0]}: it's being held. Run 'zfs holds -r {batch[0]}' to see holders.\n"
+        f"cannot destroy '{batch[1]}': snapshot has dependent clones\n"
+        "use '-R' to destroy the following datasets:\n"
+        "tank/clone\n"
+        f"cannot destroy snapshot {batch[2]}: out of space\n"
         "cannot destroy snapshots: some other summary\n"
     )
-    refused = destroy_refusals(stderr)
-    name = SnapshotName.parse
-    assert {n.short: outcome for n, (outcome, _) in refused.items()} == {
-        "s1": DestroyOutcome.HELD,
-        "s2": DestroyOutcome.CLONED,
-        "s3": DestroyOutcome.FAILED,
+    refused = destroy_refusals(stderr, batch)
+    assert {n: outcome for n, (outcome, _) in refused.items()} == {
+        batch[0]: DestroyOutcome.HELD,
+        batch[1]: DestroyOutcome.CLONED,
+        batch[2]: DestroyOutcome.FAILED,
     }
-    assert refused[name("tank/a b@s3")][1] == "out of space"
+    assert refused[batch[2]][1] == "out of space"
+
+
+def test_destroy_refusals_do_not_confuse_prefixes() -> None:
+    """A refusal of tank/a@s1 is not taken for tank/a@s10, or the reverse."""
+    batch = [SnapshotName.parse("tank/a@s1"), SnapshotName.parse("tank/a@s10")]
+    refused = destroy_refusals("cannot destroy snapshot tank/a@s10: dataset is busy\n", batch)
+    assert list(refused) == [batch[1]]
 
 
 def test_failed_names_from_quoted_lines() -> None:
