@@ -7,17 +7,32 @@ import pytest
 from zfstm.service.asip import asip_status_argv, judge_asip_status, parse_asip_status
 from zfstm.service.command import Completed
 
-# Shape of Debian netatalk-tools 4.2.3 output (abridged); the integration test checks the real thing.
+# Real output of Debian netatalk-tools 4.2.3 against netatalk 4.2.3 in the testbed (2026-11-28).
 SAMPLE = """\
-AFP reply from localhost:548 via IPv4
+AFP reply from localhost:548 via IPv6
 Flags: 1  Cmd: 3  ID: 57005
 Reply: DSIGetStatus
 Request ID: 57005
 Machine type: Netatalk4.2.3
 AFP versions: AFP2.2,AFPX03,AFP3.1,AFP3.2,AFP3.3,AFP3.4
-UAMs: Cleartxt Passwrd,DHX2
+UAMs: DHX2,Cleartxt Passwrd
 Volume Icon & Mask: Yes
-Server name: testbed
+Flags:
+    SupportsCopyFile
+    SupportsServerMessages
+    SupportsServerSignature
+    SupportsSrvrNotifications
+    SupportsOpenDirectory
+    SupportsUTF8Servername
+    SupportsUUIDs
+    SupportsExtSleep
+    SupportsSuperClient
+Server name: zfstm-testbed
+Signature:
+b8 c9 73 92 82 e2 b3 a8 db d5 64 a7 25 aa d1 53  ..s.......d.%..S
+
+Network address: [0000:0000:0000:0000:0000:0000:0000:0000] (IPv6 address)
+UTF8 Servername: zfstm-testbed
 """
 
 ARGV = ("asip-status", "localhost")
@@ -39,7 +54,8 @@ def test_parse_reads_key_value_lines() -> None:
     """Key: value lines are read; the machine type is there verbatim."""
     fields = parse_asip_status(SAMPLE)
     assert fields["Machine type"] == "Netatalk4.2.3"
-    assert fields["Server name"] == "testbed"
+    assert fields["Server name"] == "zfstm-testbed"
+    assert fields["UAMs"] == "DHX2,Cleartxt Passwrd"
 
 
 def test_answer_ok_when_machine_type_matches() -> None:
