@@ -417,7 +417,7 @@ def test_snapshot_name_rules_match_zfs(site: Site, short: str, valid: bool) -> N
     if name is not None:
         site.zfs.snapshot([name])
         assert site.zfs.exists(name)
-    if site.real and short != "per%cent":  # '%' is accepted by ZFS but reserved by zfstm (see names.py)
+    if site.real and short not in {"per%cent", ""}:  # '%' is accepted by ZFS but reserved by zfstm (names.py)
         done = subprocess.run(["zfs", "snapshot", f"{fs.full}@{short}x"], check=False, capture_output=True)
         assert (done.returncode == 0) == valid
 
