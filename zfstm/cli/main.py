@@ -19,7 +19,18 @@ from zfstm import __version__
 from zfstm.errors import EXIT_INTERRUPTED, ZfstmError
 
 #: Verb modules, in the order `zfstm --help` lists them.
-VERBS: tuple[str, ...] = ("cnid", "plan", "prune", "config", "snapshot", "run", "daemon", "status", "rollback")
+VERBS: tuple[str, ...] = (
+    "cnid",
+    "plan",
+    "prune",
+    "config",
+    "snapshot",
+    "run",
+    "daemon",
+    "status",
+    "rollback",
+    "provision",
+)
 
 log = logging.getLogger("zfstm")
 

@@ -1,0 +1,147 @@
+"""`zfstm provision DATASET --share NAME [--size SIZE] [--server netatalk|samba] [--write-config FILE]`.
+
+Creates the share's dataset (compression=lz4, atime=off, a refquota from --size, xattr=sa on Linux) and, for
+netatalk, a CNID dataset for ``vol dbpath`` (default: ``cnid`` next to the share, reused when it exists); then prints
+the afp.conf or smb.conf stanza, or adds it to the file given with --write-config. An existing dataset or section of
+that name is never changed without --force. --dry-run prints the plan and touches nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from zfstm.config import parse_size
+from zfstm.errors import UsageError
+from zfstm.provision import (
+    ConfigChange,
+    Platform,
+    ProvisionPlan,
+    ProvisionRequest,
+    config_change,
+    default_cnid_dataset,
+    plan_json,
+    plan_provision,
+    plan_text,
+)
+from zfstm.zfs import DatasetName, ZfsBackend, open_backend
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "provision",
+        help="create a Time Machine share's datasets and its afp.conf / smb.conf stanza",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("dataset", help="the share's dataset, e.g. tank/tm (its parent must exist)")
+    parser.add_argument("--share", required=True, help="volume / share name the Macs see, e.g. TimeMachine")
+    parser.add_argument("--size", help="size Time Machine may use: refquota and volume limit, e.g. 500G")
+    parser.add_argument("--server", choices=("netatalk", "samba"), default="netatalk")
+    parser.add_argument("--cnid-dataset", metavar="DATASET", help="netatalk's CNID datasets (default: <parent>/cnid)")
+    parser.add_argument("--platform", choices=("linux", "illumos"), help="default: this machine's")
+    parser.add_argument("--valid-users", nargs="+", default=[], metavar="USER", help="who may use the share")
+    parser.add_argument("--owner", metavar="USER", help="chown the share's mountpoint to USER (the AFP/SMB user)")
+    parser.add_argument("--write-config", metavar="FILE", help="add the stanza to FILE (afp.conf or smb.conf)")
+    parser.add_argument("--target", metavar="NAME", help="target name in the printed zfstm.toml snippet")
+    parser.add_argument("--backend", choices=("auto", "lzc", "cli"), default="auto", help="ZFS backend")
+    parser.add_argument("--force", action="store_true", help="set properties on an existing dataset; replace a section")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan only")
+    parser.add_argument("--json", action="store_true", help="machine-readable plan")
+    parser.set_defaults(handler=run)
+
+
+def this_platform() -> Platform:
+    return "illumos" if sys.platform.startswith("sunos") else "linux"
+
+
+def _mountpoint(backend: ZfsBackend, name: DatasetName, existing: frozenset[str]) -> str:
+    """Where ``name`` is (or will be) mounted: its own mountpoint, else its parent's plus its last component."""
+    if name.full in existing:
+        return backend.get_properties(name, ["mountpoint"]).get("mountpoint") or f"/{name.full}"
+    parent, _, leaf = name.full.rpartition("/")
+    if not backend.exists(DatasetName(parent)):
+        raise UsageError(f"cannot provision {name.full}: its parent {parent} does not exist; create it first")
+    base = backend.get_properties(DatasetName(parent), ["mountpoint"]).get("mountpoint") or f"/{parent}"
+    return f"{base.rstrip('/')}/{leaf}"
+
+
+def build(args: argparse.Namespace, backend: ZfsBackend) -> tuple[ProvisionPlan, ConfigChange | None]:
+    dataset = DatasetName(args.dataset)
+    cnid = DatasetName(args.cnid_dataset) if args.cnid_dataset else None
+    if args.server == "netatalk" and cnid is None:
+        cnid = default_cnid_dataset(dataset)
+    try:
+        size = parse_size(args.size) if args.size else None
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--size {args.size}: {exc}") from None
+    request = ProvisionRequest(
+        dataset=dataset,
+        share=args.share,
+        size_bytes=size,
+        server=args.server,
+        platform=args.platform or this_platform(),
+        cnid_dataset=cnid if args.server == "netatalk" else None,
+        valid_users=tuple(args.valid_users),
+    )
+    names = [dataset] + ([cnid] if cnid is not None and args.server == "netatalk" else [])
+    existing = frozenset(name.full for name in names if backend.exists(name))
+    mountpoints = {name.full: _mountpoint(backend, name, existing) for name in names}
+    plan = plan_provision(request, existing=existing, mountpoints=mountpoints, force=args.force)
+    change = None
+    if args.write_config:
+        path = Path(args.write_config)
+        text = path.read_text(encoding="utf-8") if path.exists() else None
+        change = config_change(text, plan.stanza, args.share, str(path), force=args.force)
+    return plan, change
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` in one rename, keeping its mode, so a crash never leaves half a configuration."""
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def execute(plan: ProvisionPlan, change: ConfigChange | None, backend: ZfsBackend, args: argparse.Namespace) -> None:
+    for step in plan.datasets:
+        if not step.exists:
+            backend.create_filesystem(step.name, dict(step.properties))
+        elif not step.shared:
+            for prop, value in step.properties:
+                backend.set_property(step.name, prop, value)
+    if args.owner:
+        path = backend.get_properties(plan.request.dataset, ["mountpoint"]).get("mountpoint")
+        if path and path.startswith("/"):
+            shutil.chown(path, user=args.owner)
+    if change is not None and change.action != "unchanged":
+        _write_atomically(Path(args.write_config), change.text)
+
+
+def run(args: argparse.Namespace) -> int:
+    backend: ZfsBackend = getattr(args, "zfs_backend", None) or open_backend(args.backend)
+    plan, change = build(args, backend)
+    target = args.target or plan.request.dataset.full.rsplit("/", 1)[-1]
+    if not args.dry_run:
+        execute(plan, change, backend, args)
+    if args.json:
+        json.dump({**plan_json(plan, change), "dry_run": args.dry_run}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(("(dry run: nothing changed)\n" if args.dry_run else "") + plan_text(plan, change, target))
+    return 0
