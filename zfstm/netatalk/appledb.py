@@ -2,7 +2,8 @@
 
 cnid_dbd's own wipe (``delete_db`` in ``etc/cnid_dbd/main.c``, the string is visible in the 4.2.3 binary) runs
 ``rm -f cnid2.db lock log.* __db.*``: the Berkeley DB environment (``__db.NNN`` regions, ``log.NNNNNNNNNN``
-transaction logs) and the ``lock`` file are recreated on start, so they are disposable *when no cnid_dbd runs*.
+transaction logs) and the ``lock`` file are recreated on start, so they are disposable *after a clean stop* (which
+removes ``__db.*`` itself; after a crash the log may still hold committed changes that cnid2.db lacks).
 ``cnid2.db`` (all records) and ``db_param`` (tuning, written by the admin) are data. ``db_errlog`` is Berkeley DB's
 error log: keep it, it explains failures.
 
