@@ -30,6 +30,7 @@ VERBS: tuple[str, ...] = (
     "status",
     "rollback",
     "provision",
+    "check",
 )
 
 log = logging.getLogger("zfstm")

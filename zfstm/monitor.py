@@ -1,0 +1,206 @@
+"""What `zfstm check` concludes for a monitoring system (Nagios, Icinga, Zabbix...): states, one line, JSON. Pure.
+
+Why a separate verdict from ``zfstm status``: a monitoring check must turn facts into OK / WARNING / CRITICAL /
+UNKNOWN against thresholds, and say in one line what is wrong. Each target contributes one finding per metric:
+the age of the last completed Time Machine backup, the verification verdict, the age of the last zfstm snapshot and
+of the known-good one, an unfinished rollback, and the pool's capacity. The worst finding decides the exit code, in
+the order CRITICAL > WARNING > UNKNOWN > OK (the order the monitoring plugins use).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+import attrs
+
+from zfstm.lifecycle.status import TargetStatus
+from zfstm.timemachine.machineid import Verdict
+
+
+class State(IntEnum):
+    """Nagios plugin exit codes."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+
+_SEVERITY = {State.OK: 0, State.UNKNOWN: 1, State.WARNING: 2, State.CRITICAL: 3}
+
+
+def worst(states: Sequence[State]) -> State:
+    """CRITICAL > WARNING > UNKNOWN > OK; no findings at all is UNKNOWN (nothing was checked)."""
+    return max(states, key=_SEVERITY.__getitem__, default=State.UNKNOWN)
+
+
+@attrs.frozen
+class Limit:
+    """A WARNING and a CRITICAL threshold; a value at or above ``critical`` is CRITICAL."""
+
+    warning: float
+    critical: float
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.warning <= self.critical:
+            raise ValueError(f"warning {self.warning} must be >= 0 and <= critical {self.critical}")
+
+    def judge(self, value: float) -> State:
+        if value >= self.critical:
+            return State.CRITICAL
+        return State.WARNING if value >= self.warning else State.OK
+
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+
+@attrs.frozen
+class Thresholds:
+    """Defaults fit a Mac that backs up hourly but may be away for a weekend (ages in seconds)."""
+
+    backup_age: Limit = Limit(2 * DAY, 7 * DAY)
+    snapshot_age: Limit = Limit(2 * DAY, 7 * DAY)
+    known_good_age: Limit = Limit(7 * DAY, 14 * DAY)
+    capacity: Limit = Limit(0.80, 0.90)
+    #: The state for a failed Time Machine verification (the Mac will ask to start a new backup).
+    verification_failed: State = State.CRITICAL
+    #: The state when no completed backup / snapshot / known-good exists yet (e.g. a share provisioned today).
+    missing: State = State.WARNING
+
+
+@attrs.frozen
+class TargetFacts:
+    """What the check needs to know about one target at ``now``."""
+
+    target: str
+    last_backup: datetime | None
+    verdict: Verdict
+    last_snapshot: datetime | None
+    known_good: datetime | None
+    unfinished_rollback: str | None = None  # its description, when a rollback journal is open
+    capacity: float | None = None  # used / (used + available) of the target's pool, 0..1
+
+
+@attrs.frozen
+class Finding:
+    target: str
+    metric: str
+    state: State
+    value: float | str | None
+    message: str
+
+
+def facts_from_status(status: TargetStatus, *, unfinished: str | None, capacity: float | None) -> TargetFacts:
+    """The times of the last and known-good snapshots, looked up in the status's snapshot list."""
+    times = {view.name.full: view.time for view in status.snapshots}
+    return TargetFacts(
+        target=status.target,
+        last_backup=status.last_completion,
+        verdict=status.verdict,
+        last_snapshot=times.get(status.last_snapshot) if status.last_snapshot else None,
+        known_good=times.get(status.known_good) if status.known_good else None,
+        unfinished_rollback=unfinished,
+        capacity=capacity,
+    )
+
+
+def _age_text(seconds: float) -> str:
+    if seconds < 0:
+        return f"{_age_text(-seconds)} in the future"
+    if seconds < 2 * HOUR:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 2 * DAY:
+        return f"{seconds / HOUR:.1f}h"
+    return f"{seconds / DAY:.1f}d"
+
+
+def _age(
+    facts: TargetFacts, metric: str, what: str, *, when: datetime | None, limit: Limit, now: datetime, missing: State
+) -> Finding:
+    if when is None:
+        return Finding(facts.target, metric, missing, None, f"no {what} yet")
+    seconds = (now - when).total_seconds()
+    if seconds < 0:
+        return Finding(facts.target, metric, State.UNKNOWN, seconds, f"{what} dated in the future (clock?)")
+    return Finding(facts.target, metric, limit.judge(seconds), seconds, f"{what} {_age_text(seconds)} ago")
+
+
+def evaluate(facts: TargetFacts, thresholds: Thresholds, now: datetime) -> list[Finding]:
+    """One finding per metric for one target."""
+    t = thresholds
+    found = [
+        _age(
+            facts, "backup_age", "last backup", when=facts.last_backup, limit=t.backup_age, now=now, missing=t.missing
+        ),
+        _age(
+            facts,
+            "snapshot_age",
+            "last snapshot",
+            when=facts.last_snapshot,
+            limit=t.snapshot_age,
+            now=now,
+            missing=t.missing,
+        ),
+        _age(
+            facts,
+            "known_good_age",
+            "known-good snapshot",
+            when=facts.known_good,
+            limit=t.known_good_age,
+            now=now,
+            missing=t.missing,
+        ),
+    ]
+    verification = {
+        Verdict.OK: (State.OK, "verification ok"),
+        Verdict.FAILED: (t.verification_failed, "Time Machine verification FAILED (see zfstm rollback --last-good)"),
+        Verdict.UNKNOWN: (State.OK, "verification state unknown"),
+    }[facts.verdict]
+    found.append(Finding(facts.target, "verification", verification[0], facts.verdict.value, verification[1]))
+    if facts.unfinished_rollback is not None:
+        found.append(Finding(facts.target, "rollback", State.CRITICAL, "unfinished", facts.unfinished_rollback))
+    else:
+        found.append(Finding(facts.target, "rollback", State.OK, "none", "no unfinished rollback"))
+    if facts.capacity is None:
+        found.append(Finding(facts.target, "capacity", State.UNKNOWN, None, "pool capacity unknown"))
+    else:
+        state = t.capacity.judge(facts.capacity)
+        found.append(Finding(facts.target, "capacity", state, facts.capacity, f"pool {facts.capacity:.0%} full"))
+    return found
+
+
+def summary_line(findings: Sequence[Finding]) -> str:
+    """``ZFSTM WARNING - tm: last backup 3.1d ago; office: ok`` plus performance data after ``|``."""
+    state = worst([f.state for f in findings])
+    targets = list(dict.fromkeys(f.target for f in findings))
+    parts = []
+    for target in targets:
+        bad = [f.message for f in findings if f.target == target and f.state != State.OK]
+        parts.append(f"{target}: {', '.join(bad) if bad else 'ok'}")
+    perf = [
+        f"'{f.target}_{f.metric}'={f.value:.0f}s"
+        if f.metric.endswith("_age")
+        else f"'{f.target}_capacity'={f.value * 100:.1f}%"
+        for f in findings
+        if isinstance(f.value, float) and f.value >= 0 and (f.metric.endswith("_age") or f.metric == "capacity")
+    ]
+    text = f"ZFSTM {state.name} - " + ("; ".join(parts) if parts else "no targets checked")
+    return text + (" | " + " ".join(perf) if perf else "")
+
+
+def check_json(findings: Sequence[Finding], now: datetime) -> dict[str, Any]:
+    state = worst([f.state for f in findings])
+    return {
+        "state": state.name,
+        "exit_code": int(state),
+        "now": now.isoformat(),
+        "summary": summary_line(findings),
+        "findings": [
+            {"target": f.target, "metric": f.metric, "state": f.state.name, "value": f.value, "message": f.message}
+            for f in findings
+        ],
+    }
