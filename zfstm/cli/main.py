@@ -17,6 +17,7 @@ from types import FrameType
 
 from zfstm import __version__
 from zfstm.errors import EXIT_INTERRUPTED, ZfstmError
+from zfstm.logsetup import add_logging_arguments, setup_logging
 
 #: Verb modules, in the order `zfstm --help` lists them.
 VERBS: tuple[str, ...] = (
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"zfstm {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
+    add_logging_arguments(parser)
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for verb in VERBS:
         module = importlib.import_module(f"zfstm.cli.{verb}")
@@ -60,11 +62,7 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="zfstm: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(args.verbose, args.syslog)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     try:
