@@ -5,11 +5,15 @@
 For each size N (default 2,000 and 20,000 files) a master share is built once: files written over AFP (so they carry
 netatalk's metadata EA with their CNID) up to ``--afp-limit`` files, the rest created locally and registered with
 ``dbd`` (those have NO metadata EA: dbd does not write one), then netatalk is stopped and data and CNID datasets are
-snapshotted together (@good), changed over AFP, snapshotted (@later) and broken. Every method then runs on its own
-copy (``zfs send -R | zfs recv``) of that master, served by netatalk from a one-volume afp.conf:
+snapshotted together (@good), changed over AFP, snapshotted (@later), broken and snapshotted (@broken). The
+methods then run one after the other on that same pair of datasets (a received copy would not do: ``zfs recv``
+gives the two datasets' snapshots different createtxgs, so they would not count as paired):
 
-- paired / rescan / reset: ``zfstm rollback tm --to good --yes --cnid-strategy S`` (the default, non-destructive swap);
-- manual: stop netatalk, ``zfs rollback -r tm@good``, delete the .AppleDB contents, start netatalk, ``dbd`` rescan.
+- paired / rescan / reset: ``zfstm rollback tm --to good --yes --cnid-strategy S`` (the default, non-destructive
+  swap); afterwards ``zfstm rollback --undo`` and an in-place ``zfs rollback`` of both datasets to @broken restore
+  the starting point (not timed);
+- manual (last, because it destroys @later and @broken): stop netatalk, ``zfs rollback -r tm@good``, delete the
+  .AppleDB contents, start netatalk, ``dbd`` rescan.
 
 Measured: seconds from the start of the method until netatalk serves the share again (for zfstm the command returns
 only once asip-status answers; for the manual procedure after the rescan), and how many of the snapshot's files have
@@ -124,57 +128,75 @@ def build_master(n: int, afp_limit: int, *, cnid_dev: bool) -> dict[str, Any]:
     return {"root": root, "good": good, "afp_files": over_afp, "afp_seconds": afp_seconds}
 
 
-def copy_master(master: str, run: str) -> None:
-    sh("zfs", "create", f"{POOL}/{run}")
-    for ds in ("tm", "cnid"):
-        send = subprocess.Popen(["zfs", "send", "-R", f"{POOL}/{master}/{ds}@broken"], stdout=subprocess.PIPE)
-        subprocess.run(["zfs", "recv", f"{POOL}/{run}/{ds}"], stdin=send.stdout, check=True, capture_output=True)
-        send.wait()
-
-
-def write_config(run: str) -> Path:
-    config = WORK / f"{run}.toml"
+def write_config(root: str) -> Path:
+    config = WORK / f"{root}.toml"
     config.write_text(
         f'state_dir = "{WORK / "state"}"\nrun_dir = "{WORK / "run"}"\n\n[backend]\nkind = "cli"\n\n'
         f'[file_server]\nkind = "netatalk"\nadapter = "pidfile"\nservice = "{SERVER.pidfile}"\n'
         f'start = ["netatalk"]\nprogram = "netatalk"\nafp_conf = "{AFP_CONF}"\n\n'
-        f'[[targets]]\nname = "{run}"\ndataset = "{POOL}/{run}/tm"\ncnid_dataset = "{POOL}/{run}/cnid"\n'
+        f'[[targets]]\nname = "tm"\ndataset = "{POOL}/{root}/tm"\ncnid_dataset = "{POOL}/{root}/cnid"\n'
     )
     return config
 
 
-def run_method(method: str, master: dict[str, Any], n: int, *, cnid_dev: bool) -> dict[str, Any]:
-    run = f"r{n}{method}"
-    copy_master(master["root"], run)
-    serve(run, cnid_dev=cnid_dev)
+def zfstm(*argv: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "zfstm.cli.main", *argv], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"zfstm {' '.join(argv)}: {done.stdout}\n{done.stderr}")
+    return done
+
+
+def restore_broken(root: str, config: Path, now: str) -> None:
+    """Back to the starting point: undo the swap, then both datasets in place to @broken (netatalk stopped)."""
+    zfstm("rollback", "tm", "--undo", "--yes", "--now", now, "--config", str(config))
+    SERVER.stop()
+    sh("zfs", "rollback", f"{POOL}/{root}/tm@broken")
+    sh("zfs", "rollback", f"{POOL}/{root}/cnid@broken")
     SERVER.start()
     wait_serving()
+
+
+def run_method(method: str, master: dict[str, Any], n: int, round_: int) -> dict[str, Any]:
+    root = master["root"]
+    config = write_config(root)
+    if not SERVER.is_running():
+        SERVER.start()
+    wait_serving()
     t0 = time.monotonic()
+    detail = ""
     if method == "manual":
         SERVER.stop()
-        sh("zfs", "rollback", "-r", f"{POOL}/{run}/tm@good")
-        db_dir = Path(f"/{POOL}/{run}/cnid/tm/.AppleDB")
+        sh("zfs", "rollback", "-r", f"{POOL}/{root}/tm@good")
+        db_dir = Path(f"/{POOL}/{root}/cnid/tm/.AppleDB")
         for entry in db_dir.iterdir():
             entry.unlink()
         SERVER.start()
         wait_serving()
-        subprocess.run(["dbd", f"/{POOL}/{run}/tm"], capture_output=True, check=False)
-        detail = ""
+        subprocess.run(["dbd", f"/{POOL}/{root}/tm"], capture_output=True, check=False)
     else:
-        done = subprocess.run(
-            [sys.executable, "-m", "zfstm.cli.main", "rollback", run, "--to", "good", "--yes",
-             "--cnid-strategy", method, "--config", str(write_config(run))],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"{method}: {done.stdout}\n{done.stderr}")
-        detail = done.stderr[-400:]
+        stamp = f"2030-01-01T00:{round_:02d}:00Z"
+        done = zfstm("rollback", "tm", "--to", "good", "--yes", "--cnid-strategy", method, "--now", stamp,
+                     "--config", str(config))  # fmt: skip
+        detail = done.stderr[-600:]
     seconds = time.monotonic() - t0
     SERVER.stop()
-    after = cnids(run)
+    after = cnids(root)
     changed = sum(1 for path, cnid in master["good"].items() if after.get(path) != cnid)
+    SERVER.start()
+    if method != "manual":
+        restore_broken(root, config, f"2030-01-01T00:{round_:02d}:30Z")
     return {"n": n, "method": method, "seconds": round(seconds, 2), "cnids_changed": changed,
             "files": len(master["good"]), "detail": detail}  # fmt: skip
+
+
+def save(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Write what was measured so far (a run cut short still leaves its rows)."""
+    out = Path(os.environ.get("ZFSTM_TESTBED_OUT", "."))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_rollback.json").write_text(
+        json.dumps({"machine": platform.platform(), "cnid_dev": not args.cnid_dev_no, "afp_limit": args.afp_limit,
+                    "rows": rows}, indent=2)
+    )  # fmt: skip
 
 
 def main() -> int:
@@ -182,24 +204,22 @@ def main() -> int:
     parser.add_argument("--sizes", default="2000,20000")
     parser.add_argument("--afp-limit", type=int, default=2000, help="files written over AFP; the rest locally")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--cnid-dev", action="store_true", help="keep `cnid dev = yes` (default here: no)")
+    parser.add_argument(
+        "--cnid-dev-no", action="store_true", help="serve with `cnid dev = no` (default: netatalk's yes)"
+    )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        master = build_master(n, args.afp_limit, cnid_dev=args.cnid_dev)
+        master = build_master(n, args.afp_limit, cnid_dev=not args.cnid_dev_no)
         print(f"N={n}: {master['afp_files']} files over AFP in {master['afp_seconds']:.0f} s", flush=True)
-        for method in args.methods.split(","):
-            row = run_method(method, master, n, cnid_dev=args.cnid_dev)
+        for round_, method in enumerate(args.methods.split(",")):
+            row = run_method(method, master, n, round_)
             rows.append(row)
+            save(rows, args)
             print(f"N={n:>6} {method:<8} {row['seconds']:>8.2f} s  CNIDs changed {row['cnids_changed']:>6}"
                   f" of {row['files']}", flush=True)  # fmt: skip
-    out = Path(os.environ.get("ZFSTM_TESTBED_OUT", "."))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_rollback.json").write_text(
-        json.dumps({"machine": platform.platform(), "cnid_dev": args.cnid_dev, "afp_limit": args.afp_limit,
-                    "rows": rows}, indent=2)
-    )  # fmt: skip
+        SERVER.stop()
     return 0
 
 
