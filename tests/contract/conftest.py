@@ -63,8 +63,7 @@ from zfstm.zfs import DatasetName, SnapshotName, HoldTag
 from zfstm.zfs.lzc import LzcBackend
 def decode(v):
     if isinstance(v, list): return [decode(x) for x in v]
-    kind, text = v
-    return {"d": DatasetName, "s": SnapshotName.parse, "t": HoldTag}[kind](text)
+    return {"d": DatasetName, "s": SnapshotName.parse, "t": HoldTag}[v["kind"]](v["text"])
 method, args, kwargs = json.loads(sys.argv[1])
 try:
     result = getattr(LzcBackend(), method)(*[decode(a) for a in args], **kwargs)
@@ -92,7 +91,7 @@ except Exception as exc:
         if isinstance(value, list | tuple):
             return [cls._encode(v) for v in value]
         kind = {DatasetName: "d", SnapshotName: "s", HoldTag: "t"}[type(value)]
-        return [kind, str(value)]
+        return {"kind": kind, "text": str(value)}
 
 
 @attrs.define

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from zfstm.errors import DatasetNotFound, EnvironmentMissing, PyzfsMissing, ZfsPermissionDenied
+from zfstm.errors import DatasetNotFound, EnvironmentMissing, HoldNotFound, PyzfsMissing, ZfsPermissionDenied
 from zfstm.zfs import checks
 from zfstm.zfs.backend import N
 from zfstm.zfs.cli import CliBackend
@@ -116,7 +116,7 @@ class LzcBackend:
             missing_names = {m.decode() if isinstance(m, bytes) else str(m) for m in missing}
             placed = [n for n in batch if n.full not in missing_names]
             if placed:
-                self.release(placed, tag)
+                self._call("hold", placed[0].full, "lzc_release", {_b(n): [tag.value.encode()] for n in placed})
             raise DatasetNotFound(
                 f"snapshot(s) {', '.join(sorted(missing_names))} do not exist; no hold was placed",
                 dataset=sorted(missing_names)[0],
@@ -128,9 +128,9 @@ class LzcBackend:
         batch = checks.same_pool(snapshots, "release")
         if not batch:
             return
-        for name in batch:  # lzc_release skips missing snapshots silently; say so instead
-            if not self._call("release", name.full, "lzc_exists", _b(name)):
-                raise DatasetNotFound("snapshot does not exist", dataset=name.full, operation="release")
+        for name in batch:  # lzc_release silently skips missing snapshots and absent tags; refuse instead
+            if tag.value not in self.holds(name):
+                raise HoldNotFound(f"no hold with tag {tag} on this snapshot", dataset=name.full, operation="release")
         self._call("release", batch[0].full, "lzc_release", {_b(n): [tag.value.encode()] for n in batch})
 
     def holds(self, snapshot: SnapshotName) -> dict[str, datetime]:
