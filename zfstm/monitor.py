@@ -18,6 +18,7 @@ import attrs
 
 from zfstm.lifecycle.status import TargetStatus
 from zfstm.timemachine.machineid import Verdict
+from zfstm.timemachine.timefmt import format_utc
 
 
 class State(IntEnum):
@@ -197,7 +198,7 @@ def check_json(findings: Sequence[Finding], now: datetime) -> dict[str, Any]:
     return {
         "state": state.name,
         "exit_code": int(state),
-        "now": now.isoformat(),
+        "now": format_utc(now),
         "summary": summary_line(findings),
         "findings": [
             {"target": f.target, "metric": f.metric, "state": f.state.name, "value": f.value, "message": f.message}
