@@ -108,7 +108,8 @@ def afp_stanza(
     share: str, *, path: str, db_dir: str, size_bytes: int | None, platform: Platform, valid_users: tuple[str, ...]
 ) -> str:
     """The afp.conf volume section: Time Machine on, CNID database on its own dataset, a size limit below quota."""
-    lines = [f"[{share}]", f"path = {path}", "time machine = yes", f"vol dbpath = {db_dir}"]
+    # netatalk 4 serves a section without `volume name` under its lower-cased name: say the name as written.
+    lines = [f"[{share}]", f"volume name = {share}", f"path = {path}", "time machine = yes", f"vol dbpath = {db_dir}"]
     if size_bytes is not None:
         lines.append(f"vol size limit = {max(1, size_bytes // MIB)}")
     if platform == "illumos":
