@@ -27,6 +27,7 @@ from zfstm.testbed.story_world import (
     note,
     say,
     show,
+    wait_listening,
     zfstm,
     zfstm_json,
 )
@@ -110,6 +111,7 @@ def provision() -> PidfileControl:
     say("Start netatalk (afpd and cnid_metad on loopback) through zfstm's pidfile service adapter")
     server = PidfileControl(argv=["netatalk"], pidfile=lockfile, program="netatalk")
     server.start()
+    wait_listening()
     show(["asip-status", "localhost"], check=False)
     return server
 
