@@ -141,6 +141,7 @@ def break_backup(mac: Mac, when: datetime) -> None:
     for band in bands[20:40]:
         band.write_bytes(b"garbage" * 100)
     (SHARE / BUNDLE / MACHINE_ID).write_bytes(machine_id(2, when))
+    mac.date_files(when)  # simulated time, as for every backup
     note(f"{MACHINE_ID}: VerificationState 2; 20 bands deleted, 20 overwritten")
 
 
