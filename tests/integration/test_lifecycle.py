@@ -38,7 +38,7 @@ OUT = Path(os.environ.get("ZFSTM_TESTBED_OUT", "/tmp/work/out"))
 WORK = Path("/tmp/work/lifecycle")
 DATA, CNID = f"{POOL}/tm", f"{POOL}/cnid"
 AFP_CONF = Path("/etc/netatalk/afp.conf")
-QUIET = 12  # seconds: the configured quiet period
+QUIET = 45  # seconds: the configured quiet period (a tick in the emulated VM takes ~15 s)
 CONF_TEXT = f"""[Global]
 uam list = uams_clrtxt.so uams_dhx2.so
 vol dbpath = /{POOL}/cnid/$v/
@@ -176,6 +176,8 @@ def shared() -> Iterator[Shared]:
     (WORK / "zfstm.toml").write_text(
         f"""
 run_dir = "{WORK / "run"}"
+[retention]
+keep_all = "1d"  # all snapshots of this short test fall into one hour: keep them to look at them
 [detector]
 quiet_period = "{QUIET}s"
 completion_slack = "5s"
@@ -221,7 +223,7 @@ def test_after_completion_and_quiet_one_snapshot_with_cnid_in_one_txg(shared: Sh
     settling = tick()["targets"][0]
     shared.results["settling"] = settling
     assert settling["action"] == "wait"  # completed seconds ago: not quiet yet
-    time.sleep(QUIET + 2)
+    time.sleep(QUIET + 5)
     target = tick()["targets"][0]
     shared.results["first_snapshot"] = target
     assert target["action"] == "take", target
@@ -261,7 +263,7 @@ def test_known_good_hold_moves_to_the_newer_verified_snapshot(shared: Shared) ->
     first = snapshots(DATA)[0]["name"]
     shared.mac.finish(verification_state=1)
     shared.mac.disconnect()
-    time.sleep(QUIET + 2)
+    time.sleep(QUIET + 5)
     target = tick()["targets"][0]
     shared.results["second_snapshot"] = target
     assert target["action"] == "take"
@@ -281,7 +283,7 @@ def test_failed_verification_is_marked_and_never_known_good(shared: Shared) -> N
     shared.mac.write_bands(2)
     shared.mac.finish(verification_state=2)
     shared.mac.disconnect()
-    time.sleep(QUIET + 2)
+    time.sleep(QUIET + 5)
     target = tick()["targets"][0]
     shared.results["failed_snapshot"] = target
     assert target["action"] == "take"
