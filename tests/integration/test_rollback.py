@@ -234,7 +234,9 @@ def test_rollback_last_good_restores_files_cnids_counter_and_service(share: Shar
     done = zfstm("rollback", "tm", "--last-good", "--yes", "--config", str(CONFIG))
     seconds = time.monotonic() - t0
     assert done.returncode == 0, done.stdout + done.stderr
-    kept = decided["kept_as"]
+    # The kept dataset's name carries the time of the real run (not of the dry run): ZFS says which it is.
+    kept = sh("zfs", "get", "-H", "-o", "value", "zfstm:rollback-before", f"{POOL}/tm").stdout.strip()
+    assert kept.startswith(f"{POOL}/tm.before-rollback-"), kept
     assert manifest(SHARE) == share.snapshot_manifest
     check_cnids_over_afp(share)
     afp, vol = afp_session()
