@@ -107,12 +107,12 @@ def provision() -> PidfileControl:
     note(f"(a second provision is refused, exit {again.returncode}: nothing is overwritten without --force)")
     lockfile = netatalk_lockfile()
     CONFIG.write_text(config_text(lockfile))
-    show(zfstm("config", "check", "--config", str(CONFIG)))
+    show(zfstm("config", "check", "--config", str(CONFIG)), last=1)
     say("Start netatalk (afpd and cnid_metad on loopback) through zfstm's pidfile service adapter")
     server = PidfileControl(argv=["netatalk"], pidfile=lockfile, program="netatalk")
     server.start()
     wait_listening()
-    show(["asip-status", "localhost"], check=False)
+    show(["asip-status", "localhost"], check=False, last=3)
     return server
 
 
@@ -123,11 +123,15 @@ def backups(mac: Mac) -> tuple[dict[str, str], dict[str, int]]:
     good_tree: dict[str, int] = {}
     for number, (day, hour) in enumerate(SCHEDULE):
         when = START + timedelta(days=day, hours=hour)
+        t0 = time.monotonic()
         mac.backup(when, BANDS_PER_BACKUP)
-        print(f"  backup {number + 1:2}: completed {iso(when)} over AFP ({mac.next_band} bands in the bundle)")
+        t1 = time.monotonic()
+        print(f"  backup {number + 1:2}: completed {iso(when)} over AFP ({mac.next_band} bands in the bundle, "
+              f"{t1 - t0:.1f} s)", flush=True)  # fmt: skip
         if number == 0:
             tick(when + timedelta(minutes=3), pruned)  # the bands are three minutes old: not quiet yet
         tick(when + timedelta(minutes=15), pruned)
+        note(f"    ({time.monotonic() - t1:.1f} s)")
     good_tree = mac.tree()
     return pruned, good_tree
 

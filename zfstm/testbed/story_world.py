@@ -8,6 +8,8 @@ zfstm is told that instant with ``--now``; nothing waits.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import plistlib
@@ -24,6 +26,7 @@ from typing import Any
 import attrs
 
 from tests.integration.afpclient import AfpClient
+from zfstm.cli.main import main as cli_main
 
 BUNDLE = "Mac.sparsebundle"
 MACHINE_ID = "com.apple.TimeMachine.MachineID.plist"
@@ -45,12 +48,13 @@ def iso(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def show(argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run a command, echo it and its output (indented) and return it."""
+def show(argv: list[str], *, check: bool = True, last: int | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command, echo it and its output (indented; only the ``last`` lines if given) and return it."""
     shown = ["zfstm", *argv[3:]] if argv[:3] == [sys.executable, "-m", "zfstm.cli.main"] else argv
     print(f"$ {' '.join(shown)}", flush=True)
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    for line in (done.stdout + done.stderr).rstrip("\n").split("\n"):
+    lines = (done.stdout + done.stderr).rstrip("\n").split("\n")
+    for line in lines[-last:] if last else lines:
         if line:
             print(f"  {line}", flush=True)
     if check and done.returncode != 0:
@@ -63,13 +67,19 @@ def zfstm(*argv: str) -> list[str]:
 
 
 def zfstm_json(*argv: str) -> dict[str, Any]:
-    """Run a zfstm verb with --json quietly and return its document (exit codes other than 0 are allowed)."""
-    done = subprocess.run(zfstm(*argv, "--json"), capture_output=True, text=True, check=False)
+    """Run a zfstm verb with --json quietly and return its document (exit codes other than 0 are allowed).
+
+    In this process, through the command's own entry point (``zfstm.cli.main.main``): the story runs it many
+    times, and starting Python in the emulated VM costs seconds each time.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli_main([*argv, "--json"])
     try:
-        document: dict[str, Any] = json.loads(done.stdout)
+        document: dict[str, Any] = json.loads(out.getvalue())
     except json.JSONDecodeError:
-        raise SystemExit(f"story stopped: zfstm {' '.join(argv)} said: {done.stdout}{done.stderr}") from None
-    document["_exit"] = done.returncode
+        raise SystemExit(f"story stopped: zfstm {' '.join(argv)} said: {out.getvalue()}{err.getvalue()}") from None
+    document["_exit"] = code
     return document
 
 
