@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -72,8 +72,26 @@ def run_dir_for(config: Config) -> Path:
 
 
 def state_dir_for(config: Config) -> Path:
-    """Where the last look per target is remembered: the configured state_dir, else the run directory."""
-    return Path(config.state_dir) if config.state_dir else run_dir_for(config)
+    """Where rollback journals and the last look per target live: the configured state_dir, else a default.
+
+    It must survive a reboot (a rollback journal is what `zfstm rollback --resume` reads after a crash), so the
+    default is never the run directory, which is a tmpfs on Linux and emptied at boot on illumos.
+    """
+    if config.state_dir:
+        return Path(config.state_dir)
+    return default_state_dir(os.environ, euid=os.geteuid(), platform=sys.platform)
+
+
+def default_state_dir(environ: Mapping[str, str], *, euid: int, platform: str) -> Path:
+    """$ZFSTM_STATE_DIR, else /var/lib/zfstm (Linux) or /var/zfstm/state (illumos) for root and services, else
+    $XDG_STATE_HOME/zfstm (~/.local/state/zfstm) for other users."""
+    explicit = environ.get("ZFSTM_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    if euid == 0 or environ.get("SMF_FMRI") or environ.get("INVOCATION_ID"):
+        return Path("/var/zfstm/state") if platform.startswith("sunos") else Path("/var/lib/zfstm")
+    base = environ.get("XDG_STATE_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".local/state")
+    return Path(base) / "zfstm"
 
 
 def now_from(text: str | None) -> datetime:

@@ -48,15 +48,15 @@ def _run(tmp_path: Path, bin_dir: Path, args: list[str]) -> tuple[int, list[str]
 
 
 def test_creates_missing_group_user_and_lock_dir(tmp_path: Path) -> None:
-    """On a fresh SmartOS boot (no account), group and user are created with the fixed ids, then the run dir."""
+    """On a fresh SmartOS boot (no account), group and user are created with the fixed ids, then run and state."""
     code, calls, err = _run(tmp_path, _stubs(tmp_path, passwd=None, group=False), ARGS)
     assert code == 0, err
     assert calls == [
         "groupadd -g 901 zfstm",
         "useradd -u 901 -g zfstm -d /var/zfstm -s /usr/bin/false -c zfstm service zfstm",
-        "mkdir -p /var/zfstm/run",
-        "chown zfstm:zfstm /var/zfstm /var/zfstm/run",
-        "chmod 0750 /var/zfstm",
+        "mkdir -p /var/zfstm/run /var/zfstm/state",
+        "chown zfstm:zfstm /var/zfstm /var/zfstm/run /var/zfstm/state",
+        "chmod 0750 /var/zfstm /var/zfstm/state",
         "chmod 0770 /var/zfstm/run",
     ]
 
@@ -67,9 +67,9 @@ def test_existing_account_is_kept_and_lock_dir_made(tmp_path: Path) -> None:
     code, calls, err = _run(tmp_path, stubs, ARGS)
     assert code == 0, err
     assert calls == [
-        "mkdir -p /var/zfstm/run",
-        "chown zfstm:zfstm /var/zfstm /var/zfstm/run",
-        "chmod 0750 /var/zfstm",
+        "mkdir -p /var/zfstm/run /var/zfstm/state",
+        "chown zfstm:zfstm /var/zfstm /var/zfstm/run /var/zfstm/state",
+        "chmod 0750 /var/zfstm /var/zfstm/state",
         "chmod 0770 /var/zfstm/run",
     ]
 
