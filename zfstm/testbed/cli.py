@@ -37,6 +37,14 @@ def _run(args: argparse.Namespace, recipe: Recipe) -> int:
     )
 
 
+def _test(args: argparse.Namespace, recipe: Recipe) -> int:
+    from zfstm.testbed import suite
+
+    build_mod.build(recipe)
+    groups = [g for g in suite.GROUPS if not args.group or g.name in args.group]
+    return suite.run_groups(groups, recipe=recipe, timeout=args.timeout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m zfstm.testbed", description=__doc__)
     sub = parser.add_subparsers(dest="verb", required=True)
@@ -47,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="build the image if needed and play the main job on real ZFS").set_defaults(
         handler=_demo
     )
+    p_test = sub.add_parser("test", help="run the integration tests in parallel VMs (one per test group)")
+    p_test.add_argument("--group", action="append", help="only this group (repeatable; default: all)")
+    p_test.add_argument("--timeout", type=float, default=3000.0, help="seconds per VM (default 3000)")
+    p_test.set_defaults(handler=_test)
     p_run = sub.add_parser("run", help="boot a fresh VM with pool `tank`, run CMD, exit with its status")
     p_run.add_argument("--out", type=Path, help="copy what CMD writes to $ZFSTM_TESTBED_OUT into this directory")
     p_run.add_argument("--timeout", type=float, default=3600.0, help="seconds before the VM is stopped (default 3600)")

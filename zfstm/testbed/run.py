@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import attrs
 
@@ -31,6 +31,14 @@ from zfstm.testbed.recipe import Recipe
 EXIT_TIMEOUT = 124
 EXIT_TESTBED_FAILED = 125
 EXIT_INTERRUPTED = 130
+
+
+class TextSink(Protocol):
+    """Where the command's output goes: sys.stdout, or anything with write and flush."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 @attrs.frozen
@@ -111,7 +119,7 @@ def run(
     timeout: float = 3600.0,
     pool_size_gb: int = 8,
     memory_mb: int = 4096,
-    stdout: IO[str] = sys.stdout,
+    stdout: TextSink = sys.stdout,
 ) -> int:
     """Run ``argv`` in a fresh VM; return its exit status (124 timeout, 125 testbed failure, 130 interrupted)."""
     if not argv:
@@ -146,7 +154,7 @@ def run(
         return status
 
 
-def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout: float, stdout: IO[str]) -> int:
+def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout: float, stdout: TextSink) -> int:
     booted_at = time.monotonic()
     deadline = booted_at + timeout
     started_flag = spec.io / "started"
@@ -189,7 +197,7 @@ def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout:
     return EXIT_TESTBED_FAILED
 
 
-def _copy_new(follow: IO[bytes], stdout: IO[str]) -> None:
+def _copy_new(follow: IO[bytes], stdout: TextSink) -> None:
     chunk = follow.read()
     if chunk:
         stdout.write(chunk.decode(errors="replace").replace("\r\n", "\n").replace("\r", ""))

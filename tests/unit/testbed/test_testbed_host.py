@@ -75,3 +75,32 @@ def test_qemu_argv_never_writes_the_image(tmp_path: Path) -> None:
     shares = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-virtfs"]
     assert any("mount_tag=src" in s and "readonly=on" in s for s in shares)
     assert "tcg,thread=multi" in argv
+
+
+def test_every_integration_test_file_runs_in_exactly_one_vm_group() -> None:
+    """A new integration test file that no group names would silently never run: each file is in one group."""
+    from zfstm.testbed.suite import GROUPS
+
+    root = Path(__file__).parents[3]
+    files = {p.relative_to(root).as_posix() for p in (root / "tests").rglob("test_*.py")}
+    integration = {f for f in files if f.startswith(("tests/integration/", "tests/contract/"))}
+    covered: list[str] = []
+    for group in GROUPS:
+        for path in group.paths:
+            covered += sorted(f for f in integration if f == path or f.startswith(path.rstrip("/") + "/"))
+    assert sorted(covered) == sorted(integration)
+
+
+def test_prefixed_lines_keep_partial_lines_until_complete() -> None:
+    """Output from two VMs interleaves only at line boundaries, each line tagged with its group."""
+    import io
+    import threading
+
+    from zfstm.testbed.suite import PrefixedLines
+
+    target = io.StringIO()
+    stream = PrefixedLines("[a] ", target, threading.Lock())
+    stream.write("one\ntw")
+    assert target.getvalue() == "[a] one\n"
+    stream.write("o\n")
+    assert target.getvalue() == "[a] one\n[a] two\n"

@@ -1,0 +1,118 @@
+"""Run the integration tests in several testbed VMs at once, each on its own share of the test files.
+
+Much of an integration test's time in the emulated VM is spent waiting (netatalk starting, quiet periods, AFP
+round trips), so two VMs side by side finish well before one VM running everything. Each VM's lines are prefixed
+with its group's name as they arrive, so the progress of both stays visible.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+import attrs
+
+from zfstm.testbed import run as run_mod
+from zfstm.testbed.recipe import Recipe
+
+
+@attrs.frozen
+class Group:
+    """One VM's share of the integration tests (paths relative to the checkout)."""
+
+    name: str
+    paths: tuple[str, ...]
+
+
+#: Balanced by their measured time in the VM; every integration test file must be in exactly one group.
+GROUPS = (
+    Group(
+        "zfs",
+        (
+            "tests/contract",
+            "tests/integration/test_zfs_facts.py",
+            "tests/integration/test_retention_live.py",
+            "tests/integration/test_service_delegation.py",
+            "tests/integration/test_provision.py",
+        ),
+    ),
+    Group(
+        "afp",
+        (
+            "tests/integration/test_netatalk_cnid.py",
+            "tests/integration/test_service_pidfile.py",
+            "tests/integration/test_lifecycle.py",
+            "tests/integration/test_rollback.py",
+        ),
+    ),
+)
+
+
+def pytest_argv(group: Group) -> list[str]:
+    return [
+        "python3",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfEs",
+        "-m",
+        "integration",
+        *(f"/src/{path}" for path in group.paths),
+    ]
+
+
+class PrefixedLines:
+    """A text stream that writes whole lines to ``target`` with a prefix, one writer at a time."""
+
+    def __init__(self, prefix: str, target: TextIO, lock: threading.Lock) -> None:
+        self.prefix = prefix
+        self.target = target
+        self.lock = lock
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        if lines:
+            with self.lock:
+                self.target.write("".join(f"{self.prefix}{line}\n" for line in lines))
+                self.target.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        """Lines are flushed as they complete; a partial line waits for its end."""
+
+
+def run_groups(groups: Sequence[Group], *, recipe: Recipe, timeout: float, memory_mb: int = 3072) -> int:
+    """Run each group in its own VM, in parallel; 0 only when every group passed."""
+    lock = threading.Lock()
+    results: dict[str, int] = {}
+    started = time.monotonic()
+
+    def one(group: Group) -> None:
+        stream = PrefixedLines(f"[{group.name}] ", sys.stdout, lock)
+        results[group.name] = run_mod.run(
+            pytest_argv(group),
+            recipe=recipe,
+            timeout=timeout,
+            memory_mb=memory_mb,
+            stdout=stream,
+        )
+        stream.write("\n" if stream.pending else "")
+
+    threads = [threading.Thread(target=one, args=(group,), name=group.name) for group in groups]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    minutes = (time.monotonic() - started) / 60
+    for group in groups:
+        status = results.get(group.name, run_mod.EXIT_TESTBED_FAILED)
+        print(f"integration group {group.name}: {'passed' if status == 0 else f'FAILED (exit {status})'}")
+    print(f"integration tests took {minutes:.1f} min in {len(groups)} VMs")
+    return 0 if all(results.get(group.name) == 0 for group in groups) else 1
