@@ -12,9 +12,11 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -154,6 +156,37 @@ def run(
         return status
 
 
+_LIVE: set[subprocess.Popen[bytes]] = set()
+
+
+def stop_all() -> None:
+    """Stop every VM this process started (for callers that run VMs in threads)."""
+    for proc in list(_LIVE):
+        _stop(proc)
+
+
+class Stopped(Exception):
+    """SIGTERM or SIGHUP reached the host process: the VM must still be torn down."""
+
+
+def _raise_stopped(signum: int, _frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def signals_stop_the_vm() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into an exception while a VM runs (main thread only; other threads rely on it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout: float, stdout: TextSink) -> int:
     booted_at = time.monotonic()
     deadline = booted_at + timeout
@@ -165,8 +198,9 @@ def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    _LIVE.add(proc)
     try:
-        with output_log.open("rb") as follow:
+        with signals_stop_the_vm(), output_log.open("rb") as follow:
             while True:
                 if not announced and started_flag.exists():
                     announced = True
@@ -182,11 +216,12 @@ def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout:
                     print(f"\nzfstm.testbed: timed out after {timeout:.0f} s; stopping the VM", file=sys.stderr)
                     return EXIT_TIMEOUT
                 time.sleep(0.05)
-    except KeyboardInterrupt:
-        print("\nzfstm.testbed: interrupted; stopping the VM", file=sys.stderr)
+    except (KeyboardInterrupt, Stopped) as exc:
+        print(f"\nzfstm.testbed: {exc or 'interrupted'}; stopping the VM", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         _stop(proc)
+        _LIVE.discard(proc)
     rc_file = spec.io / "rc"
     if rc_file.is_file():
         return int(rc_file.read_text().strip() or EXIT_TESTBED_FAILED)

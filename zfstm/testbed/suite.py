@@ -108,8 +108,17 @@ def run_groups(groups: Sequence[Group], *, recipe: Recipe, timeout: float, memor
     threads = [threading.Thread(target=one, args=(group,), name=group.name) for group in groups]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        with run_mod.signals_stop_the_vm():
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(timeout=0.5)
+    except (KeyboardInterrupt, run_mod.Stopped):
+        print("zfstm.testbed: stopping the test VMs", file=sys.stderr)
+        run_mod.stop_all()
+        for thread in threads:
+            thread.join()
+        return run_mod.EXIT_INTERRUPTED
     minutes = (time.monotonic() - started) / 60
     for group in groups:
         status = results.get(group.name, run_mod.EXIT_TESTBED_FAILED)

@@ -104,3 +104,42 @@ def test_prefixed_lines_keep_partial_lines_until_complete() -> None:
     assert target.getvalue() == "[a] one\n"
     stream.write("o\n")
     assert target.getvalue() == "[a] one\n[a] two\n"
+
+
+def test_sigterm_tears_the_vm_down(tmp_path: Path) -> None:
+    """SIGTERM to `run` stops QEMU and exits 130 instead of leaving an orphaned VM behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    pid_file = tmp_path / "qemu.pid"
+    fake = bin_dir / "qemu-system-x86_64"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    fake.chmod(0o755)
+    driver = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from zfstm.testbed import run\n"
+        "run.is_built = lambda recipe: True\n"
+        f"run.image_dir = lambda recipe: Path({str(tmp_path)!r})\n"
+        "sys.exit(run.run(['true'], timeout=120))\n"
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "ZFSTM_TESTBED_CACHE": str(tmp_path / "cache"),
+    }
+    proc = subprocess.Popen([sys.executable, "-c", driver], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    qemu_pid = int(pid_file.read_text())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 130
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(qemu_pid, 0)
