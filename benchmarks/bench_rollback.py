@@ -33,10 +33,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.integration.afpclient import AfpClient
 from zfstm.netatalk.check import record_paths
 from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.service.pidfile import PidfileControl
+from zfstm.testbed.afpclient import AfpClient
 
 POOL = "tank"
 WORK = Path("/tmp/work")

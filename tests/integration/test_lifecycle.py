@@ -27,9 +27,9 @@ from typing import Any
 import attrs
 import pytest
 
-from tests.integration.afpclient import ERR_OBJECT_NOT_FOUND, AfpClient, AfpError
 from tests.unit.timemachine.fixtures import history_plist, info_plist, machine_id_plist
 from zfstm.lock import acquire
+from zfstm.testbed.afpclient import ERR_OBJECT_NOT_FOUND, AfpClient, AfpError
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,6 @@ from pathlib import Path
 import attrs
 import pytest
 
-from tests.integration.afpclient import ERR_ID_NOT_FOUND, AfpClient, AfpError
 from zfstm.cli.main import main
 from zfstm.errors import CnidDatabaseError, MetadataEaError
 from zfstm.netatalk.afpconf import parse_afp_conf
@@ -37,6 +36,7 @@ from zfstm.netatalk.metadata_ea import (
     read_raw_metadata_ea,
 )
 from zfstm.netatalk.scan import scan_volume
+from zfstm.testbed.afpclient import ERR_ID_NOT_FOUND, AfpClient, AfpError
 
 pytestmark = pytest.mark.integration
 

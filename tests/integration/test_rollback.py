@@ -28,13 +28,13 @@ from pathlib import Path
 import attrs
 import pytest
 
-from tests.integration.afpclient import AfpClient
 from zfstm.netatalk.check import record_paths
 from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.netatalk.metadata_ea import read_metadata_ea
 from zfstm.rollback.journal import unfinished_rollbacks
 from zfstm.rollback.runner import FAULT_ENV, FAULT_EXIT
 from zfstm.service.pidfile import PidfileControl
+from zfstm.testbed.afpclient import AfpClient
 
 pytestmark = pytest.mark.integration
 

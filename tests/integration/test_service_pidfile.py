@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.afpclient import AfpClient
 from zfstm.errors import FileServerError
 from zfstm.netatalk.appledb import probe_lock
 from zfstm.service.control import NETATALK_PROCESSES
@@ -25,6 +24,7 @@ from zfstm.service.factory import verified_server
 from zfstm.service.holder_scan import LinuxProcScan
 from zfstm.service.pidfile import PidfileControl
 from zfstm.service.verified import VerifiedFileServer
+from zfstm.testbed.afpclient import AfpClient
 
 pytestmark = pytest.mark.integration
 

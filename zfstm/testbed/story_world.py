@@ -1,9 +1,8 @@
 """The props of the main job (zfstm.testbed.story): a Mac that backs up over AFP, the zfstm command, narration.
 
-Only for the testbed guest. The Mac is played by the small AFP client in tests/integration/afpclient.py (the
-checkout is mounted at /src, so it imports as ``tests.integration.afpclient``): what must be real is the server,
-its CNID database and its EAs. Time is simulated: each backup's Time Machine files carry the simulated instant, and
-zfstm is told that instant with ``--now``; nothing waits.
+Only for the testbed guest. The Mac is played by the small AFP client in zfstm/testbed/afpclient.py: what must be
+real is the server, its CNID database and its EAs. Time is simulated: each backup's Time Machine files carry the
+simulated instant, and zfstm is told that instant with ``--now``; nothing waits.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from typing import Any
 
 import attrs
 
-from tests.integration.afpclient import AfpClient
 from zfstm.cli.main import main as cli_main
+from zfstm.testbed.afpclient import AfpClient
 
 BUNDLE = "Mac.sparsebundle"
 MACHINE_ID = "com.apple.TimeMachine.MachineID.plist"

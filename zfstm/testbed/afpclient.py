@@ -1,4 +1,4 @@
-"""A small AFP-over-DSI client, only for driving a real netatalk in the testbed (never shipped in the package).
+"""A small AFP-over-DSI client, only for driving a real netatalk in the testbed (the Mac of the demo and the tests).
 
 Why: netatalk's own test clients could not build a Time Machine-like tree (see docs/netatalk.md), and what must be
 real here is the server, its CNID database and its EAs -- the client only has to speak the protocol: DSI framing
