@@ -53,6 +53,8 @@ class VmSpec:
     pool_disk: Path
     memory_mb: int = 4096
     cpus: int = 2
+    #: Plain qemu64: with `-cpu max` ZFS picks AVX2/AVX-512 checksum and SIMD code, which TCG emulates slowly.
+    cpu_model: str = os.environ.get("ZFSTM_TESTBED_CPU", "qemu64")
 
 
 def qemu_argv(spec: VmSpec, console_log: Path, output_log: Path) -> list[str]:
@@ -79,7 +81,7 @@ def qemu_argv(spec: VmSpec, console_log: Path, output_log: Path) -> list[str]:
         "-accel",
         "tcg,thread=multi",
         "-cpu",
-        "max",
+        spec.cpu_model,
         "-m",
         str(spec.memory_mb),
         "-smp",
