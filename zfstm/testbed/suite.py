@@ -52,6 +52,12 @@ GROUPS = (
 )
 
 
+#: Integration test files the suite does not run yet, each with the reason; printed on every run so that nobody
+#: mistakes a green suite for proof of these. Run one by hand with
+#: `python3 -m zfstm.testbed run -- python3 -m pytest -p no:cacheprovider -q /src/PATH`.
+DEFERRED: dict[str, str] = {}
+
+
 def pytest_argv(path: str) -> list[str]:
     return [
         "python3",
@@ -100,6 +106,9 @@ def run_groups(groups: Sequence[Group], *, recipe: Recipe, timeout: float, memor
         stream = PrefixedLines(f"[{group.name}] ", sys.stdout, lock)
         worst = 0
         for path in group.paths:
+            if path in DEFERRED:
+                stream.write(f"== {path}: NOT RUN (deferred: {DEFERRED[path]})\n")
+                continue
             stream.write(f"== {path} (fresh VM)\n")
             status = run_mod.run(pytest_argv(path), recipe=recipe, timeout=timeout, memory_mb=memory_mb, stdout=stream)
             stream.write("\n" if stream.pending else "")
