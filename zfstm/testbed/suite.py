@@ -55,7 +55,12 @@ GROUPS = (
 #: Integration test files the suite does not run yet, each with the reason; printed on every run so that nobody
 #: mistakes a green suite for proof of these. Run one by hand with
 #: `python3 -m zfstm.testbed run -- python3 -m pytest -p no:cacheprovider -q /src/PATH`.
-DEFERRED: dict[str, str] = {}
+DEFERRED: dict[str, str] = {
+    "tests/integration/test_rollback.py": (
+        "its kill-at-every-step-boundary test has not yet been seen passing in the testbed (the paired-rollback "
+        "test passed on 2026-11-28); issue 6 stays open until both pass here"
+    ),
+}
 
 
 def pytest_argv(path: str) -> list[str]:
