@@ -18,6 +18,9 @@ QUIET = Activity(ActivityState.COMPLETED_AND_QUIET, "completed, quiet", NOW - H,
 BUSY = Activity(ActivityState.IN_PROGRESS, "bands being written", NOW - 3 * H, NOW)
 IDLE = Activity(ActivityState.IDLE, "interrupted", NOW - 3 * H, NOW - 2 * H)
 UNKNOWN = Activity(ActivityState.UNKNOWN, "nothing to judge by")
+#: Completed after OLD's recorded completion but before OLD was taken, with no write since (a skew of clocks).
+EARLIER = Activity(ActivityState.COMPLETED_AND_QUIET, "completed, quiet", NOW - 2.5 * H, NOW - 2.5 * H)
+STALE = Activity(ActivityState.IDLE, "interrupted long ago", NOW - 30 * H, NOW - 26 * H)
 OLD = LastSnapshot("zfstm-old", NOW - 2 * H, tm_completed=NOW - 3 * H)
 
 last_snapshots = st.builds(LastSnapshot, name=st.just("zfstm-last"), created=moments, tm_completed=st.none() | moments)
@@ -41,12 +44,15 @@ def decide(activity: Activity, last: LastSnapshot | None, written: int | None = 
         (UNKNOWN, None, None, DueAction.TAKE, Trigger.FIRST),
         (BUSY, None, None, DueAction.WAIT, None),
         (QUIET, OLD, 4096, DueAction.TAKE, Trigger.COMPLETION),
-        (QUIET, OLD, 0, DueAction.SKIP_EMPTY, Trigger.COMPLETION),
+        (QUIET, OLD, 0, DueAction.TAKE, Trigger.COMPLETION),  # completed after OLD: `written` lags, not empty
+        (EARLIER, OLD, 0, DueAction.SKIP_EMPTY, Trigger.COMPLETION),
         (QUIET, LastSnapshot("zfstm-new", NOW - H / 2, NOW - H), 4096, DueAction.WAIT, None),
         (BUSY, OLD, 4096, DueAction.WAIT, None),
         (IDLE, OLD, 4096, DueAction.WAIT, None),
         (BUSY, LastSnapshot("zfstm-day", NOW - 25 * H), 4096, DueAction.TAKE, Trigger.MAX_INTERVAL),
-        (IDLE, LastSnapshot("zfstm-day", NOW - 25 * H), 0, DueAction.SKIP_EMPTY, Trigger.MAX_INTERVAL),
+        (IDLE, LastSnapshot("zfstm-day", NOW - 25 * H), 0, DueAction.TAKE, Trigger.MAX_INTERVAL),
+        (IDLE, LastSnapshot("zfstm-day", NOW - 25 * H), 4096, DueAction.TAKE, Trigger.MAX_INTERVAL),
+        (STALE, LastSnapshot("zfstm-day", NOW - 25 * H), 0, DueAction.SKIP_EMPTY, Trigger.MAX_INTERVAL),
         (QUIET, LastSnapshot("zfstm-future", NOW + H), 4096, DueAction.WAIT, None),
     ],
 )
@@ -68,10 +74,20 @@ def test_completion_is_compared_with_the_recorded_completion() -> None:
 
 def test_skip_names_the_standing_snapshot() -> None:
     """A skipped empty snapshot names the previous one, which stands for this slot in retention."""
-    decision = decide(QUIET, OLD, 0)
+    decision = decide(EARLIER, OLD, 0)
     assert decision.stands_for == OLD.name
     assert OLD.name in decision.reason
-    assert decide(QUIET, OLD, 0, skip_empty=False).action is DueAction.TAKE
+    assert decide(EARLIER, OLD, 0, skip_empty=False).action is DueAction.TAKE
+
+
+@given(activities, last_snapshots, policies)
+def test_never_skipped_as_empty_while_the_share_shows_newer_writes(
+    activity: Activity, last: LastSnapshot, policy: DuePolicy
+) -> None:
+    """`written` counts synced data only: a 0 never skips a snapshot when bands or a completion are newer."""
+    decision = decide_snapshot(activity, last=last, written_since_last=0, now=NOW, policy=policy)
+    if decision.action is DueAction.SKIP_EMPTY:
+        assert all(t is None or t <= last.created for t in (activity.last_write_at, activity.completed_at))
 
 
 @given(activities, st.none() | last_snapshots, written, policies)
@@ -101,9 +117,11 @@ def test_completion_trigger_needs_a_new_quiet_completion(
 
 @given(activities, last_snapshots, policies)
 def test_empty_is_never_taken_when_skipping(activity: Activity, last: LastSnapshot, policy: DuePolicy) -> None:
-    """With skip_empty, nothing written since the last snapshot never takes one; a skip names the last one."""
+    """With skip_empty, nothing written since the last snapshot (by ZFS's count and by the share's own times) never
+    takes one; a skip names the last one."""
     decision = decide_snapshot(activity, last=last, written_since_last=0, now=NOW, policy=policy)
-    if policy.skip_empty:
+    share_quiet_since = all(t is None or t <= last.created for t in (activity.last_write_at, activity.completed_at))
+    if policy.skip_empty and share_quiet_since:
         assert not decision.due
     if decision.action is DueAction.SKIP_EMPTY:
         assert policy.skip_empty
