@@ -27,6 +27,8 @@ from zfstm.zfs.types import DestroyOutcome, DestroyReport, DestroyResult, Snapsh
 
 #: Names per lzc_destroy_snaps call: far below the ioctl's nvlist limit, large enough that 1,000 go in one call.
 DESTROY_BATCH = 10_000
+#: From this many names of one dataset on, one listing is cheaper than one lzc_exists per name.
+LIST_INSTEAD_OF_EXISTS = 20
 
 
 def _import_lzc() -> Any:
@@ -72,11 +74,28 @@ class LzcBackend:
         ordered = list(dict.fromkeys(names))
         results: dict[SnapshotName, DestroyResult] = {}
         for group in group_by(ordered, lambda n: n.pool).values():
-            present = [n for n in group if self._call("exists", n.full, "lzc_exists", _b(n))]
+            present = self._present(group)
             results.update((n, DestroyResult(n, DestroyOutcome.NOT_FOUND)) for n in group if n not in present)
             for chunk in chunks_by_size(present, DESTROY_BATCH, lambda _n: 1):
                 results.update(destroy_in_rounds(chunk, self._destroy_attempt))
         return DestroyReport(tuple(results[n] for n in ordered))
+
+    def _present(self, names: Sequence[SnapshotName]) -> list[SnapshotName]:
+        """Which names exist, to tell "destroyed" from "already gone" (lzc_destroy_snaps ignores missing names).
+
+        One listing per dataset with many names (one ``zfs list`` costs about as much as 20 lzc_exists ioctls in
+        the testbed); lzc_exists for the few.
+        """
+        found: set[SnapshotName] = set()
+        for wanted in group_by(names, lambda n: n.dataset.full).values():
+            if len(wanted) >= LIST_INSTEAD_OF_EXISTS:
+                try:
+                    found.update(info.name for info in self.cli.list_snapshots(wanted[0].dataset))
+                except DatasetNotFound:
+                    continue
+            else:
+                found.update(n for n in wanted if self._call("exists", n.full, "lzc_exists", _b(n)))
+        return [n for n in names if n in found]
 
     def _destroy_attempt(self, batch: Sequence[SnapshotName]) -> Refusals:
         try:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import errno
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from zfstm.errors import DatasetBusy, DatasetNotFound, PoolsDiffer, SnapshotExists, ZfsPermissionDenied
-from zfstm.zfs.lzc import LzcBackend
+from zfstm.zfs.cli import CliBackend
+from zfstm.zfs.lzc import LIST_INSTEAD_OF_EXISTS, LzcBackend
 from zfstm.zfs.lzc_errors import translate
 from zfstm.zfs.names import DatasetName, HoldTag
-from zfstm.zfs.types import DestroyOutcome
+from zfstm.zfs.types import DestroyOutcome, SnapshotInfo
 
 FS = DatasetName("tank/tm")
 
@@ -102,6 +103,37 @@ def test_destroy_strips_refused_and_retries_once() -> None:
     assert report.outcome_of(names[2]) is DestroyOutcome.CLONED
     assert report.outcome_of(FS.snapshot("gone")) is DestroyOutcome.NOT_FOUND
     assert set(report.destroyed) == {names[0], names[3]}
+
+
+class CountingLister:
+    """Stands in for the CLI backend's listing; counts the calls."""
+
+    def __init__(self, lzc: FakeLzc) -> None:
+        self.lzc, self.calls = lzc, 0
+
+    def list_snapshots(self, dataset: DatasetName) -> list[SnapshotInfo]:
+        self.calls += 1
+        if dataset != FS:
+            raise DatasetNotFound("no such dataset", dataset=dataset.full, operation="list")
+        names = sorted(n for n in self.lzc.existing if n.startswith(dataset.full.encode() + b"@"))
+        return [SnapshotInfo(FS.snapshot(n.decode().split("@")[1]), guid=i, createtxg=i) for i, n in enumerate(names)]
+
+
+def test_many_names_of_one_dataset_are_checked_with_one_listing() -> None:
+    """Telling "destroyed" from "already gone": one listing per dataset with many names, not one ioctl each."""
+    many = [FS.snapshot(f"s{i}") for i in range(LIST_INSTEAD_OF_EXISTS)]
+    other = DatasetName("tank/gone")
+    lzc = FakeLzc({n.full.encode() for n in many[:-1]}, held=set(), cloned=set())
+    lzc.lzc_exists = lambda name: pytest.fail("lzc_exists called for a dataset with many names")  # type: ignore[method-assign]
+    lister = CountingLister(lzc)
+    report = LzcBackend(lzc=lzc, cli=cast(CliBackend, lister)).destroy_snapshots(
+        [*many, *(other.snapshot(f"s{i}") for i in range(LIST_INSTEAD_OF_EXISTS))]
+    )
+    assert lister.calls == 2
+    assert set(report.destroyed) == set(many[:-1])
+    assert report.outcome_of(many[-1]) is DestroyOutcome.NOT_FOUND
+    assert report.outcome_of(other.snapshot("s0")) is DestroyOutcome.NOT_FOUND
+    assert lzc.destroy_calls == [[n.full.encode() for n in many[:-1]]]
 
 
 def test_hold_with_missing_snapshot_is_undone() -> None:
