@@ -37,10 +37,10 @@ from zfstm.netatalk.check import record_paths
 from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.service.pidfile import PidfileControl
 from zfstm.testbed.afpclient import AfpClient
+from zfstm.testbed.guest_netatalk import AFP_CONF, afp_conf_text, netatalk_lockfile
 
 POOL = "tank"
 WORK = Path("/tmp/work")
-AFP_CONF = Path("/etc/netatalk/afp.conf")
 METHODS = ("paired", "rescan", "reset", "manual")
 
 
@@ -48,24 +48,12 @@ def sh(*argv: str) -> str:
     return subprocess.run(list(argv), check=True, capture_output=True, text=True).stdout
 
 
-def lockfile() -> Path:
-    for line in sh("netatalk", "-V").splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == "lockfile":
-            return Path(value.strip())
-    return Path("/run/lock/netatalk")
-
-
-SERVER = PidfileControl(argv=["netatalk"], pidfile=lockfile(), program="netatalk")
+SERVER = PidfileControl(argv=["netatalk"], pidfile=netatalk_lockfile(), program="netatalk")
 
 
 def serve(root: str, *, cnid_dev: bool) -> None:
     """One-volume afp.conf for the share at /tank/<root>/tm with its database on /tank/<root>/cnid."""
-    AFP_CONF.write_text(
-        "[Global]\nuam list = uams_clrtxt.so uams_dhx2.so\n"
-        f"vol dbpath = /{POOL}/{root}/cnid/$v/\nlog file = /tmp/work/netatalk.log\n\n"
-        f"[TM]\npath = /{POOL}/{root}/tm\ntime machine = yes\n" + ("" if cnid_dev else "cnid dev = no\n")
-    )
+    AFP_CONF.write_text(afp_conf_text(POOL, root, cnid_dev=cnid_dev))
 
 
 def wait_serving() -> None:

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ import pytest
 from tests.unit.timemachine.fixtures import history_plist, info_plist, machine_id_plist
 from zfstm.lock import acquire
 from zfstm.testbed.afpclient import ERR_OBJECT_NOT_FOUND, AfpClient, AfpError
+from zfstm.testbed.guest_netatalk import AFP_CONF, afp_conf_text, wait_listening
 
 pytestmark = pytest.mark.integration
 
@@ -37,17 +37,7 @@ POOL = os.environ.get("ZFSTM_TESTBED_POOL", "tank")
 OUT = Path(os.environ.get("ZFSTM_TESTBED_OUT", "/tmp/work/out"))
 WORK = Path("/tmp/work/lifecycle")
 DATA, CNID = f"{POOL}/tm", f"{POOL}/cnid"
-AFP_CONF = Path("/etc/netatalk/afp.conf")
 QUIET = 45  # seconds: the configured quiet period (a tick in the emulated VM takes ~15 s)
-CONF_TEXT = f"""[Global]
-uam list = uams_clrtxt.so uams_dhx2.so
-vol dbpath = /{POOL}/cnid/$v/
-log file = /tmp/work/netatalk.log
-
-[TM]
-path = /{POOL}/tm
-time machine = yes
-"""
 BUNDLE = "Mac.sparsebundle"
 BAND = 256 * 1024
 
@@ -154,15 +144,7 @@ class Shared:
 
 def start_netatalk() -> None:
     run("netatalk")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", 548), timeout=1).close()
-        except OSError:
-            time.sleep(0.2)
-        else:
-            return
-    raise AssertionError("netatalk did not listen on 548 within 60 s")
+    wait_listening(60)
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +154,7 @@ def shared() -> Iterator[Shared]:
     run("zfs", "create", "-o", "atime=off", DATA)
     run("zfs", "create", "-o", "atime=off", CNID)
     shutil.chown(f"/{DATA}", user="tmuser", group=run("id", "-gn", "tmuser").stdout.strip())
-    AFP_CONF.write_text(CONF_TEXT)
+    AFP_CONF.write_text(afp_conf_text(POOL))
     (WORK / "zfstm.toml").write_text(
         f"""
 run_dir = "{WORK / "run"}"

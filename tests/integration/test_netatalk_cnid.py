@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from zfstm.netatalk.metadata_ea import (
 )
 from zfstm.netatalk.scan import scan_volume
 from zfstm.testbed.afpclient import ERR_ID_NOT_FOUND, AfpClient, AfpError
+from zfstm.testbed.guest_netatalk import AFP_CONF, afp_conf_text, wait_listening
 
 pytestmark = pytest.mark.integration
 
@@ -44,16 +44,6 @@ POOL = os.environ.get("ZFSTM_TESTBED_POOL", "tank")
 OUT = Path(os.environ.get("ZFSTM_TESTBED_OUT", "/tmp/work/out"))
 VOL_PATH = Path(f"/{POOL}/tm")
 DB_DIR = Path(f"/{POOL}/cnid/tm/.AppleDB")
-AFP_CONF = Path("/etc/netatalk/afp.conf")
-CONF_TEXT = f"""[Global]
-uam list = uams_clrtxt.so uams_dhx2.so
-vol dbpath = /{POOL}/cnid/$v/
-log file = /tmp/work/netatalk.log
-
-[TM]
-path = /{POOL}/tm
-time machine = yes
-"""
 BANDS = 1500
 FOLDERS = 25
 FILES_PER_FOLDER = 20
@@ -73,13 +63,8 @@ def start_netatalk() -> float:
     """Start the real server and wait until it accepts AFP connections; returns the seconds it took."""
     t0 = time.monotonic()
     run("netatalk")
-    while time.monotonic() - t0 < 60:
-        try:
-            socket.create_connection(("127.0.0.1", 548), timeout=1).close()
-            return time.monotonic() - t0
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("netatalk did not start listening on 548 within 60 s")
+    wait_listening(60)
+    return time.monotonic() - t0
 
 
 def stop_netatalk() -> float:
@@ -137,7 +122,7 @@ def served() -> Iterator[Served]:
     run("zfs", "create", f"{POOL}/tm")
     run("zfs", "create", f"{POOL}/cnid")
     shutil.chown(VOL_PATH, user="tmuser", group=run("id", "-gn", "tmuser").stdout.strip())
-    AFP_CONF.write_text(CONF_TEXT)
+    AFP_CONF.write_text(afp_conf_text(POOL))
     start_netatalk()
     cnids: dict[str, int] = {}
     with AfpClient() as afp:

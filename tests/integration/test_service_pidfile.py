@@ -25,6 +25,7 @@ from zfstm.service.holder_scan import LinuxProcScan
 from zfstm.service.pidfile import PidfileControl
 from zfstm.service.verified import VerifiedFileServer
 from zfstm.testbed.afpclient import AfpClient
+from zfstm.testbed.guest_netatalk import AFP_CONF, afp_conf_text, netatalk_lockfile
 
 pytestmark = pytest.mark.integration
 
@@ -32,29 +33,10 @@ POOL = os.environ.get("ZFSTM_TESTBED_POOL", "tank")
 OUT = Path(os.environ.get("ZFSTM_TESTBED_OUT", "/tmp/work/out"))
 SHARE = Path(f"/{POOL}/tm")
 CNID_DIR = Path(f"/{POOL}/cnid/tm")
-AFP_CONF = Path("/etc/netatalk/afp.conf")
-CONF_TEXT = f"""[Global]
-uam list = uams_clrtxt.so uams_dhx2.so
-vol dbpath = /{POOL}/cnid/$v/
-log file = /tmp/work/netatalk.log
-
-[TM]
-path = /{POOL}/tm
-time machine = yes
-"""
 
 
 def _run(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(argv), capture_output=True, text=True, check=False)
-
-
-def netatalk_lockfile() -> Path:
-    """The pidfile netatalk writes (its "lockfile"), as `netatalk -V` reports it."""
-    for line in (_run("netatalk", "-V").stdout).splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == "lockfile":
-            return Path(value.strip())
-    return Path("/run/lock/netatalk")
 
 
 def netatalk_processes() -> list[str]:
@@ -78,7 +60,7 @@ def server() -> Iterator[VerifiedFileServer]:
         if not Path(f"/{POOL}/{dataset}").is_dir():
             assert _run("zfs", "create", f"{POOL}/{dataset}").returncode == 0
     shutil.chown(SHARE, user="tmuser", group=_run("id", "-gn", "tmuser").stdout.strip())
-    AFP_CONF.write_text(CONF_TEXT)
+    AFP_CONF.write_text(afp_conf_text(POOL))
     control = PidfileControl(argv=["netatalk"], pidfile=netatalk_lockfile(), program="netatalk")
     verified = verified_server("netatalk", control, [SHARE, CNID_DIR], stop_timeout=60, start_timeout=60)
     yield verified

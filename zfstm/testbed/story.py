@@ -18,17 +18,16 @@ from typing import Any
 
 from zfstm.retention import DEFAULT_POLICY, RetentionSnapshot, plan
 from zfstm.service.pidfile import PidfileControl
+from zfstm.testbed.guest_netatalk import netatalk_lockfile, wait_listening
 from zfstm.testbed.story_world import (
     BUNDLE,
     MACHINE_ID,
     Mac,
     iso,
     machine_id,
-    netatalk_lockfile,
     note,
     say,
     show,
-    wait_listening,
     zfstm,
     zfstm_json,
 )

@@ -12,10 +12,8 @@ import io
 import json
 import os
 import plistlib
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,6 +24,7 @@ import attrs
 
 from zfstm.cli.main import main as cli_main
 from zfstm.testbed.afpclient import AfpClient
+from zfstm.testbed.guest_netatalk import wait_listening
 
 BUNDLE = "Mac.sparsebundle"
 MACHINE_ID = "com.apple.TimeMachine.MachineID.plist"
@@ -105,20 +104,6 @@ INFO = plistlib.dumps({
     "CFBundleInfoDictionaryVersion": "6.0", "band-size": 8 * 1024 * 1024, "bundle-backingstore-version": 1,
     "diskimage-bundle-type": "com.apple.diskimage.sparsebundle", "size": 2 * 1024**3,
 })  # fmt: skip
-
-
-def wait_listening(seconds: float = 90) -> None:
-    """afpd accepts connections a while after the netatalk master wrote its pidfile."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", 548), timeout=2).close()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
-        else:
-            return
 
 
 @contextmanager
@@ -217,13 +202,3 @@ class Mac:
             cnid = afp.write_file(vol, ROOT_DID, "after-rollback", b"x")
             afp.delete(vol, ROOT_DID, "after-rollback")
         return cnid
-
-
-def netatalk_lockfile() -> Path:
-    """Where this netatalk build writes its pidfile (``netatalk -V`` says)."""
-    out = subprocess.run(["netatalk", "-V"], capture_output=True, text=True, check=False).stdout
-    for line in out.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == "lockfile":
-            return Path(value.strip())
-    return Path("/run/lock/netatalk")
