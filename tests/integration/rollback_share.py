@@ -1,0 +1,175 @@
+"""The broken Time Machine share the rollback integration tests start from (real OpenZFS, netatalk, AFP).
+
+A sparsebundle with N bands and plists is written over AFP on tank/tm, with ``vol dbpath`` on tank/cnid. The two
+datasets are snapshotted in one atomic call (same txg) while netatalk runs, the snapshot is held as known-good, the
+share is changed further (new files over AFP, a newer atomic snapshot, more files), then broken
+(MachineID.plist VerificationState 2, bands deleted and overwritten).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from zfstm.service.pidfile import PidfileControl
+from zfstm.testbed.afpclient import AfpClient
+from zfstm.testbed.guest_netatalk import AFP_CONF, afp_conf_text, netatalk_lockfile, wait_listening
+
+POOL = os.environ.get("ZFSTM_TESTBED_POOL", "tank")
+OUT = Path(os.environ.get("ZFSTM_TESTBED_OUT", "/tmp/work/out"))
+WORK = Path("/tmp/work")
+SHARE = Path(f"/{POOL}/tm")
+DB_DIR = Path(f"/{POOL}/cnid/tm/.AppleDB")
+CONFIG = WORK / "zfstm.toml"
+STATE = WORK / "state"
+BUNDLE = "mac.sparsebundle"
+MACHINE_ID = "com.apple.TimeMachine.MachineID.plist"
+
+
+def plist(state: int) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict>'
+        f"<key>VerificationState</key><integer>{state}</integer>"
+        "<key>com.apple.backupd.HostUUID</key><string>4C4C4544-0000-0000-0000-000000000000</string>"
+        "</dict></plist>\n"
+    ).encode()
+
+
+def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), capture_output=True, text=True, check=check)
+
+
+def zfstm(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command line as a separate process (so the fault hook's os._exit kills only it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "zfstm.cli.main", *argv], capture_output=True, text=True, check=False,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def manifest(root: Path) -> dict[str, str]:
+    """relative path -> sha256 of every file (directories as 'dir'), without .zfs."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".zfs"]
+        here = Path(dirpath)
+        for name in dirnames:
+            out[str((here / name).relative_to(root))] = "dir"
+        for name in filenames:
+            out[str((here / name).relative_to(root))] = hashlib.sha256((here / name).read_bytes()).hexdigest()
+    return out
+
+
+@attrs.frozen
+class Share:
+    server: PidfileControl
+    cnids: dict[str, int]  # every path that existed in the known-good snapshot -> its CNID then
+    snapshot_manifest: dict[str, str]
+    highest_cnid: int  # the highest CNID handed out before the rollback
+    bands_did: int
+
+
+def afp_session() -> tuple[AfpClient, int]:
+    wait_listening()
+    afp = AfpClient()
+    afp.login("tmuser", "tmpass")
+    name = next(n for n in afp.volume_names() if n.lower() == "tm")
+    return afp, afp.open_volume(name)
+
+
+def write_config(lockfile: Path) -> None:
+    CONFIG.write_text(
+        f'state_dir = "{STATE}"\nrun_dir = "{WORK / "run"}"\n\n'
+        '[backend]\nkind = "cli"\n\n'
+        '[file_server]\nkind = "netatalk"\nadapter = "pidfile"\n'
+        f'service = "{lockfile}"\nstart = ["netatalk"]\nprogram = "netatalk"\nafp_conf = "{AFP_CONF}"\n\n'
+        f'[[targets]]\nname = "tm"\ndataset = "{POOL}/tm"\ncnid_dataset = "{POOL}/cnid"\n'
+    )
+
+
+def break_share() -> None:
+    """What a failed verification leaves: VerificationState 2, bands gone, bands overwritten (behind netatalk)."""
+    (SHARE / BUNDLE / MACHINE_ID).write_bytes(plist(2))
+    bands = sorted((SHARE / BUNDLE / "bands").iterdir())
+    for band in bands[:100]:
+        band.unlink()
+    for band in bands[100:200]:
+        band.write_bytes(b"garbage" * 100)
+
+
+def make_share(bands_count: int) -> Iterator[Share]:
+    """Build the broken share (see the module docstring); yields it with netatalk running, stops it after."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    sh("zfs", "create", "-o", "compression=lz4", "-o", "refquota=10G", f"{POOL}/tm")
+    sh("zfs", "create", f"{POOL}/cnid")
+    sh("zfs", "set", "zfstm:note=tm share", f"{POOL}/tm")
+    shutil.chown(SHARE, user="tmuser", group=sh("id", "-gn", "tmuser").stdout.strip())
+    AFP_CONF.write_text(afp_conf_text(POOL))
+    lockfile = netatalk_lockfile()
+    write_config(lockfile)
+    server = PidfileControl(argv=["netatalk"], pidfile=lockfile, program="netatalk")
+    server.start()
+    cnids: dict[str, int] = {}
+    t0 = time.monotonic()
+    afp, vol = afp_session()
+    bundle = afp.create_dir(vol, 2, BUNDLE)
+    cnids[BUNDLE] = bundle
+    for leaf, data in (
+        ("Info.plist", b"<plist/>\n"),
+        ("Info.bckup", b"<plist/>\n"),
+        ("token", b""),
+        (MACHINE_ID, plist(1)),
+    ):
+        cnids[f"{BUNDLE}/{leaf}"] = afp.write_file(vol, bundle, leaf, data)
+    bands = afp.create_dir(vol, bundle, "bands")
+    cnids[f"{BUNDLE}/bands"] = bands
+    for i in range(bands_count):
+        cnids[f"{BUNDLE}/bands/{i:x}"] = afp.write_file(vol, bands, f"{i:x}", bytes([i % 256]) * 1024)
+    timings["create_seconds"] = time.monotonic() - t0
+    afp.logout()
+    afp.close()
+    # Atomic snapshot of data and CNID database while netatalk runs, held as known-good.
+    sh("zfs", "snapshot", f"{POOL}/tm@good", f"{POOL}/cnid@good")
+    sh("zfs", "hold", "zfstm-known-good", f"{POOL}/tm@good")
+    good_manifest = manifest(SHARE / ".zfs/snapshot/good")
+    # Changed further: new files over AFP, a newer atomic snapshot, more files.
+    afp, vol = afp_session()
+    later: dict[str, int] = {}
+    for i in range(bands_count, bands_count + 200):
+        later[f"{BUNDLE}/bands/{i:x}"] = afp.write_file(vol, bands, f"{i:x}", b"new" * 100)
+    sh("zfs", "snapshot", f"{POOL}/tm@later", f"{POOL}/cnid@later")
+    for i in range(bands_count + 200, bands_count + 300):
+        later[f"{BUNDLE}/bands/{i:x}"] = afp.write_file(vol, bands, f"{i:x}", b"newer" * 100)
+    afp.logout()
+    afp.close()
+    break_share()
+    highest = max([*cnids.values(), *later.values()])
+    (OUT / "rollback-setup.json").write_text(json.dumps({**timings, "files": len(cnids), "highest": highest}))
+    yield Share(server, cnids, good_manifest, highest, bands)
+    server.stop()
+
+
+def check_cnids_over_afp(share: Share, sample: int = 50) -> None:
+    """FPEnumerateExt2 of the bands directory and FPResolveID of a sample give the snapshot-time CNIDs."""
+    afp, vol = afp_session()
+    try:
+        listed = {e.name: e.node_id for e in afp.enumerate(vol, share.bands_did)}
+        expected = {p.rsplit("/", 1)[1]: c for p, c in share.cnids.items() if p.startswith(f"{BUNDLE}/bands/")}
+        assert listed == expected
+        files = [(p, c) for p, c in share.cnids.items() if p not in {BUNDLE, f"{BUNDLE}/bands"}]  # FPResolveID: files
+        for path, cnid in files[:: max(1, len(files) // sample)]:
+            entry = afp.resolve_id(vol, cnid)
+            assert entry.name == path.rsplit("/", 1)[-1] and entry.node_id == cnid, path
+    finally:
+        afp.logout()
+        afp.close()
