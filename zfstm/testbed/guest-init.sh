@@ -6,7 +6,7 @@
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8
 
-say() { echo "zfstm-guest: $*" >/dev/console; }
+say() { read -r up _ </proc/uptime; echo "zfstm-guest: [${up}s] $*" >/dev/console; }
 finish() {
     sync
     echo 1 >/proc/sys/kernel/sysrq
@@ -14,6 +14,7 @@ finish() {
     sleep 30
 }
 
+modprobe virtio_rng 2>/dev/null  # seeds the kernel's random pool (zpool create waits for it)
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
@@ -27,16 +28,19 @@ mkdir -p /io
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 io /io || { say "cannot mount /io"; finish; }
 
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
+say "mounts done"
 
 if ! modprobe zfs; then
     say "modprobe zfs failed"
     echo 125 >/io/rc
     finish
 fi
+say "zfs loaded"
 # udev makes the partition nodes zpool waits for when it labels a whole disk.
 /usr/lib/systemd/systemd-udevd --daemon >/dev/console 2>&1
 udevadm trigger --action=add --subsystem-match=block
 udevadm settle --timeout=30
+say "udev settled"
 # The pool disk is a sparse file on the host, attached as the second virtio disk.
 if ! zpool create -f -O mountpoint=/tank -O compression=lz4 tank /dev/vdb; then
     say "zpool create failed"

@@ -96,6 +96,9 @@ def qemu_argv(spec: VmSpec, console_log: Path, output_log: Path) -> list[str]:
         f"file={spec.image / 'disk.img'},format=raw,if=virtio,snapshot=on",
         "-drive",
         f"file={spec.pool_disk},format=raw,if=virtio,cache=unsafe",
+        # Entropy for the guest: without it `zpool create` waits ~5 s for the kernel's random pool.
+        "-device",
+        "virtio-rng-pci",
         "-virtfs",
         f"local,path={spec.src},mount_tag=src,security_model=none,readonly=on",
         "-virtfs",
@@ -150,8 +153,12 @@ def run(
         console_log, output_log = work / "console.log", work / "output.log"
         output_log.touch()
         status = _boot_and_follow(spec, console_log, output_log, timeout, stdout)
-        if out is not None and (io_dir / "out").is_dir():
-            shutil.copytree(io_dir / "out", out, dirs_exist_ok=True)
+        if out is not None:
+            if (io_dir / "out").is_dir():
+                shutil.copytree(io_dir / "out", out, dirs_exist_ok=True)
+            if console_log.exists():
+                out.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(console_log, out / "console.log")
         if status == EXIT_TESTBED_FAILED:
             tail = console_log.read_text(errors="replace")[-3000:] if console_log.exists() else "(no console log)"
             print(f"zfstm.testbed: the VM ended without a command status. Console log tail:\n{tail}", file=sys.stderr)

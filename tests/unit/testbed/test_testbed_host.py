@@ -152,3 +152,23 @@ def test_deferred_integration_files_are_named_in_a_lane_and_say_why() -> None:
     known = {path for group in GROUPS for path in group.paths}
     assert set(DEFERRED) <= known
     assert all(reason.strip() for reason in DEFERRED.values())
+
+
+def test_guest_afp_conf_is_what_zfstm_reads() -> None:
+    """The testbed's afp.conf, read by zfstm's own parser: the TM volume, its database on the cnid dataset."""
+    from zfstm.netatalk.afpconf import parse_afp_conf
+    from zfstm.testbed.guest_netatalk import afp_conf_text
+
+    for root, base in (("", "/tank"), ("m2000", "/tank/m2000")):
+        for cnid_dev in (True, False):
+            volume = parse_afp_conf(afp_conf_text("tank", root, cnid_dev=cnid_dev), "afp.conf").volume("TM")
+            assert volume is not None
+            assert (volume.path, volume.time_machine, volume.cnid_dev) == (f"{base}/tm", True, cnid_dev)
+            assert volume.db_dir.startswith(f"{base}/cnid/")
+
+
+def test_qemu_gives_the_guest_entropy(tmp_path: Path) -> None:
+    """A virtio RNG, or `zpool create` waits seconds for the guest kernel's random pool."""
+    spec = VmSpec(image=tmp_path, src=tmp_path, io=tmp_path, pool_disk=tmp_path / "p")
+    argv = qemu_argv(spec, tmp_path / "c.log", tmp_path / "o.log")
+    assert argv[argv.index("virtio-rng-pci") - 1] == "-device"
