@@ -54,7 +54,8 @@ log file = {WORK}/netatalk.log
 
 def config_text(lockfile: Path) -> str:
     return (
-        f'state_dir = "{WORK / "state"}"\nrun_dir = "{WORK / "run"}"\n\n'
+        # state_dir left at its default (/var/lib/zfstm: persistent storage, as a rollback journal needs)
+        f'run_dir = "{WORK / "run"}"\n\n'
         '[file_server]\nkind = "netatalk"\nadapter = "pidfile"\n'
         f'service = "{lockfile}"\nstart = ["netatalk"]\nprogram = "netatalk"\nafp_conf = "{AFP_CONF}"\n\n'
         f'[[targets]]\nname = "tm"\ndataset = "{DATA}"\ncnid_dataset = "{CNID}"\n'
@@ -156,7 +157,6 @@ def main() -> int:
     started = time.monotonic()
     backend = open_backend()
     say(f"ZFS backend: {backend.kind} (libzfs_core through pyzfs when available, else the zfs CLI)")
-    (WORK / "state").mkdir(parents=True, exist_ok=True)
     server = provision()
     mac = Mac(SHARE)
     try:
