@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import lzma
 import os
 import shutil
 import subprocess
@@ -223,8 +224,17 @@ def _ensure_zfs_module(rootfs: Path, runner: _Runner) -> str:
         runner.run(["chroot", str(rootfs), "dkms", "autoinstall", "-k", kernel])
     if not list((rootfs / "lib/modules" / kernel).rglob("zfs.ko*")):
         raise TestbedError(f"DKMS did not build zfs.ko for kernel {kernel}; see the build log")
+    _decompress_modules(rootfs / "lib/modules" / kernel / "updates")
     runner.run(["chroot", str(rootfs), "depmod", "-a", kernel])
     return kernel
+
+
+def _decompress_modules(tree: Path) -> None:
+    """Store the DKMS-built modules uncompressed: the guest kernel's own xz decompression of the 1.8 MB zfs.ko.xz
+    took most of the ~9 s `modprobe zfs` spent under TCG (openzfs_init itself: 0.9 s, seen with initcall_debug)."""
+    for packed in sorted(tree.rglob("*.ko.xz")):
+        packed.with_suffix("").write_bytes(lzma.decompress(packed.read_bytes()))
+        packed.unlink()
 
 
 def _configure_guest(recipe: Recipe, rootfs: Path, runner: _Runner) -> None:

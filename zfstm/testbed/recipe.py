@@ -13,7 +13,7 @@ from importlib import resources
 import attrs
 
 #: Bump when the build steps in build.py change in a way the lists below do not show.
-BUILD_STEPS_VERSION = 5
+BUILD_STEPS_VERSION = 6
 #: Bump when the debootstrap step changes.
 BASE_STEPS_VERSION = 1
 
