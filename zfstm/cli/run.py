@@ -46,17 +46,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    return tick_and_report(args, force=args.force)
+
+
+def tick_and_report(args: argparse.Namespace, *, force: bool = False, manual: bool = False, prune: bool = True) -> int:
+    """One tick for the targets ``args`` names under its configuration; print the report; its exit status.
+
+    Shared by `zfstm run` and `zfstm snapshot` (a manual tick that does not prune).
+    """
     config = load_from_args(args)
-    targets = select_targets(config, args.targets)
     report = run_tick(
         config,
-        targets,
+        select_targets(config, args.targets),
         backend_for(config, args),
         now_from(args.now),
         run_dir=run_dir_for(config),
         state_dir=state_dir_for(config),
         dry_run=args.dry_run,
-        force=args.force,
+        force=force,
+        manual=manual,
+        prune=prune,
     )
     if args.json:
         json.dump(report_json(report), sys.stdout, indent=2)

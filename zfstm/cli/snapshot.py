@@ -9,20 +9,9 @@ snapshot qualifies; nothing is pruned (that is `zfstm run` or `zfstm prune`). ``
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from zfstm.cli.config import (
-    add_config_argument,
-    backend_for,
-    load_from_args,
-    now_from,
-    run_dir_for,
-    select_targets,
-    state_dir_for,
-)
-from zfstm.lifecycle.report import report_json, report_text
-from zfstm.lifecycle.tick import run_tick
+from zfstm.cli.config import add_config_argument
+from zfstm.cli.run import tick_and_report
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,21 +30,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_from_args(args)
-    report = run_tick(
-        config,
-        select_targets(config, args.targets),
-        backend_for(config, args),
-        now_from(args.now),
-        run_dir=run_dir_for(config),
-        state_dir=state_dir_for(config),
-        dry_run=args.dry_run,
-        manual=True,
-        prune=False,
-    )
-    if args.json:
-        json.dump(report_json(report), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(report_text(report))
-    return report.exit_code
+    return tick_and_report(args, manual=True, prune=False)
