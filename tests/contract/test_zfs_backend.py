@@ -377,6 +377,80 @@ def test_properties_get_and_set(site: Site) -> None:
         site.zfs.get_properties(site.root.child("missing"), ["compression"])
 
 
+def test_local_properties_are_only_those_set_on_the_dataset(site: Site) -> None:
+    """Properties set at creation or later are local; children and clones inherit nothing into that set."""
+    fs = site.root.child("a")
+    site.zfs.create_filesystem(fs, {"zfstm:role": "time machine"})
+    site.zfs.set_property(fs, "compression", "lz4")
+    own = site.zfs.local_properties(fs)
+    assert {"zfstm:role": "time machine", "compression": "lz4"}.items() <= own.items()
+    child = site.fs("a/child")
+    (snap,) = site.snap(fs, "s")
+    clone = site.root.child("clone")
+    site.zfs.clone(snap, clone, {"zfstm:role": "copy"})
+    for other, expected in ((child, None), (clone, "copy")):
+        got = site.zfs.local_properties(other)
+        assert "compression" not in got and got.get("zfstm:role") == expected
+    with pytest.raises(DatasetNotFound):
+        site.zfs.local_properties(site.root.child("missing"))
+
+
+def test_has_children_counts_datasets_not_snapshots(site: Site) -> None:
+    """A filesystem below makes has_children true; snapshots do not; a missing dataset raises DatasetNotFound."""
+    parent = site.fs("p")
+    child = site.fs("p/c")
+    site.snap(child, "s")
+    assert site.zfs.has_children(parent) is True
+    assert site.zfs.has_children(child) is False
+    with pytest.raises(DatasetNotFound):
+        site.zfs.has_children(site.root.child("missing"))
+
+
+MIB = 1024 * 1024
+
+
+def _snapshot_then_forget(site: Site, dataset: DatasetName, *shorts: str) -> list[SnapshotName]:
+    """Snapshots holding 1 MiB of uncompressed data that the live filesystem no longer has (one later snapshot
+    syncs the deletion)."""
+    site.zfs.set_property(dataset, "compression", "off")
+    site.write(dataset, "x" * MIB)
+    names = site.snap(dataset, *shorts)
+    site.write(dataset, "")
+    site.snap(dataset, "after")
+    return names
+
+
+def test_reclaimable_space_counts_blocks_shared_among_the_set(site: Site) -> None:
+    """ZFS's dry run: data only in the named snapshots counts, also when two of them share it (where each
+    one's `used` is ~0); datasets add up; missing names free nothing. The fake cannot tell (None)."""
+    a, b = site.fs("a"), site.fs("b")
+    (kept,) = _snapshot_then_forget(site, a, "kept")
+    s1, s2 = _snapshot_then_forget(site, b, "s1", "s2")
+    alone = site.zfs.reclaimable_space([s1])
+    together = site.zfs.reclaimable_space([s1, s2])
+    both = site.zfs.reclaimable_space([kept, s1, s2])
+    assert site.zfs.reclaimable_space([]) == 0
+    assert site.zfs.reclaimable_space([a.snapshot("gone")]) == 0
+    assert site.zfs.reclaimable_space([kept, a.snapshot("gone")]) == site.zfs.reclaimable_space([kept])
+    if site.real:
+        assert alone is not None and together is not None and both is not None
+        assert alone < MIB <= together
+        assert both >= 2 * MIB
+    else:
+        assert alone is None and together is None and both is None
+
+
+def test_reclaimable_space_refusals(site: Site) -> None:
+    """A missing dataset raises DatasetNotFound; a cloned snapshot SnapshotCloned (the dry run checks clones)."""
+    fs = site.fs("a")
+    (snap,) = site.snap(fs, "s")
+    with pytest.raises(DatasetNotFound):
+        site.zfs.reclaimable_space([site.root.child("missing").snapshot("s")])
+    site.zfs.clone(snap, site.root.child("clone"))
+    with pytest.raises(SnapshotCloned):
+        site.zfs.reclaimable_space([snap])
+
+
 def test_destroy_dataset(site: Site) -> None:
     """A filesystem with snapshots needs recursive=True; then it and its snapshots are gone."""
     fs = site.fs("a")

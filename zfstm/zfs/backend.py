@@ -17,7 +17,7 @@ Shared rules for every implementation:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -99,6 +99,33 @@ class ZfsBackend(Protocol):
 
     def set_property(self, name: ZfsName, prop: str, value: str) -> None:
         """Set one property (native on datasets, user properties on snapshots)."""
+        ...
+
+    def local_properties(self, dataset: DatasetName) -> dict[str, str]:
+        """Every property set on ``dataset`` itself (source local or received), raw values; no inherited ones.
+
+        What a clone must be given to behave like the dataset it replaces (a clone inherits nothing from its
+        origin). DatasetNotFound when ``dataset`` is missing.
+        """
+        ...
+
+    def has_children(self, dataset: DatasetName) -> bool:
+        """True when a filesystem or volume lies below ``dataset`` (snapshots do not count).
+
+        A rename would carry such children along. DatasetNotFound when ``dataset`` is missing.
+        """
+        ...
+
+    def reclaimable_space(self, snapshots: Sequence[SnapshotName]) -> int | None:
+        """Bytes that destroying all ``snapshots`` together would free, as ZFS's own dry run computes it.
+
+        Why not the sum of each snapshot's ``used``: that counts only blocks unique to one snapshot and misses the
+        blocks shared only among the destroyed ones. Snapshots may span datasets (one dry run per dataset, summed);
+        names that no longer exist free nothing, and an empty list frees 0. None when the backend cannot tell (the
+        fake keeps no block accounting; one dataset's names would exceed the dry run's argument limit). ZFS's
+        refusals raise like every other method: DatasetNotFound for a missing dataset, SnapshotCloned when a
+        snapshot has clones; holds do not matter to a dry run. Callers wanting a best-effort figure catch ZfsError.
+        """
         ...
 
     def create_filesystem(self, name: DatasetName, props: Mapping[str, str] | None = None) -> None:

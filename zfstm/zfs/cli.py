@@ -28,10 +28,13 @@ from zfstm.errors import (
 from zfstm.zfs import checks
 from zfstm.zfs import cli_argv as argv_for
 from zfstm.zfs.backend import N
-from zfstm.zfs.cli_errors import destroy_refusals, error_from_stderr, failed_names
+from zfstm.zfs.cli_errors import destroy_refusals, error_from_stderr, failed_names, nothing_to_destroy
 from zfstm.zfs.cli_parse import (
     parse_get,
     parse_holds,
+    parse_local_properties,
+    parse_names,
+    parse_reclaim,
     parse_snapshot_list,
     parse_snapshot_user_props,
     snapshot_columns,
@@ -45,6 +48,9 @@ from zfstm.zfs.types import DestroyOutcome, DestroyReport, DestroyResult, Snapsh
 #: Longest ``fs@a,b,c`` argument per destroy call. Linux limits one argument to 128 KiB (MAX_ARG_STRLEN) and ssh
 #: turns the whole command into one argument of the remote shell, so stay well below.
 DESTROY_ARGUMENT_BUDGET = 64 * 1024
+#: Longest ``fs@a,b,c`` argument (in bytes) of a dry-run destroy. A dry run cannot be split into chunks without
+#: missing the blocks shared across them, so a longer one is not run: the backend cannot tell (None).
+RECLAIM_ARGUMENT_LIMIT = 100 * 1024
 
 
 @attrs.frozen
@@ -247,6 +253,34 @@ class CliBackend:
             raise InvalidName(f"value of {prop} contains a newline or NUL", dataset=name.full, operation="set")
         self._check(argv_for.set_property(name, prop, value), operation="set", dataset=name.full)
 
+    def local_properties(self, dataset: DatasetName) -> dict[str, str]:
+        """See ZfsBackend.local_properties."""
+        done = self._check(argv_for.local_properties(dataset), operation="get", dataset=dataset.full)
+        return parse_local_properties(done.stdout)
+
+    # -- space ---------------------------------------------------------------------------------------------------
+
+    def reclaimable_space(self, snapshots: Sequence[SnapshotName]) -> int | None:
+        """See ZfsBackend.reclaimable_space. One ``zfs destroy -nvp fs@a,b,c`` per dataset."""
+        dry_runs = {
+            dataset: argv_for.destroy_dry_run(group[0].dataset, [n.short for n in group])
+            for dataset, group in group_by(snapshots, lambda n: n.dataset.full).items()
+        }
+        if any(len(argv[-1].encode()) > RECLAIM_ARGUMENT_LIMIT for argv in dry_runs.values()):
+            return None
+        total = 0
+        for dataset, argv in dry_runs.items():
+            done = self._run(argv)
+            if done.returncode != 0:
+                if nothing_to_destroy(done.stderr):
+                    continue  # the dataset is there but none of its named snapshots: they free nothing
+                raise error_from_stderr(done.stderr, returncode=done.returncode, operation="reclaim", dataset=dataset)
+            reclaim = parse_reclaim(done.stdout)
+            if reclaim is None:
+                return None
+            total += reclaim
+        return total
+
     # -- datasets ------------------------------------------------------------------------------------------------
 
     def create_filesystem(self, name: DatasetName, props: Mapping[str, str] | None = None) -> None:
@@ -264,6 +298,11 @@ class CliBackend:
     def rename(self, old: N, new: N) -> None:
         """See ZfsBackend.rename."""
         self._check(argv_for.rename(old, new), operation="rename", dataset=old.full)
+
+    def has_children(self, dataset: DatasetName) -> bool:
+        """See ZfsBackend.has_children."""
+        done = self._check(argv_for.child_datasets(dataset), operation="list", dataset=dataset.full)
+        return any(name != dataset.full for name in parse_names(done.stdout))
 
     def exists(self, name: ZfsName) -> bool:
         """See ZfsBackend.exists."""

@@ -34,6 +34,11 @@ def destroy_snapshots(dataset: DatasetName, shorts: Sequence[str]) -> list[str]:
     return [ZFS, "destroy", f"{dataset.full}@{','.join(shorts)}"]
 
 
+def destroy_dry_run(dataset: DatasetName, shorts: Sequence[str]) -> list[str]:
+    """``zfs destroy -nvp fs@a,b,c``: destroys nothing, prints a ``reclaim`` line for the whole set."""
+    return [ZFS, "destroy", "-nvp", f"{dataset.full}@{','.join(shorts)}"]
+
+
 def destroy_argument_size(name: SnapshotName) -> int:
     """Characters ``name`` adds to a destroy_snapshots argument (its short name and a comma)."""
     return len(name.short.encode()) + 1
@@ -74,6 +79,16 @@ def get_snapshot_user_props(dataset: DatasetName, props: Sequence[str]) -> list[
 def get(name: ZfsName, props: Sequence[str]) -> list[str]:
     """``zfs get -H -p -o property,value,source props name``."""
     return [ZFS, "get", "-H", "-p", "-o", "property,value,source", ",".join(props), name.full]
+
+
+def local_properties(dataset: DatasetName) -> list[str]:
+    """``zfs get`` of every property whose source is local or received: property and raw value per line."""
+    return [ZFS, "get", "-H", "-p", "-s", "local,received", "-o", "property,value", "all", dataset.full]
+
+
+def child_datasets(dataset: DatasetName) -> list[str]:
+    """``zfs list`` of ``dataset`` and the filesystems and volumes directly below it (depth 1 is enough to tell)."""
+    return [ZFS, "list", "-H", "-o", "name", "-t", "filesystem,volume", "-d", "1", dataset.full]
 
 
 def set_property(name: ZfsName, prop: str, value: str) -> list[str]:

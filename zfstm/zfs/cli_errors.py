@@ -35,6 +35,9 @@ from zfstm.zfs.types import DestroyOutcome
 #: Exit status of a shell (or ssh) whose command was not found.
 COMMAND_NOT_FOUND = 127
 
+#: What ``zfs destroy fs@a,b`` says when the dataset exists but none of the named snapshots does.
+NOTHING_TO_DESTROY = "could not find any snapshots to destroy"
+
 # (fragment of stderr, exception class), first match wins; fragments are lower case.
 _RULES: tuple[tuple[str, type[ZfsError]], ...] = (
     ("permission denied", ZfsPermissionDenied),
@@ -46,7 +49,7 @@ _RULES: tuple[tuple[str, type[ZfsError]], ...] = (
     ("snapshot is cloned", SnapshotCloned),
     ("has dependent clones", SnapshotCloned),
     ("does not exist", DatasetNotFound),
-    ("could not find any snapshots to destroy", DatasetNotFound),
+    (NOTHING_TO_DESTROY, DatasetNotFound),
     ("no such pool", DatasetNotFound),
     ("must be in the same pool", PoolsDiffer),
     ("cross-device", PoolsDiffer),
@@ -128,6 +131,11 @@ def destroy_refusals(stderr: str, batch: Iterable[SnapshotName]) -> dict[Snapsho
             refusals[lookup[full]] = (outcome, reason)
             break
     return refusals
+
+
+def nothing_to_destroy(stderr: str) -> bool:
+    """True when zfs refused a (dry-run) destroy only because none of the named snapshots exists."""
+    return NOTHING_TO_DESTROY in stderr.lower()
 
 
 _QUOTED_NAME = re.compile(r"'(?P<name>[^'@]+@[^']+)'")

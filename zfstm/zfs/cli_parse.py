@@ -128,3 +128,30 @@ def parse_get(output: str) -> dict[str, str | None]:
         prop, value, source = fields
         values[prop] = None if value == UNSET and source == UNSET else value
     return values
+
+
+def parse_local_properties(output: str) -> dict[str, str]:
+    """``zfs get -H -p -o property,value`` lines as property -> value (a value may itself contain tabs)."""
+    props: dict[str, str] = {}
+    for line in output.splitlines():
+        if not line:
+            continue
+        prop, tab, value = line.partition("\t")
+        if not tab:
+            raise ZfsError(f"expected 2 columns in zfs get output, got {line!r}", operation="get")
+        props[prop] = value
+    return props
+
+
+def parse_names(output: str) -> list[str]:
+    """``zfs list -H -o name`` lines as names."""
+    return [line for line in output.splitlines() if line]
+
+
+def parse_reclaim(output: str) -> int | None:
+    """The byte count of the ``reclaim`` line of ``zfs destroy -nvp``; None when there is none."""
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0] == "reclaim" and fields[1].isdigit():
+            return int(fields[1])
+    return None

@@ -324,6 +324,24 @@ class FakeBackend:
         else:
             self._dataset(name, "set").props[prop] = value
 
+    def local_properties(self, dataset: DatasetName) -> dict[str, str]:
+        """See ZfsBackend.local_properties: what was set on the dataset (create, clone, set_property)."""
+        return dict(self._dataset(dataset, "get").props)
+
+    # -- space ---------------------------------------------------------------------------------------------------
+
+    def reclaimable_space(self, snapshots: Sequence[SnapshotName]) -> int | None:
+        """See ZfsBackend.reclaimable_space. The fake keeps no block accounting (every snapshot's ``used`` is 0),
+        so it cannot tell: None, or 0 when none of the names exists. Missing datasets and clones refuse as in ZFS."""
+        names = list(dict.fromkeys(snapshots))
+        for name in names:
+            self._dataset(name.dataset, "reclaim")
+        present = [name for name in names if self.exists(name)]
+        for name in present:
+            if self._snap(name, "reclaim").clones:
+                raise SnapshotCloned("snapshot has dependent clones", dataset=name.full, operation="reclaim")
+        return None if present else 0
+
     # -- datasets ------------------------------------------------------------------------------------------------
 
     def _check_new_dataset(self, name: DatasetName, operation: str) -> None:
@@ -428,6 +446,11 @@ class FakeBackend:
                     (new.full + c[len(old.full) :]) if c == old.full or c.startswith(old.full + "/") else c
                     for c in snap.clones
                 }
+
+    def has_children(self, dataset: DatasetName) -> bool:
+        """See ZfsBackend.has_children."""
+        self._dataset(dataset, "list")
+        return bool(self._children(dataset.full))
 
     def exists(self, name: ZfsName) -> bool:
         """See ZfsBackend.exists."""

@@ -183,7 +183,7 @@ class LzcBackend:
         """See ZfsBackend.list_snapshots (through the CLI: libzfs_core cannot list)."""
         return self.cli.list_snapshots(dataset, properties, user_props)
 
-    # -- properties (CLI: libzfs_core cannot read properties) --------------------------------------------------
+    # -- properties and space (CLI: libzfs_core cannot read properties) ----------------------------------------
 
     def get_properties(self, name: ZfsName, props: Iterable[str]) -> dict[str, str | None]:
         """See ZfsBackend.get_properties."""
@@ -192,6 +192,15 @@ class LzcBackend:
     def set_property(self, name: ZfsName, prop: str, value: str) -> None:
         """See ZfsBackend.set_property (CLI: zfs parses human values such as 10G and remounts on mountpoint)."""
         self.cli.set_property(name, prop, value)
+
+    def local_properties(self, dataset: DatasetName) -> dict[str, str]:
+        """See ZfsBackend.local_properties."""
+        return self.cli.local_properties(dataset)
+
+    def reclaimable_space(self, snapshots: Sequence[SnapshotName]) -> int | None:
+        """See ZfsBackend.reclaimable_space (CLI: the dry run is ``zfs destroy -nvp``, summing lzc_snaprange_space
+        over the contiguous ranges of the set)."""
+        return self.cli.reclaimable_space(snapshots)
 
     # -- datasets (CLI where mounts are involved) ------------------------------------------------------------
 
@@ -210,6 +219,10 @@ class LzcBackend:
     def rename(self, old: N, new: N) -> None:
         """See ZfsBackend.rename (CLI: zfs unmounts and remounts renamed filesystems)."""
         self.cli.rename(old, new)
+
+    def has_children(self, dataset: DatasetName) -> bool:
+        """See ZfsBackend.has_children (CLI: libzfs_core cannot list)."""
+        return self.cli.has_children(dataset)
 
     def exists(self, name: ZfsName) -> bool:
         """See ZfsBackend.exists."""

@@ -62,3 +62,17 @@ def test_other_builders() -> None:
     assert cli_argv.exists(snap) == ["zfs", "list", "-H", "-o", "name", "-t", "all", "tank/tm@s"]
     assert cli_argv.destroy_dataset(FS, recursive=True) == ["zfs", "destroy", "-r", "tank/tm"]
     assert cli_argv.destroy_dataset(FS) == ["zfs", "destroy", "tank/tm"]
+    assert cli_argv.local_properties(FS) == [
+        "zfs", "get", "-H", "-p", "-s", "local,received", "-o", "property,value", "all", "tank/tm",
+    ]  # fmt: skip
+    assert cli_argv.child_datasets(FS) == [
+        "zfs", "list", "-H", "-o", "name", "-t", "filesystem,volume", "-d", "1", "tank/tm",
+    ]  # fmt: skip
+
+
+@given(dataset_names(), st.lists(components, min_size=1, max_size=30, unique=True))
+def test_dry_run_destroy_is_one_argument_per_dataset(dataset: DatasetName, shorts: list[str]) -> None:
+    """The space dry run is `zfs destroy -nvp fs@a,b,c`: options first, then the same argument a destroy gets."""
+    argv = cli_argv.destroy_dry_run(dataset, shorts)
+    assert argv[:3] == ["zfs", "destroy", "-nvp"]
+    assert argv[3:] == cli_argv.destroy_snapshots(dataset, shorts)[2:]

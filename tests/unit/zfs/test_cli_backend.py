@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 import attrs
 import pytest
 
-from zfstm.errors import HoldExists, ZfsPermissionDenied
-from zfstm.zfs.cli import DESTROY_ARGUMENT_BUDGET, CliBackend, Completed
+from zfstm.errors import DatasetNotFound, HoldExists, SnapshotCloned, ZfsPermissionDenied
+from zfstm.zfs.cli import DESTROY_ARGUMENT_BUDGET, RECLAIM_ARGUMENT_LIMIT, CliBackend, Completed
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName
 from zfstm.zfs.prefix import CommandPrefix
 from zfstm.zfs.types import DestroyOutcome
@@ -113,3 +113,65 @@ def test_exists_maps_missing_to_false() -> None:
     missing = Script(lambda argv: (1, "", "cannot open 'tank/x': dataset does not exist\n"))
     assert CliBackend(runner=missing).exists(DatasetName("tank/x")) is False
     assert CliBackend(runner=Script(lambda argv: (0, "tank/x\n", ""))).exists(DatasetName("tank/x")) is True
+
+
+def test_local_properties_and_children() -> None:
+    """local_properties reads only local/received values; has_children ignores the dataset's own line."""
+
+    def handler(argv: list[str]) -> tuple[int, str, str]:
+        if argv[1] == "get":
+            return 0, "compression\tlz4\nzfstm:role\ttime machine\n", ""
+        if argv[-1] == "tank/tm":
+            return 0, "tank/tm\ntank/tm/child\n", ""
+        if argv[-1] == "tank/leaf":
+            return 0, "tank/leaf\n", ""
+        return 1, "", f"cannot open '{argv[-1]}': dataset does not exist\n"
+
+    backend = CliBackend(runner=Script(handler))
+    assert backend.local_properties(FS) == {"compression": "lz4", "zfstm:role": "time machine"}
+    assert backend.has_children(FS) is True
+    assert backend.has_children(DatasetName("tank/leaf")) is False
+    with pytest.raises(DatasetNotFound, match="list tank/gone"):
+        backend.has_children(DatasetName("tank/gone"))
+
+
+def reclaim_handler(argv: list[str]) -> tuple[int, str, str]:
+    """zfs destroy -nvp as tank/tm (1 MiB), tank/db (2 MiB), tank/empty (no such snapshots), tank/clone (cloned)."""
+    dataset = argv[-1].partition("@")[0]
+    if dataset == "tank/tm":
+        return 0, "destroy\ttank/tm@a\nreclaim\t1048576\n", ""
+    if dataset == "tank/db":
+        return 0, "destroy\ttank/db@a\nreclaim\t2097152\n", ""
+    if dataset == "tank/empty":
+        return 1, "", "could not find any snapshots to destroy; check snapshot names.\n"
+    if dataset == "tank/clone":
+        return 1, "", "cannot destroy 'tank/clone@a': snapshot has dependent clones\nuse '-R' to destroy ...\n"
+    return 1, "", f"cannot open '{dataset}': dataset does not exist\n"
+
+
+def test_reclaimable_space_sums_one_dry_run_per_dataset() -> None:
+    """One `zfs destroy -nvp` per dataset, summed; a dataset none of whose named snapshots exists adds nothing."""
+    script = Script(reclaim_handler)
+    names = [SnapshotName.parse(n) for n in ("tank/tm@a", "tank/db@a", "tank/tm@b", "tank/empty@x")]
+    assert CliBackend(runner=script).reclaimable_space(names) == 3 * 1048576
+    assert script.calls == [
+        ["zfs", "destroy", "-nvp", "tank/tm@a,b"],
+        ["zfs", "destroy", "-nvp", "tank/db@a"],
+        ["zfs", "destroy", "-nvp", "tank/empty@x"],
+    ]
+    assert CliBackend(runner=script).reclaimable_space([]) == 0
+
+
+def test_reclaimable_space_refusals_and_unknowns() -> None:
+    """Missing dataset and clones raise, naming the dataset; too long an argument or no reclaim line is None."""
+    backend = CliBackend(runner=Script(reclaim_handler))
+    with pytest.raises(DatasetNotFound, match="reclaim tank/gone"):
+        backend.reclaimable_space([SnapshotName.parse("tank/tm@a"), SnapshotName.parse("tank/gone@a")])
+    with pytest.raises(SnapshotCloned):
+        backend.reclaimable_space([SnapshotName.parse("tank/clone@a")])
+    silent = Script(lambda argv: (0, "destroy\ttank/tm@a\n", ""))
+    assert CliBackend(runner=silent).reclaimable_space([FS.snapshot("a")]) is None
+    many = [FS.snapshot(f"{i:05d}-" + "x" * 100) for i in range(RECLAIM_ARGUMENT_LIMIT // 100)]
+    counting = Script(reclaim_handler)
+    assert CliBackend(runner=counting).reclaimable_space([DatasetName("tank/db").snapshot("a"), *many]) is None
+    assert counting.calls == []

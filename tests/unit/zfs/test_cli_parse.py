@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from tests.unit.zfs.strategies import snapshot_names
 from zfstm.errors import ZfsError
-from zfstm.zfs.cli_parse import parse_get, parse_holds, parse_snapshot_list, parse_snapshot_user_props
+from zfstm.zfs.cli_parse import (
+    parse_get,
+    parse_holds,
+    parse_local_properties,
+    parse_names,
+    parse_reclaim,
+    parse_snapshot_list,
+    parse_snapshot_user_props,
+)
 from zfstm.zfs.names import SnapshotName
 from zfstm.zfs.types import SnapshotProperty
 
@@ -67,3 +75,21 @@ def test_holds_and_get() -> None:
         "zfstm:x": "-",
         "compression": "lz4",
     }
+
+
+def test_local_properties_keep_tabs_in_values() -> None:
+    """property<TAB>value lines; a value may contain tabs; a line without a tab is an error, not a guess."""
+    output = "compression\tlz4\nzfstm:note\ta\tb\n\nmountpoint\t/tank/tm\n"
+    assert parse_local_properties(output) == {"compression": "lz4", "zfstm:note": "a\tb", "mountpoint": "/tank/tm"}
+    assert parse_local_properties("") == {}
+    with pytest.raises(ZfsError):
+        parse_local_properties("compression lz4\n")
+
+
+def test_names_and_reclaim() -> None:
+    """Names one per line (spaces kept); the reclaim figure of `zfs destroy -nvp`, None when it is missing."""
+    assert parse_names("tank/tm\ntank/tm/Time Machine\n\n") == ["tank/tm", "tank/tm/Time Machine"]
+    dry_run = "destroy\ttank/tm@a\ndestroy\ttank/tm@b c\nreclaim\t3145728\n"
+    assert parse_reclaim(dry_run) == 3145728
+    assert parse_reclaim("destroy\ttank/tm@a\n") is None
+    assert parse_reclaim("would reclaim 3M\n") is None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 
 from zfstm.errors import DatasetBusy, DatasetNotFound, PoolsDiffer, SnapshotExists, ZfsPermissionDenied
-from zfstm.zfs.cli import CliBackend
+from zfstm.zfs.cli import CliBackend, Completed
 from zfstm.zfs.lzc import LIST_INSTEAD_OF_EXISTS, LzcBackend
 from zfstm.zfs.lzc_errors import translate
 from zfstm.zfs.names import DatasetName, HoldTag
@@ -157,3 +158,19 @@ def test_release_of_absent_tag_is_hold_not_found() -> None:
     for number in (errno.ESRCH, errno.ENOENT):
         error = translate(ZFSError(number, "m", b"tank/a@s"), operation="release")
         assert isinstance(error, HoldNotFound)
+
+
+def test_local_properties_children_and_space_go_through_the_cli() -> None:
+    """libzfs_core cannot read properties, list or dry-run a destroy: those three ask the CLI backend."""
+    calls: list[list[str]] = []
+
+    def runner(argv: Sequence[str]) -> Completed:
+        calls.append(list(argv))
+        out = {"get": "compression\tlz4\n", "list": "tank/tm\n", "destroy": "reclaim\t4096\n"}[argv[1]]
+        return Completed(tuple(argv), 0, out, "")
+
+    backend = LzcBackend(lzc=SimpleNamespace(), cli=CliBackend(runner=runner))
+    assert backend.local_properties(FS) == {"compression": "lz4"}
+    assert backend.has_children(FS) is False
+    assert backend.reclaimable_space([FS.snapshot("a")]) == 4096
+    assert [c[1] for c in calls] == ["get", "list", "destroy"]
