@@ -16,7 +16,6 @@ from zfstm.naming import DEFAULT_SCHEME, NamingScheme
 from zfstm.retention.plan import Plan
 from zfstm.retention.snapshots import MANAGED_PROPERTY, RetentionSnapshot, classify
 from zfstm.zfs import DatasetName, DestroyReport, SnapshotInfo, SnapshotName, SnapshotProperty, ZfsBackend
-from zfstm.zfs.cli import run_subprocess
 
 #: What the live planner reads: creation (names that do not encode their time), userrefs (to fetch hold tags only
 #: where there are holds) and used (the lower bound of reclaimable space).
@@ -83,9 +82,6 @@ def apply_plan(plan: Plan, backend: ZfsBackend, *, force: bool = False) -> Destr
     return backend.destroy_snapshots(names)
 
 
-RECLAIM_ARGUMENT_LIMIT = 100 * 1024
-
-
 @attrs.frozen
 class SpaceEstimate:
     """Bytes a destroy would free, and how that figure was obtained."""
@@ -98,37 +94,17 @@ class SpaceEstimate:
 def estimate_reclaim(backend: ZfsBackend, names: Sequence[str], used: dict[str, int]) -> SpaceEstimate:
     """What destroying ``names`` together would free.
 
-    Exact: ``zfs destroy -nvp fs@a,b,c`` (a dry run ZFS computes itself, counting blocks shared only among the
-    destroyed snapshots), run through the CLI backend's prefix, or locally for the lzc backend. Otherwise (the fake
-    backend, or zfs refuses the dry run) the sum of ``used``, which is a lower bound: ``used`` counts only blocks
-    unique to one snapshot.
+    Exact: the backend's reclaimable_space, ZFS's own dry run ``zfs destroy -nvp fs@a,b,c`` (counting blocks shared
+    only among the destroyed snapshots). Otherwise (the fake backend, an argument over the limit, or zfs refuses
+    the dry run) the sum of ``used``, which is a lower bound: ``used`` counts only blocks unique to one snapshot.
     """
     lower_bound = SpaceEstimate(sum(used.get(name, 0) for name in names), "sum of used (lower bound)", exact=False)
-    if not names or backend.kind not in {"cli", "lzc"}:
+    if not names:
         return lower_bound
-    by_dataset: dict[str, list[str]] = {}
-    for name in names:
-        dataset, _, short = name.partition("@")
-        by_dataset.setdefault(dataset, []).append(short)
-    total = 0
-    for dataset, shorts in by_dataset.items():
-        argument = f"{dataset}@{','.join(shorts)}"
-        if len(argument) > RECLAIM_ARGUMENT_LIMIT:
-            return lower_bound  # one argument must stay below the kernel's limit (128 KiB on Linux)
-        argv = ["zfs", "destroy", "-nvp", argument]
-        command = getattr(backend, "command", None)
-        runner = getattr(backend, "runner", run_subprocess)
-        done = runner(command(argv) if callable(command) else argv)
-        reclaim = _reclaim_bytes(done.stdout) if done.returncode == 0 else None
-        if reclaim is None:
-            return lower_bound
-        total += reclaim
-    return SpaceEstimate(total, "zfs destroy -nvp", exact=True)
-
-
-def _reclaim_bytes(stdout: str) -> int | None:
-    for line in stdout.splitlines():
-        fields = line.split()
-        if len(fields) == 2 and fields[0] == "reclaim" and fields[1].isdigit():
-            return int(fields[1])
-    return None
+    try:
+        reclaim = backend.reclaimable_space([SnapshotName.parse(name) for name in names])
+    except ZfsError:
+        return lower_bound
+    if reclaim is None:
+        return lower_bound
+    return SpaceEstimate(reclaim, "zfs destroy -nvp", exact=True)

@@ -1,8 +1,7 @@
 """Gather the facts a rollback is planned from (shell): snapshots, holds, local properties, afp.conf.
 
-Two things the ZFS backend protocol does not offer yet are read here through the zfs command (or the fake's
-state): a dataset's *local* properties (a clone does not inherit them from its origin) and whether it has child
-datasets (a rename would carry them along). See docs/rollback.md.
+Besides snapshots and holds, a dataset's *local* properties matter (a clone does not inherit them from its origin)
+and whether it has child datasets (a rename would carry them along). See docs/rollback.md.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from zfstm.config_model import Config, FileServerKind, Target
-from zfstm.errors import ZfsError
 from zfstm.netatalk.afpconf import AfpConf, parse_afp_conf, volumes_on_dataset, volumes_with_database_on
 from zfstm.rollback.model import CnidFacts, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
 from zfstm.rollback.planner import BEFORE_PROP
@@ -26,40 +24,6 @@ from zfstm.zfs.types import SnapshotProperty
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
-def _cli_of(backend: ZfsBackend) -> Any:
-    if backend.kind == "cli":
-        return backend
-    return getattr(backend, "cli", None)
-
-
-def local_properties(backend: ZfsBackend, name: DatasetName) -> dict[str, str]:
-    """Properties set on ``name`` itself (source local or received)."""
-    if backend.kind == "fake":
-        return dict(backend.state.datasets[name.full].props)  # type: ignore[attr-defined]
-    cli = _cli_of(backend)
-    argv = ["zfs", "get", "-H", "-p", "-s", "local,received", "-o", "property,value", "all", name.full]
-    done = cli.runner(cli.command(argv))
-    if done.returncode != 0:
-        raise ZfsError(done.stderr.strip() or "zfs get failed", dataset=name.full, operation="get")
-    props = {}
-    for line in done.stdout.splitlines():
-        prop, _, value = line.partition("\t")
-        if prop:
-            props[prop] = value
-    return props
-
-
-def has_children(backend: ZfsBackend, name: DatasetName) -> bool:
-    """True when a filesystem or volume lies below ``name``."""
-    if backend.kind == "fake":
-        return any(d.startswith(name.full + "/") for d in backend.state.datasets)  # type: ignore[attr-defined]
-    cli = _cli_of(backend)
-    done = cli.runner(cli.command(["zfs", "list", "-H", "-o", "name", "-t", "filesystem,volume", "-r", name.full]))
-    if done.returncode != 0:
-        raise ZfsError(done.stderr.strip() or "zfs list failed", dataset=name.full, operation="list")
-    return len([line for line in done.stdout.splitlines() if line.strip()]) > 1
-
-
 def dataset_facts(backend: ZfsBackend, name: DatasetName) -> DatasetFacts:
     listing = backend.list_snapshots(name, [SnapshotProperty.USERREFS])
     holds = {info.name.short: tuple(sorted(backend.holds(info.name))) for info in listing if (info.userrefs or 0) > 0}
@@ -67,10 +31,10 @@ def dataset_facts(backend: ZfsBackend, name: DatasetName) -> DatasetFacts:
     return DatasetFacts(
         name=name,
         mountpoint=props.get("mountpoint") or "-",
-        local_props=local_properties(backend, name),
+        local_props=backend.local_properties(name),
         snapshots=tuple((info.name.short, info.createtxg) for info in listing),
         holds={k: v for k, v in holds.items() if v},
-        has_children=has_children(backend, name),
+        has_children=backend.has_children(name),
         origin=props.get("origin"),
         rollback_before=props.get(BEFORE_PROP),
     )

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from zfstm.apply import apply_plan, estimate_reclaim, read_snapshots
-from zfstm.errors import CircuitBreakerError
+from zfstm.apply import SpaceEstimate, apply_plan, estimate_reclaim, read_snapshots
+from zfstm.errors import CircuitBreakerError, SnapshotCloned, ZfsError
 from zfstm.naming import DEFAULT_SCHEME, legacy_scheme
 from zfstm.retention import KNOWN_GOOD_HOLD, MANAGED_PROPERTY, Policy, plan
-from zfstm.zfs import DatasetName, DestroyOutcome, HoldTag
+from zfstm.zfs import CommandPrefix, DatasetName, DestroyOutcome, HoldTag, SnapshotName
 from zfstm.zfs.cli import CliBackend, Completed
 from zfstm.zfs.fake import FakeBackend
 
@@ -88,13 +88,35 @@ class Recorder:
         return Completed(tuple(argv), self.returncode, self.stdout, "")
 
 
+@attrs.define
+class Reclaiming(FakeBackend):
+    """The fake with a scripted reclaimable_space: a figure, None, or a refusal to raise."""
+
+    answer: int | ZfsError | None = None
+    asked: list[list[SnapshotName]] = attrs.Factory(list)
+
+    def reclaimable_space(self, snapshots: Sequence[SnapshotName]) -> int | None:
+        self.asked.append(list(snapshots))
+        if isinstance(self.answer, ZfsError):
+            raise self.answer
+        return self.answer
+
+
+def test_reclaim_is_exact_when_the_backend_can_tell() -> None:
+    """The backend's reclaimable_space figure, for all names in one question, is the exact estimate."""
+    backend = Reclaiming(answer=3145728)
+    estimate = estimate_reclaim(backend, ["tank/tm@a", "tank/db@b"], {"tank/tm@a": 1, "tank/db@b": 2})
+    assert (estimate.bytes, estimate.method, estimate.exact) == (3145728, "zfs destroy -nvp", True)
+    assert backend.asked == [[SnapshotName.parse("tank/tm@a"), SnapshotName.parse("tank/db@b")]]
+
+
 def test_reclaim_uses_zfs_dry_run_through_the_backend_prefix() -> None:
     """The CLI backend's dry run `zfs destroy -nvp fs@a,b` gives the exact figure; argv goes through its prefix."""
     runner = Recorder("destroy\ttank/tm@a\ndestroy\ttank/tm@b\nreclaim\t3145728\n")
-    backend = CliBackend(runner=runner)
+    backend = CliBackend(CommandPrefix.exec_list("runuser", "-u", "zfstm", "--"), runner=runner)
     estimate = estimate_reclaim(backend, ["tank/tm@a", "tank/tm@b"], {"tank/tm@a": 1, "tank/tm@b": 2})
     assert (estimate.bytes, estimate.method, estimate.exact) == (3145728, "zfs destroy -nvp", True)
-    assert runner.calls == [["zfs", "destroy", "-nvp", "tank/tm@a,b"]]
+    assert runner.calls == [["runuser", "-u", "zfstm", "--", "zfs", "destroy", "-nvp", "tank/tm@a,b"]]
 
 
 def test_reclaim_falls_back_to_a_lower_bound() -> None:
@@ -104,3 +126,8 @@ def test_reclaim_falls_back_to_a_lower_bound() -> None:
     assert (fake.bytes, fake.exact) == (150, False)
     refused = estimate_reclaim(CliBackend(runner=Recorder("", returncode=1)), ["tank/tm@a"], used)
     assert (refused.bytes, refused.method) == (100, "sum of used (lower bound)")
+    cloned = Reclaiming(answer=SnapshotCloned("snapshot has dependent clones", dataset="tank/tm@a"))
+    assert estimate_reclaim(cloned, ["tank/tm@a"], used) == SpaceEstimate(100, "sum of used (lower bound)", False)
+    empty = Reclaiming(answer=0)
+    assert estimate_reclaim(empty, [], used) == SpaceEstimate(0, "sum of used (lower bound)", False)
+    assert empty.asked == []
