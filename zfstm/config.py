@@ -7,8 +7,8 @@ problems too (a misspelt ``quiet_perod`` must not silently fall back to a defaul
 
 Layout (docs/configuration.md has the annotated example): top-level ``interval``, ``run_dir``, ``state_dir``;
 tables ``[backend]``, ``[naming]`` (+ ``[[naming.adopt]]``), ``[detector]``, ``[retention]`` (+
-``[retention.space]``), ``[file_server]``; and one ``[[targets]]`` per share, which may override ``detector``,
-``retention`` and ``file_server`` key by key in its own sub-tables.
+``[retention.space]``), ``[file_server]``, ``[check]``; and one ``[[targets]]`` per share, which may override
+``detector``, ``retention``, ``file_server`` and ``check`` key by key in its own sub-tables.
 
 :func:`parse_config` is pure (text, source name, platform in; Config out). :func:`load_config` reads the file and
 :func:`config_path` picks it: ``--config`` > ``$ZFSTM_CONFIG`` > the platform default.
@@ -42,6 +42,16 @@ from zfstm.config_model import (
     platform_defaults,
 )
 from zfstm.errors import ConfigError, ZfstmError
+from zfstm.monitor import (
+    MISSING_STATES,
+    VERIFICATION_FAILED_STATES,
+    Limit,
+    State,
+    Thresholds,
+    parse_age_limit,
+    parse_capacity_limit,
+    parse_state,
+)
 from zfstm.naming import DEFAULT_PATTERN, LEGACY_PATTERN, NamingScheme
 from zfstm.retention.durations import parse_duration
 from zfstm.retention.policy import DEFAULT_POLICY, Policy
@@ -52,7 +62,18 @@ from zfstm.zfs.names import DatasetName
 
 T = TypeVar("T")
 
-TOP_KEYS = ("interval", "run_dir", "state_dir", "backend", "naming", "detector", "retention", "file_server", "targets")
+TOP_KEYS = (
+    "interval",
+    "run_dir",
+    "state_dir",
+    "backend",
+    "naming",
+    "detector",
+    "retention",
+    "file_server",
+    "check",
+    "targets",
+)
 BACKEND_KEYS = ("kind", "prefix", "prefix_joins")
 NAMING_KEYS = ("pattern", "adopt")
 ADOPT_KEYS = ("pattern", "zone", "suffix")
@@ -91,6 +112,7 @@ TARGET_KEYS = (
     "file_server",
     "retention",
     "detector",
+    "check",
 )
 _TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SIZE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(i?b?)\s*", re.IGNORECASE)
@@ -253,6 +275,39 @@ def _dataset(value: object) -> DatasetName:
     return DatasetName(_string(value).strip())
 
 
+def _limit_text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f'must be a string WARNING,CRITICAL such as "2d,7d" or "80%,90%", got {_kind(value)}')
+    return value
+
+
+def _age_limit(value: object) -> Limit:
+    return parse_age_limit(_limit_text(value))
+
+
+def _capacity_limit(value: object) -> Limit:
+    return parse_capacity_limit(_limit_text(value))
+
+
+def _verification_state(value: object) -> State:
+    return parse_state(_string(value), VERIFICATION_FAILED_STATES)
+
+
+def _missing_state(value: object) -> State:
+    return parse_state(_string(value), MISSING_STATES)
+
+
+#: ``[check]`` key (a :class:`~zfstm.monitor.Thresholds` field) -> converter; the same syntax as `zfstm check`'s flags.
+CHECK_KEYS: dict[str, Callable[[object], Any]] = {
+    "backup_age": _age_limit,
+    "snapshot_age": _age_limit,
+    "known_good_age": _age_limit,
+    "capacity": _capacity_limit,
+    "verification_failed": _verification_state,
+    "missing": _missing_state,
+}
+
+
 def _policy_text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise TypeError(f"must be a string or a number, got {_kind(value)}")
@@ -341,6 +396,17 @@ def _detector(reader: _Reader, layers: Layers) -> tuple[DetectorSettings, DuePol
         skip_empty=get("skip_empty", _boolean, due.skip_empty),
     )
     return settings, policy
+
+
+def _check(reader: _Reader, layers: Layers) -> Thresholds:
+    """Built-in defaults < ``[check]`` < ``[targets.check]``, key by key (`zfstm check`'s flags go over this)."""
+    settings: dict[str, Any] = {}
+    for key, (value, path) in _layered(layers).items():
+        if key in CHECK_KEYS:
+            parsed = reader.convert(path, value, CHECK_KEYS[key], None)
+            if parsed is not None:
+                settings[key] = parsed
+    return Thresholds(**settings)
 
 
 def _section(
@@ -459,7 +525,8 @@ def _target(
     retention = _retention(reader, layers("retention", RETENTION_ALLOWED))
     detector, due = _detector(reader, layers("detector", DETECTOR_KEYS))
     server = _file_server(reader, layers("file_server", FILE_SERVER_KEYS), defaults, path)
-    return Target(name, dataset, share, cnid, bundles, server, retention, detector, due)
+    check = _check(reader, layers("check", tuple(CHECK_KEYS)))
+    return Target(name, dataset, share, cnid, bundles, server, retention, detector, due, check)
 
 
 def _target_name(value: object) -> str:
@@ -516,6 +583,7 @@ def parse_config(text: str, source: str = "<config>", *, platform: str = sys.pla
     _retention(reader, [_section(reader, top, "retention", RETENTION_ALLOWED)])
     _detector(reader, [_section(reader, top, "detector", DETECTOR_KEYS)])
     _file_server(reader, [_section(reader, top, "file_server", FILE_SERVER_KEYS)], defaults, ())
+    _check(reader, [_section(reader, top, "check", tuple(CHECK_KEYS))])
     raw_targets = top.get("targets", ABSENT)
     targets: list[tuple[int, Target]] = []
     if raw_targets is ABSENT or raw_targets == []:

@@ -1,4 +1,5 @@
-"""The configuration as frozen values: targets, their file server, retention, detector, naming, backend, paths.
+"""The configuration as frozen values: targets, their file server, retention, detector, check thresholds, naming,
+backend, paths.
 
 Everything has a default except each target's dataset. The values here are already checked (``zfstm.config``
 builds them from TOML text and reports every problem with file, line and key); code that receives a ``Config``
@@ -14,6 +15,7 @@ from enum import StrEnum
 
 import attrs
 
+from zfstm.monitor import Thresholds
 from zfstm.naming import DEFAULT_SCHEME, NamingScheme
 from zfstm.retention.policy import DEFAULT_POLICY, Policy
 from zfstm.timemachine.detector import DetectorSettings
@@ -124,6 +126,7 @@ class Target:
 
     ``share_path`` None means the dataset's mountpoint; ``sparsebundles`` None means every bundle found there.
     ``cnid_dataset`` is snapshotted in the same atomic call as ``dataset`` and pruned in lockstep with it.
+    ``check`` is what `zfstm check` judges it by unless a flag says otherwise.
     """
 
     name: str
@@ -135,6 +138,7 @@ class Target:
     retention: Policy = DEFAULT_POLICY
     detector: DetectorSettings = attrs.field(factory=DetectorSettings)
     due: DuePolicy = attrs.field(factory=DuePolicy)
+    check: Thresholds = attrs.field(factory=Thresholds)
 
 
 @attrs.frozen

@@ -2,7 +2,8 @@
 
 ``zfstm config check`` prints it so an administrator sees what zfstm will actually do, and the document parses
 back into the same :class:`~zfstm.config_model.Config` (a property test holds that): each target is written with
-its full retention, detector and file-server settings, so the shared sections are not needed to read it back.
+its full retention, detector, file-server and check settings, so the shared sections are not needed to read it
+back.
 Pure: values in, text out. The TOML writer covers only what this document uses (strings, numbers, booleans,
 string arrays, tables and arrays of tables).
 """
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from zfstm.config_model import Config, FileServerConfig, Target
+from zfstm.monitor import Thresholds, format_age_limit, format_capacity_limit
 from zfstm.retention.durations import format_duration
 from zfstm.retention.policy import Policy
 from zfstm.retention.policy_text import format_limit
@@ -60,6 +62,18 @@ def file_server_document(server: FileServerConfig) -> dict[str, Any]:
     return document
 
 
+def check_document(thresholds: Thresholds) -> dict[str, Any]:
+    """The thresholds as ``[check]`` keys, in the syntax of `zfstm check`'s flags."""
+    return {
+        "backup_age": format_age_limit(thresholds.backup_age),
+        "snapshot_age": format_age_limit(thresholds.snapshot_age),
+        "known_good_age": format_age_limit(thresholds.known_good_age),
+        "capacity": format_capacity_limit(thresholds.capacity),
+        "verification_failed": thresholds.verification_failed.name.lower(),
+        "missing": thresholds.missing.name.lower(),
+    }
+
+
 def target_document(target: Target) -> dict[str, Any]:
     document: dict[str, Any] = {"name": target.name, "dataset": target.dataset.full}
     if target.share_path is not None:
@@ -78,6 +92,7 @@ def target_document(target: Target) -> dict[str, Any]:
     }
     document["retention"] = retention_document(target.retention)
     document["file_server"] = file_server_document(target.file_server)
+    document["check"] = check_document(target.check)
     return document
 
 

@@ -9,16 +9,19 @@ the order CRITICAL > WARNING > UNKNOWN > OK (the order the monitoring plugins us
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from zfstm.lifecycle.status import TargetStatus
+from zfstm.retention.durations import format_duration, parse_duration
 from zfstm.timemachine.machineid import Verdict
 from zfstm.timemachine.timefmt import format_utc
+
+if TYPE_CHECKING:  # config_model imports this module (Thresholds) and lifecycle imports config_model
+    from zfstm.lifecycle.status import TargetStatus
 
 
 class State(IntEnum):
@@ -71,6 +74,67 @@ class Thresholds:
     verification_failed: State = State.CRITICAL
     #: The state when no completed backup / snapshot / known-good exists yet (e.g. a share provisioned today).
     missing: State = State.WARNING
+
+
+#: The states ``--verification-failed`` / ``verification_failed`` and ``--missing`` / ``missing`` accept.
+VERIFICATION_FAILED_STATES = ("warning", "critical")
+MISSING_STATES = ("ok", "warning", "critical", "unknown")
+
+
+def _limit(text: str, convert: Callable[[str], float]) -> Limit:
+    warn, sep, crit = text.partition(",")
+    if not sep:
+        raise ValueError(f"{text!r}: give WARNING,CRITICAL, e.g. 2d,7d or 80%,90%")
+    low, high = convert(warn.strip()), convert(crit.strip())
+    if low > high:
+        raise ValueError(f"{text!r}: WARNING must not be above CRITICAL")
+    return Limit(low, high)
+
+
+def _seconds(text: str) -> float:
+    return parse_duration(text).total_seconds()
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise ValueError(f"{text!r} is not a capacity: write a fraction 0..1 or a percentage, e.g. 0.8 or 80%")
+    return value
+
+
+def parse_age_limit(text: str) -> Limit:
+    """``2d,7d`` as the flags and the ``[check]`` table write it (seconds)."""
+    return _limit(text, _seconds)
+
+
+def parse_capacity_limit(text: str) -> Limit:
+    """``80%,90%`` or ``0.8,0.9``; above 1 is refused, since ``80,90`` would silently never fire."""
+    return _limit(text, _fraction)
+
+
+def parse_state(text: str, allowed: Sequence[str]) -> State:
+    word = text.strip().lower()
+    if word not in allowed:
+        raise ValueError(f"{text!r} is not one of: {', '.join(allowed)}")
+    return State[word.upper()]
+
+
+def format_age_limit(limit: Limit) -> str:
+    """The text :func:`parse_age_limit` reads back as ``limit`` (whole seconds, as durations are)."""
+    return ",".join(format_duration(timedelta(seconds=value)) for value in (limit.warning, limit.critical))
+
+
+def _percent(value: float) -> str:
+    text = f"{value * 100:g}%"
+    return text if _fraction(text) == value else repr(value)
+
+
+def format_capacity_limit(limit: Limit) -> str:
+    """Percentages where they read back exactly, else the fraction itself."""
+    return f"{_percent(limit.warning)},{_percent(limit.critical)}"
 
 
 @attrs.frozen

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from zfstm.config import parse_config
 from zfstm.config_render import config_document, render_toml, to_toml
+from zfstm.monitor import Limit, State, Thresholds, parse_age_limit, parse_capacity_limit
 
 DURATIONS = st.sampled_from(["30s", "5m", "10m", "1h30m", "2h", "24h", "3d", "31d"])
 LIMITS = st.sampled_from(["none", "forever", "12h", "24h", "7d", "31d", "52w"])
@@ -49,6 +50,16 @@ detector = st.tuples(
     _optional("skip_empty", st.booleans()),
 ).map(lambda parts: _merge(list(parts)))
 
+AGE_LIMITS = st.sampled_from(["2d,7d", "26h,50h", "1h30m, 3h", "12h,12h", "1w,31d", "90s,3600s"])
+check = st.tuples(
+    _optional("backup_age", AGE_LIMITS),
+    _optional("snapshot_age", AGE_LIMITS),
+    _optional("known_good_age", AGE_LIMITS),
+    _optional("capacity", st.sampled_from(["80%,90%", "0.5,0.75", "7%, 100%", "0.333,0.9", "0,1", "12.5%,87.5%"])),
+    _optional("verification_failed", st.sampled_from(["warning", "critical", "Warning"])),
+    _optional("missing", st.sampled_from(["ok", "warning", "critical", "unknown"])),
+).map(lambda parts: _merge(list(parts)))
+
 file_server: st.SearchStrategy[dict[str, str]] = st.one_of(
     st.just({}),
     st.just({"kind": "none"}),
@@ -69,7 +80,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             target["cnid_dataset"] = f"{pool}/cnid-db"
         if draw(st.booleans()):
             target["sparsebundles"] = [f"{w}.sparsebundle" for w in draw(st.lists(WORD, max_size=2))]
-        for section, strategy in (("retention", retention), ("detector", detector), ("file_server", file_server)):
+        sections = (("retention", retention), ("detector", detector), ("file_server", file_server), ("check", check))
+        for section, strategy in sections:
             value = draw(strategy)
             if value:
                 target[section] = value
@@ -79,7 +91,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         document["backend"] = {"kind": "cli", "prefix": ["ssh", draw(WORD)], "prefix_joins": draw(st.booleans())}
     if draw(st.booleans()):
         document["naming"] = {"adopt": [{"zone": draw(ZONES)}]}
-    for section, strategy in (("retention", retention), ("detector", detector)):
+    for section, strategy in (("retention", retention), ("detector", detector), ("check", check)):
         value = draw(strategy)
         if value:
             document[section] = value
@@ -104,3 +116,25 @@ def test_generated_settings_reach_the_targets(document: dict[str, Any]) -> None:
         zone = raw.get("retention", {}).get("time_zone", document.get("retention", {}).get("time_zone", "UTC"))
         assert target.retention.zone == zone
         assert target.dataset.full == raw["dataset"]
+        assert target.check == _expected_check(raw.get("check", {}), document.get("check", {}))
+
+
+def _expected_check(own: dict[str, str], shared: dict[str, str]) -> Thresholds:
+    """Default < [check] < [targets.check], key by key."""
+    chosen = {**shared, **own}
+    default = Thresholds()
+
+    def age(key: str, limit: Limit) -> Limit:
+        return parse_age_limit(chosen[key]) if key in chosen else limit
+
+    def state(key: str, value: State) -> State:
+        return State[chosen[key].upper()] if key in chosen else value
+
+    return Thresholds(
+        backup_age=age("backup_age", default.backup_age),
+        snapshot_age=age("snapshot_age", default.snapshot_age),
+        known_good_age=age("known_good_age", default.known_good_age),
+        capacity=parse_capacity_limit(chosen["capacity"]) if "capacity" in chosen else default.capacity,
+        verification_failed=state("verification_failed", default.verification_failed),
+        missing=state("missing", default.missing),
+    )

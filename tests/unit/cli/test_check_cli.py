@@ -1,4 +1,4 @@
-"""`zfstm check` over the fake backend: exit codes 0-3, one summary line, --json, thresholds from flags."""
+"""`zfstm check` over the fake backend: exit codes 0-3, one summary line, --json, thresholds from config and flags."""
 
 from __future__ import annotations
 
@@ -59,3 +59,49 @@ def test_unreadable_config_is_unknown(tmp_path: Path, capsys: pytest.CaptureFixt
     """A configuration that cannot be read is UNKNOWN (3), never OK."""
     assert main(["check", "--config", str(tmp_path / "missing.toml")]) == 3
     assert capsys.readouterr().out.startswith("ZFSTM UNKNOWN - ")
+
+
+def check_with(world: World, config: str, *flags: str) -> int:
+    """`zfstm check` right after a run, with ``config`` added to the file (a pool half full)."""
+    shared, _, own = config.partition("---")
+    world.text = shared + world.text.replace("[targets.file_server]", own + "\n[targets.file_server]")
+    return call(world, "check", *flags, "--now", "2026-11-28T12:05:00Z")
+
+
+@pytest.mark.parametrize(
+    ("config", "flags", "code"),
+    [
+        ("", (), 0),  # built-in 80%,90%
+        ('[check]\ncapacity = "30%,90%"\n', (), 1),
+        ('[check]\ncapacity = "30%,90%"\n---[targets.check]\ncapacity = "30%,40%"\n', (), 2),
+        ('[check]\ncapacity = "30%,90%"\n---[targets.check]\ncapacity = "30%,40%"\n', ("--capacity", "60%,70%"), 0),
+        ('---[targets.check]\ncapacity = "30%,40%"\n', ("--capacity", "0.4,0.6"), 1),
+    ],
+)
+def test_threshold_precedence_default_config_target_flag(
+    world: World, capsys: pytest.CaptureFixture[str], config: str, flags: tuple[str, ...], code: int
+) -> None:
+    """Built-in default < [check] < [targets.check] < a flag given on the command line."""
+    call(world, "run", "--now", "2026-11-28T12:00:00Z")
+    capsys.readouterr()
+    assert check_with(world, config, *flags) == code
+
+
+def test_configured_states_and_unset_flags(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """A share without a snapshot yet: [check] missing = "critical" is CRITICAL, unless --missing says ok."""
+    assert check_with(world, '[check]\nmissing = "critical"\nsnapshot_age = "1d,2d"\n') == 2
+    assert "no last snapshot yet" in capsys.readouterr().out
+    assert call(world, "check", "--missing", "ok", "--now", "2026-11-28T12:05:00Z") == 0
+
+
+def test_a_bad_check_table_is_unknown(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """An invalid [check] value is a configuration error: UNKNOWN (3) naming file, line and key."""
+    assert check_with(world, '[check]\nbackup_age = "7d,2d"\n') == 3
+    out = capsys.readouterr().out
+    assert out.startswith("ZFSTM UNKNOWN - ") and "zfstm.toml:2: check.backup_age:" in out
+
+
+def test_bad_flag_value_is_refused() -> None:
+    """A capacity above 1 (80,90 meant as percent) is refused rather than never firing."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["check", "--capacity", "80,90"])
