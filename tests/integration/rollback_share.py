@@ -157,6 +157,8 @@ def make_share(bands_count: int) -> Iterator[Share]:
     (OUT / "rollback-setup.json").write_text(json.dumps({**timings, "files": len(cnids), "highest": highest}))
     yield Share(server, cnids, good_manifest, highest, bands)
     server.stop()
+    if STATE.is_dir():  # the journals (with each step's time) for whoever reads the test's output
+        shutil.copytree(STATE, OUT / "journals", dirs_exist_ok=True)
 
 
 def check_cnids_over_afp(share: Share, sample: int = 50) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -82,8 +83,9 @@ class Journal:
         return str(self.records[0]["id"])
 
     def append(self, record: Mapping[str, Any]) -> None:
-        """Write one record and fsync it before returning."""
-        line = json.dumps(dict(record), sort_keys=True) + "\n"
+        """Write one record, stamped with the wall-clock time (UTC), and fsync it before returning."""
+        record = {**record, "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        line = json.dumps(record, sort_keys=True) + "\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             os.write(fd, line.encode())

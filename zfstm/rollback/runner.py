@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,14 @@ def _say(message: str, echo: Callable[[str], None] | None) -> None:
         echo(message)
 
 
+def _record_done(
+    journal: Journal, step_id: str, result: dict[str, Any], seconds: float, echo: Callable[[str], None] | None
+) -> None:
+    """The step's "after" record, with how long it took (the journal then tells where a rollback's time went)."""
+    journal.append({"event": "after", "step": step_id, "result": result, "seconds": round(seconds, 3)})
+    _say(f"[{step_id}] done in {seconds:.1f} s", echo)
+
+
 def run(
     journal: Journal,
     ctx: Context,
@@ -88,6 +97,7 @@ def run(
             _say(f"[{step.id}] {step.summary}", echo)
             journal.append({"event": "before", "step": step.id})
             fault(step.id, "before")
+            started = time.monotonic()
             try:
                 result = run_step(step, ctx, progress(journal.records).results)
             except (ZfstmError, OSError) as exc:
@@ -104,7 +114,7 @@ def run(
                     reversed_=False,
                     cause=exc,
                 ) from exc
-            journal.append({"event": "after", "step": step.id, "result": result})
+            _record_done(journal, step.id, result, time.monotonic() - started, echo)
             fault(step.id, "after")
         elif action.kind is ActionKind.UNDO and step is not None:
             _say(f"[{step.id}] undo: {step.summary}", echo)
