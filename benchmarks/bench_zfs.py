@@ -2,8 +2,8 @@
 
     python3 -m zfstm.testbed run --out results -- python3 /src/benchmarks/bench_zfs.py
 
-1. Destroy N (default 1,000) snapshots of one dataset: zfstm's one batched call (lzc backend, and the CLI backend's
-   single ``zfs destroy fs@a,b,...``) vs one ``zfs destroy`` per snapshot, which is what sanoid does.
+1. Destroy N (default 100, then 1,000) snapshots of one dataset: zfstm's one batched call (lzc backend, and the
+   CLI backend's single ``zfs destroy fs@a,b,...``) vs one ``zfs destroy`` per snapshot, which is what sanoid does.
 2. Snapshot 20 datasets of one pool: zfstm's one atomic call (all share one createtxg) vs 20 ``zfs snapshot``
    commands. Repeated and the median taken.
 
@@ -55,11 +55,13 @@ def make_snapshots(backend: ZfsBackend, dataset: DatasetName, count: int, prefix
 
 def bench_destroy(fast: ZfsBackend, count: int) -> dict[str, Any]:
     """Destroy ``count`` snapshots: zfstm (auto backend), zfstm CLI backend, and one zfs destroy per snapshot."""
-    dataset = DatasetName(f"{POOL}/bench-destroy")
+    dataset = DatasetName(f"{POOL}/bench-destroy-{count}")
     fast.create_filesystem(dataset)
     results: dict[str, Any] = {"count": count}
 
+    began = time.perf_counter()
     names = make_snapshots(fast, dataset, count, "zfstm")
+    results["create_one_by_one_seconds"] = time.perf_counter() - began
     report_holder: list[Any] = []
     results["zfstm_seconds"] = timed(lambda: report_holder.append(fast.destroy_snapshots(names)))
     print(f"zfstm ({fast.kind}) destroyed {count} in {results['zfstm_seconds']:.3f} s", flush=True)
@@ -130,7 +132,11 @@ def bench_snapshot(fast: ZfsBackend, datasets: int, rounds: int) -> dict[str, An
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--snapshots", type=int, default=1000, help="snapshots to destroy (default 1000)")
+    parser.add_argument(
+        "--snapshots",
+        default="100,1000",
+        help="comma-separated counts of snapshots to destroy; the target is judged at the largest (default 100,1000)",
+    )
     parser.add_argument("--datasets", type=int, default=20, help="datasets to snapshot at once (default 20)")
     parser.add_argument("--rounds", type=int, default=5, help="repetitions of the snapshot benchmark (default 5)")
     args = parser.parse_args(argv)
@@ -139,7 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     snapshot = bench_snapshot(fast, args.datasets, args.rounds)
     print(f"snapshot: {json.dumps(snapshot)}", flush=True)
-    destroy = bench_destroy(fast, args.snapshots)
+    counts = sorted(int(n) for n in args.snapshots.split(","))
+    destroys = []
+    for count in counts:
+        destroys.append(bench_destroy(fast, count))
+        print(f"destroy: {json.dumps(destroys[-1])}", flush=True)
+    destroy = destroys[-1]
     zfs_version = subprocess.run(["zfs", "version"], capture_output=True, text=True, check=False).stdout.split()
     result = {
         "backend": fast.kind,
@@ -147,15 +158,21 @@ def main(argv: list[str] | None = None) -> int:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "destroy": destroy,
+        "destroy_by_count": destroys,
         "snapshot": snapshot,
         "total_seconds": time.perf_counter() - started,
     }
 
     d, s = destroy, snapshot
-    rows = [
-        (f"destroy {d['count']} snapshots, zfstm ({fast.kind}, 1 call)", d["zfstm_seconds"], d["ratio"]),
-        (f"destroy {d['count']} snapshots, zfstm (cli, 1 zfs destroy)", d["zfstm_cli_seconds"], d["ratio_cli"]),
-        (f"destroy {d['count']} snapshots, 1 zfs destroy each", d["per_snapshot_seconds"], 1.0),
+    rows = []
+    for one in destroys:
+        n = one["count"]
+        rows += [
+            (f"destroy {n} snapshots, zfstm ({fast.kind}, 1 call)", one["zfstm_seconds"], one["ratio"]),
+            (f"destroy {n} snapshots, zfstm (cli, 1 zfs destroy)", one["zfstm_cli_seconds"], one["ratio_cli"]),
+            (f"destroy {n} snapshots, 1 zfs destroy each", one["per_snapshot_seconds"], 1.0),
+        ]
+    rows += [
         (f"snapshot {s['datasets']} datasets, zfstm ({fast.kind}, 1 call)", s["zfstm_seconds"], s["ratio"]),
         (f"snapshot {s['datasets']} datasets, zfstm (cli, 1 zfs snapshot)", s["zfstm_cli_seconds"], s["ratio_cli"]),
         (f"snapshot {s['datasets']} datasets, 1 zfs snapshot each", s["per_dataset_seconds"], 1.0),

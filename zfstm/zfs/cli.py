@@ -39,7 +39,7 @@ from zfstm.zfs.cli_parse import (
     parse_snapshot_user_props,
     snapshot_columns,
 )
-from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by
+from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by, newest_first_chunks
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName, validate_user_property
 from zfstm.zfs.prefix import CommandPrefix
 from zfstm.zfs.rollback import rollback_procedure
@@ -115,22 +115,23 @@ class CliBackend:
         dataset = batch[0].full if len(batch) == 1 else batch[0].dataset.full
         self._check(argv_for.snapshot(batch, user_props), operation="snapshot", dataset=dataset)
 
-    def _existing_snapshots(self, dataset: DatasetName) -> set[str] | None:
-        """Short names of the dataset's snapshots, or None when the dataset is missing."""
+    def _existing_snapshots(self, dataset: DatasetName) -> dict[SnapshotName, int]:
+        """The dataset's snapshots and their createtxg (none when the dataset is missing)."""
         try:
-            return {info.name.short for info in self.list_snapshots(dataset)}
+            return {info.name: info.createtxg for info in self.list_snapshots(dataset)}
         except DatasetNotFound:
-            return None
+            return {}
 
     def destroy_snapshots(self, names: Iterable[SnapshotName]) -> DestroyReport:
-        """See ZfsBackend.destroy_snapshots. One ``zfs destroy fs@a,b,...`` per dataset and 64 KiB of names."""
+        """See ZfsBackend.destroy_snapshots. One listing per dataset, then ``zfs destroy fs@a,b,...`` newest first in
+        chunks (zfstm.zfs.destroy says why)."""
         ordered = list(dict.fromkeys(names))
         results: dict[SnapshotName, DestroyResult] = {}
         for group in group_by(ordered, lambda n: n.dataset.full).values():
-            existing = self._existing_snapshots(group[0].dataset) or set()
-            present = [n for n in group if n.short in existing]
-            results.update((n, DestroyResult(n, DestroyOutcome.NOT_FOUND)) for n in group if n.short not in existing)
-            for chunk in chunks_by_size(present, DESTROY_ARGUMENT_BUDGET, argv_for.destroy_argument_size):
+            existing = self._existing_snapshots(group[0].dataset)
+            present = [n for n in group if n in existing]
+            results.update((n, DestroyResult(n, DestroyOutcome.NOT_FOUND)) for n in group if n not in existing)
+            for chunk in newest_first_chunks(present, existing):
                 results.update(destroy_in_rounds(chunk, self._destroy_attempt))
         return DestroyReport(tuple(results[n] for n in ordered))
 

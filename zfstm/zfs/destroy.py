@@ -4,6 +4,12 @@ ZFS destroys a batch all or nothing: one held or cloned snapshot fails the whole
 ``zfs destroy fs@a,b,c`` that wraps it). Tools that give up there (znapzend) stop pruning forever; tools that
 destroy one name per call (sanoid) are ~20-100x slower. Here a refused batch is retried without the refused names,
 so each round either destroys everything left or removes at least one name: at most n+1 rounds, usually two.
+
+Order matters to the kernel: destroying a snapshot costs more the more later snapshots of its dataset still exist
+(seen in the testbed: 300 snapshots in one call 65 ms each, in chunks of 30 newest first 42.5 ms each). ZFS runs
+the names of one call in an order of its own, so when the creation order is known the names go newest first, in
+chunks small enough that the order mostly holds and large enough that the one transaction group per chunk stays
+cheap.
 """
 
 from __future__ import annotations
@@ -49,6 +55,18 @@ def group_by(names: Iterable[SnapshotName], key: Callable[[SnapshotName], str]) 
     for name in dict.fromkeys(names):
         groups.setdefault(key(name), []).append(name)
     return groups
+
+
+#: Names per destroy call when they go newest first (the per-call cost vs the order kept: 50 balanced both).
+NEWEST_FIRST_CHUNK = 50
+
+
+def newest_first_chunks(
+    names: Sequence[SnapshotName], createtxg: Mapping[SnapshotName, int], size: int = NEWEST_FIRST_CHUNK
+) -> list[list[SnapshotName]]:
+    """``names`` newest first (by ``createtxg``; names without one last, in their order), in chunks of ``size``."""
+    ordered = sorted(names, key=lambda n: createtxg.get(n, -1), reverse=True)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
 def chunks_by_size(

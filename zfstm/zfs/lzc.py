@@ -19,7 +19,7 @@ from zfstm.errors import DatasetNotFound, EnvironmentMissing, HoldNotFound, Pyzf
 from zfstm.zfs import checks
 from zfstm.zfs.backend import N
 from zfstm.zfs.cli import CliBackend
-from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by
+from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by, newest_first_chunks
 from zfstm.zfs.lzc_errors import describe, name_of, sub_errors, translate
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName
 from zfstm.zfs.rollback import rollback_procedure
@@ -76,26 +76,34 @@ class LzcBackend:
         for group in group_by(ordered, lambda n: n.pool).values():
             present = self._present(group)
             results.update((n, DestroyResult(n, DestroyOutcome.NOT_FOUND)) for n in group if n not in present)
-            for chunk in chunks_by_size(present, DESTROY_BATCH, lambda _n: 1):
+            known = {n: txg for n, txg in present.items() if txg is not None}
+            chunks = (
+                newest_first_chunks(list(present), known)
+                if known
+                else chunks_by_size(list(present), DESTROY_BATCH, lambda _n: 1)
+            )
+            for chunk in chunks:
                 results.update(destroy_in_rounds(chunk, self._destroy_attempt))
         return DestroyReport(tuple(results[n] for n in ordered))
 
-    def _present(self, names: Sequence[SnapshotName]) -> list[SnapshotName]:
-        """Which names exist, to tell "destroyed" from "already gone" (lzc_destroy_snaps ignores missing names).
+    def _present(self, names: Sequence[SnapshotName]) -> dict[SnapshotName, int | None]:
+        """Which names exist (lzc_destroy_snaps ignores missing names, so "destroyed" needs this), with their
+        createtxg where a listing told it (for the newest-first order).
 
         One listing per dataset with many names (one ``zfs list`` costs about as much as 20 lzc_exists ioctls in
         the testbed); lzc_exists for the few.
         """
-        found: set[SnapshotName] = set()
+        found: dict[SnapshotName, int | None] = {}
         for wanted in group_by(names, lambda n: n.dataset.full).values():
             if len(wanted) >= LIST_INSTEAD_OF_EXISTS:
                 try:
-                    found.update(info.name for info in self.cli.list_snapshots(wanted[0].dataset))
+                    listed = {info.name: info.createtxg for info in self.cli.list_snapshots(wanted[0].dataset)}
                 except DatasetNotFound:
                     continue
+                found.update((n, listed[n]) for n in wanted if n in listed)
             else:
-                found.update(n for n in wanted if self._call("exists", n.full, "lzc_exists", _b(n)))
-        return [n for n in names if n in found]
+                found.update((n, None) for n in wanted if self._call("exists", n.full, "lzc_exists", _b(n)))
+        return {n: found[n] for n in names if n in found}
 
     def _destroy_attempt(self, batch: Sequence[SnapshotName]) -> Refusals:
         try:

@@ -35,13 +35,14 @@ def listing(names: list[SnapshotName]) -> str:
 
 
 def test_destroy_retries_without_held_and_reports_per_name() -> None:
-    """A refused `zfs destroy fs@a,b,c` is retried once without the held name; each name gets its outcome."""
+    """A refused `zfs destroy fs@c,b,a` (newest first) is retried once without the held name; each name gets its
+    outcome."""
     names = [FS.snapshot(s) for s in ("a", "b", "c")]
 
     def handler(argv: list[str]) -> tuple[int, str, str]:
         if argv[1] == "list":
             return 0, listing(names), ""
-        if argv[2] == "tank/tm@a,b,c":
+        if argv[2] == "tank/tm@c,b,a":
             return (
                 1,
                 "",
@@ -52,7 +53,7 @@ def test_destroy_retries_without_held_and_reports_per_name() -> None:
     script = Script(handler)
     report = CliBackend(runner=script).destroy_snapshots([*names, FS.snapshot("gone")])
     destroys = [c for c in script.calls if c[1] == "destroy"]
-    assert destroys == [["zfs", "destroy", "tank/tm@a,b,c"], ["zfs", "destroy", "tank/tm@a,c"]]
+    assert destroys == [["zfs", "destroy", "tank/tm@c,b,a"], ["zfs", "destroy", "tank/tm@c,a"]]
     assert report.outcome_of(names[1]) is DestroyOutcome.HELD
     assert report.outcome_of(FS.snapshot("gone")) is DestroyOutcome.NOT_FOUND
     assert set(report.destroyed) == {names[0], names[2]}

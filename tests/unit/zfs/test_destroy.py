@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by
+from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by, newest_first_chunks
 from zfstm.zfs.names import DatasetName, SnapshotName
 from zfstm.zfs.types import DestroyOutcome
 
@@ -65,3 +65,16 @@ def test_group_by_keeps_order_and_drops_duplicates() -> None:
     """Grouping keeps first-seen order inside each group and lists duplicates once."""
     a1, a2, b1 = FS.snapshot("1"), FS.snapshot("2"), DatasetName("tank/b").snapshot("1")
     assert group_by([a1, b1, a2, a1], lambda n: n.dataset.full) == {"tank/a": [a1, a2], "tank/b": [b1]}
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**6), max_size=300), st.integers(min_value=1, max_value=60))
+def test_newest_first_chunks_cover_every_name_once_in_creation_order(txgs: list[int], size: int) -> None:
+    """Every name once; chunks of at most ``size``; creation order never increases across the chunks."""
+    names = [DatasetName("tank/tm").snapshot(f"s{i}") for i in range(len(txgs))]
+    known = {n: t for n, t in zip(names, txgs, strict=True) if t % 7}  # some without a createtxg
+    chunks = newest_first_chunks(names, known, size)
+    flat = [n for chunk in chunks for n in chunk]
+    assert sorted(flat, key=str) == sorted(names, key=str)
+    assert all(0 < len(chunk) <= size for chunk in chunks)
+    order = [known.get(n, -1) for n in flat]
+    assert order == sorted(order, reverse=True)

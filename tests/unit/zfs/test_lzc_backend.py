@@ -11,6 +11,7 @@ import pytest
 
 from zfstm.errors import DatasetBusy, DatasetNotFound, PoolsDiffer, SnapshotExists, ZfsPermissionDenied
 from zfstm.zfs.cli import CliBackend, Completed
+from zfstm.zfs.destroy import NEWEST_FIRST_CHUNK
 from zfstm.zfs.lzc import LIST_INSTEAD_OF_EXISTS, LzcBackend
 from zfstm.zfs.lzc_errors import translate
 from zfstm.zfs.names import DatasetName, HoldTag
@@ -116,8 +117,8 @@ class CountingLister:
         self.calls += 1
         if dataset != FS:
             raise DatasetNotFound("no such dataset", dataset=dataset.full, operation="list")
-        names = sorted(n for n in self.lzc.existing if n.startswith(dataset.full.encode() + b"@"))
-        return [SnapshotInfo(FS.snapshot(n.decode().split("@")[1]), guid=i, createtxg=i) for i, n in enumerate(names)]
+        shorts = [n.decode().split("@")[1] for n in self.lzc.existing if n.startswith(dataset.full.encode() + b"@")]
+        return [SnapshotInfo(FS.snapshot(s), guid=int(s[1:]), createtxg=int(s[1:])) for s in sorted(shorts)]
 
 
 def test_many_names_of_one_dataset_are_checked_with_one_listing() -> None:
@@ -134,7 +135,17 @@ def test_many_names_of_one_dataset_are_checked_with_one_listing() -> None:
     assert set(report.destroyed) == set(many[:-1])
     assert report.outcome_of(many[-1]) is DestroyOutcome.NOT_FOUND
     assert report.outcome_of(other.snapshot("s0")) is DestroyOutcome.NOT_FOUND
-    assert lzc.destroy_calls == [[n.full.encode() for n in many[:-1]]]
+    assert lzc.destroy_calls == [[n.full.encode() for n in reversed(many[:-1])]]  # newest first
+
+
+def test_many_names_go_newest_first_in_chunks() -> None:
+    """Known creation order: one lzc_destroy_snaps per chunk of NEWEST_FIRST_CHUNK names, newest first."""
+    many = [FS.snapshot(f"s{i}") for i in range(2 * NEWEST_FIRST_CHUNK + 7)]
+    lzc = FakeLzc({n.full.encode() for n in many}, held=set(), cloned=set())
+    report = LzcBackend(lzc=lzc, cli=cast(CliBackend, CountingLister(lzc))).destroy_snapshots(many)
+    assert [len(call) for call in lzc.destroy_calls] == [NEWEST_FIRST_CHUNK, NEWEST_FIRST_CHUNK, 7]
+    assert [name for call in lzc.destroy_calls for name in call] == [n.full.encode() for n in reversed(many)]
+    assert set(report.destroyed) == set(many)
 
 
 def test_hold_with_missing_snapshot_is_undone() -> None:
