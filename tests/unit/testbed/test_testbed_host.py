@@ -172,3 +172,15 @@ def test_qemu_gives_the_guest_entropy(tmp_path: Path) -> None:
     spec = VmSpec(image=tmp_path, src=tmp_path, io=tmp_path, pool_disk=tmp_path / "p")
     argv = qemu_argv(spec, tmp_path / "c.log", tmp_path / "o.log")
     assert argv[argv.index("virtio-rng-pci") - 1] == "-device"
+
+
+def test_suite_file_env_is_for_known_files_and_reaches_the_guest() -> None:
+    """Per-file environment names files of the suite and goes in front of pytest as `env K=V`."""
+    from zfstm.testbed.suite import FILE_ENV, GROUPS, pytest_argv
+
+    known = {path for group in GROUPS for path in group.paths}
+    assert set(FILE_ENV) <= known
+    for path, env in FILE_ENV.items():
+        argv = pytest_argv(path)
+        assert argv[0] == "env" and argv[1 : 1 + len(env)] == [f"{k}={v}" for k, v in sorted(env.items())]
+        assert argv[-1] == f"/src/{path}"
