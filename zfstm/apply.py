@@ -14,7 +14,14 @@ import attrs
 from zfstm.errors import ZfsError
 from zfstm.naming import DEFAULT_SCHEME, NamingScheme
 from zfstm.retention.plan import Plan
-from zfstm.retention.snapshots import MANAGED_PROPERTY, RetentionSnapshot, classify
+from zfstm.retention.snapshots import (
+    MANAGED_PROPERTY,
+    STANDS_UNTIL_PROPERTY,
+    RetentionSnapshot,
+    classify,
+    standing_in,
+)
+from zfstm.timemachine.timefmt import parse_utc
 from zfstm.zfs import DatasetName, DestroyReport, SnapshotInfo, SnapshotName, SnapshotProperty, ZfsBackend
 
 #: What the live planner reads: creation (names that do not encode their time), userrefs (to fetch hold tags only
@@ -37,13 +44,22 @@ def read_snapshots(
     *,
     naming: NamingScheme = DEFAULT_SCHEME,
     adopted: Sequence[NamingScheme] = (),
+    pick_last: bool = True,
 ) -> Listing:
-    """List ``dataset``'s snapshots with what retention needs (holds are read only where userrefs > 0)."""
-    infos = backend.list_snapshots(dataset, properties=LISTING_PROPERTIES, user_props=(MANAGED_PROPERTY,))
+    """List ``dataset``'s snapshots with what retention needs (holds are read only where userrefs > 0).
+
+    ``pick_last`` (the policy's ``pick = last``) places a snapshot that stood for skipped empty ones at its
+    ``zfstm:stands-until`` time, as `zfstm run` does, so that `plan` and `prune` decide the same.
+    """
+    infos = backend.list_snapshots(
+        dataset, properties=LISTING_PROPERTIES, user_props=(MANAGED_PROPERTY, STANDS_UNTIL_PROPERTY)
+    )
     snapshots = []
     used: dict[str, int] = {}
     for info in infos:
-        snapshots.append(_retention_view(backend, info, naming, adopted))
+        view = _retention_view(backend, info, naming, adopted)
+        until = parse_utc(info.user_props.get(STANDS_UNTIL_PROPERTY, ""))
+        snapshots.append(standing_in(view, until, pick_last=pick_last))
         if info.used is not None:
             used[info.name.full] = info.used
     return Listing(dataset, tuple(snapshots), used)

@@ -21,7 +21,7 @@ from zfstm.naming import DEFAULT_PATTERN, NamingScheme, legacy_scheme
 from zfstm.plan_render import plan_json, plan_table
 from zfstm.retention import RetentionSnapshot, classify, plan
 from zfstm.retention.plan import Plan
-from zfstm.retention.policy import Policy
+from zfstm.retention.policy import Pick, Policy
 from zfstm.retention.policy_text import parse_fraction, parse_policy_spec, policy_from_settings
 
 #: Flag -> policy setting key (see zfstm.retention.policy_text).
@@ -151,7 +151,7 @@ def live_plan(
 
     backend = open_backend(args.backend)
     dataset = DatasetName(args.dataset)
-    listing = read_snapshots(backend, dataset, naming=naming, adopted=adopted)
+    listing = read_snapshots(backend, dataset, naming=naming, adopted=adopted, pick_last=policy.pick is Pick.LAST)
     usage = dataset_usage(backend, dataset, policy.space.basis) if policy.space is not None else None
     return plan(listing.snapshots, now_from_args(args), policy, usage=usage, dataset=dataset.full)
 

@@ -16,7 +16,7 @@ from zfstm.apply import apply_plan, estimate_reclaim, read_snapshots
 from zfstm.cli.plan import add_policy_arguments, now_from_args, policy_from_args, schemes_from_args
 from zfstm.errors import PartialFailure
 from zfstm.plan_render import plan_json, plan_table
-from zfstm.retention import plan
+from zfstm.retention import Pick, plan
 from zfstm.zfs import DatasetName, DestroyReport, open_backend
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     naming, adopted = schemes_from_args(args)
     backend = open_backend(args.backend)
     dataset = DatasetName(args.dataset)
-    listing = read_snapshots(backend, dataset, naming=naming, adopted=adopted)
+    listing = read_snapshots(backend, dataset, naming=naming, adopted=adopted, pick_last=policy.pick is Pick.LAST)
     usage = dataset_usage(backend, dataset, policy.space.basis) if policy.space is not None else None
     the_plan = plan(listing.snapshots, now_from_args(args), policy, usage=usage, dataset=dataset.full)
     if args.dry_run:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 import attrs
 
 from zfstm.config_model import Target
+from zfstm.retention.snapshots import STANDS_UNTIL_PROPERTY
 from zfstm.timemachine.properties import MANAGED, YES, SnapshotRecord, record_from_properties
 from zfstm.timemachine.share import ShareScan
 from zfstm.timemachine.timefmt import aware, parse_utc
@@ -20,7 +21,7 @@ from zfstm.zfs.names import DatasetName, SnapshotName
 
 #: Set on the newest snapshot when a due snapshot was skipped because nothing was written: until when that
 #: snapshot stands for the share's state (retention then counts it in the latest time slot it stands for).
-STANDS_UNTIL = "zfstm:stands-until"
+STANDS_UNTIL = STANDS_UNTIL_PROPERTY
 
 
 def _frozen(value: Mapping[str, str]) -> Mapping[str, str]:

@@ -26,6 +26,7 @@ from zfstm.config_model import Target
 from zfstm.lifecycle.model import DatasetState, SnapshotView
 from zfstm.naming import NamingScheme
 from zfstm.retention import Pick, Plan, RetentionSnapshot, classify, plan
+from zfstm.retention.snapshots import standing_in
 from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG, HoldAction, HoldPlan, HoldStep, plan_known_good_hold
 from zfstm.zfs.names import SnapshotName
 
@@ -82,10 +83,7 @@ def retention_view(
         naming=naming,
         adopted=adopted,
     )
-    until = view.stands_until
-    if pick is Pick.LAST and base.managed and until is not None and until > base.time:
-        return attrs.evolve(base, time=until)
-    return base
+    return standing_in(base, view.stands_until, pick_last=pick is Pick.LAST)
 
 
 def plan_target_upkeep(

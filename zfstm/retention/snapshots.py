@@ -79,3 +79,15 @@ def classify(
     else:
         managed = user_props.get(MANAGED_PROPERTY) == "yes" or by_adoption
     return RetentionSnapshot(name=name, time=time if time is not None else creation, managed=managed, holds=holds)
+
+
+#: Set on a snapshot that stood for due snapshots skipped as empty (nothing was written): until when (UTC).
+STANDS_UNTIL_PROPERTY = "zfstm:stands-until"
+
+
+def standing_in(snapshot: RetentionSnapshot, until: datetime | None, *, pick_last: bool) -> RetentionSnapshot:
+    """Under ``pick = last`` a managed snapshot that stood for skipped empty ones is placed at its stands-until
+    time: it *is* the share's state up to then, so it represents the latest bucket it stood for."""
+    if pick_last and snapshot.managed and until is not None and as_utc(until) > snapshot.time:
+        return attrs.evolve(snapshot, time=as_utc(until))
+    return snapshot

@@ -12,6 +12,7 @@ from zfstm.apply import SpaceEstimate, apply_plan, estimate_reclaim, read_snapsh
 from zfstm.errors import CircuitBreakerError, SnapshotCloned, ZfsError
 from zfstm.naming import DEFAULT_SCHEME, legacy_scheme
 from zfstm.retention import KNOWN_GOOD_HOLD, MANAGED_PROPERTY, Policy, plan
+from zfstm.retention.snapshots import STANDS_UNTIL_PROPERTY
 from zfstm.zfs import CommandPrefix, DatasetName, DestroyOutcome, HoldTag, SnapshotName
 from zfstm.zfs.cli import CliBackend, Completed
 from zfstm.zfs.fake import FakeBackend
@@ -46,6 +47,16 @@ def test_read_snapshots_classifies(backend: FakeBackend) -> None:
     legacy = next(s for s in adopted.snapshots if s.short_name == "20261128_0915")
     assert legacy.managed is True
     assert legacy.time == datetime(2026, 11, 28, 8, 15, tzinfo=UTC)
+
+
+def test_read_snapshots_places_a_standing_snapshot_at_its_stands_until_time(backend: FakeBackend) -> None:
+    """As `zfstm run` does: under pick = last a snapshot that stood for skipped empty ones sits at stands-until."""
+    oldest = DATASET.snapshot(DEFAULT_SCHEME.format(NOW - timedelta(hours=12, minutes=30)))
+    backend.set_property(oldest, STANDS_UNTIL_PROPERTY, "2026-11-28T03:00:00Z")
+    moved = {s.short_name: s.time for s in read_snapshots(backend, DATASET).snapshots}
+    assert moved[oldest.short] == datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    kept = {s.short_name: s.time for s in read_snapshots(backend, DATASET, pick_last=False).snapshots}
+    assert kept[oldest.short] == NOW - timedelta(hours=12, minutes=30)
 
 
 def test_apply_destroys_the_plan_and_reports_late_holds(backend: FakeBackend) -> None:
