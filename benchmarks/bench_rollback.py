@@ -181,7 +181,7 @@ def save(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """Write what was measured so far (a run cut short still leaves its rows)."""
     out = Path(os.environ.get("ZFSTM_TESTBED_OUT", "."))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_rollback.json").write_text(
+    (out / args.json_name).write_text(
         json.dumps({"machine": platform.platform(), "cnid_dev": not args.cnid_dev_no, "afp_limit": args.afp_limit,
                     "rows": rows}, indent=2)
     )  # fmt: skip
@@ -192,6 +192,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="2000,20000")
     parser.add_argument("--afp-limit", type=int, default=2000, help="files written over AFP; the rest locally")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--json-name", default="bench_rollback.json", help="file written into $ZFSTM_TESTBED_OUT")
     parser.add_argument(
         "--cnid-dev-no", action="store_true", help="serve with `cnid dev = no` (default: netatalk's yes)"
     )
