@@ -51,11 +51,13 @@ if ! zpool create -f -O mountpoint=/tank -O compression=lz4 tank /dev/vdb; then
     finish
 fi
 mkdir -p /tmp/work /io/out
+# Byte code for every Python process (the image's library is precompiled there; /src is read-only), any user.
+mkdir -p /var/cache/zfstm-pyc && chmod 1777 /var/cache/zfstm-pyc
 say "pool ready"
 : >/io/started
 
 cd /tmp/work
-PYTHONPATH=/src PYTHONDONTWRITEBYTECODE=1 ZFSTM_TESTBED=1 ZFSTM_TESTBED_POOL=tank ZFSTM_TESTBED_OUT=/io/out \
+PYTHONPATH=/src PYTHONPYCACHEPREFIX=/var/cache/zfstm-pyc ZFSTM_TESTBED=1 ZFSTM_TESTBED_POOL=tank ZFSTM_TESTBED_OUT=/io/out \
     python3 -c 'import json, os, sys; argv = json.load(open("/io/argv.json")); os.execvp(argv[0], argv)' \
     >/dev/ttyS1 2>&1 </dev/null
 echo $? >/io/rc.tmp && mv /io/rc.tmp /io/rc

@@ -13,7 +13,7 @@ from importlib import resources
 import attrs
 
 #: Bump when the build steps in build.py change in a way the lists below do not show.
-BUILD_STEPS_VERSION = 6
+BUILD_STEPS_VERSION = 7
 #: Bump when the debootstrap step changes.
 BASE_STEPS_VERSION = 1
 
@@ -58,6 +58,10 @@ EXTRA_PACKAGES = (
 GUEST_USERS = (("tmuser", "tmpass"), ("zfsuser", "zfspass"))
 
 DISK_SIZE = "4G"
+
+#: Where the guest's Python keeps byte code (PYTHONPYCACHEPREFIX): the image's library is compiled there at build
+#: time; /src is read-only, so zfstm's modules are compiled there by the first process of each VM.
+PYC_PREFIX = "/var/cache/zfstm-pyc"
 
 #: The only modules the guest's initramfs carries (Debian's default, MODULES=most, makes a 35 MB initrd whose udev
 #: loads floppy, ATA and mouse drivers: ~6 s of a warm start under TCG). The rest load from the root disk.

@@ -184,3 +184,13 @@ def test_suite_file_env_is_for_known_files_and_reaches_the_guest() -> None:
         argv = pytest_argv(path)
         assert argv[0] == "env" and argv[1 : 1 + len(env)] == [f"{k}={v}" for k, v in sorted(env.items())]
         assert argv[-1] == f"/src/{path}"
+
+
+def test_guest_python_uses_the_precompiled_cache() -> None:
+    """The guest runs Python with the byte-code prefix the image was compiled into (else every process recompiles)."""
+    from importlib import resources
+
+    from zfstm.testbed.recipe import PYC_PREFIX
+
+    init = resources.files("zfstm.testbed").joinpath("guest-init.sh").read_text()
+    assert f"PYTHONPYCACHEPREFIX={PYC_PREFIX}" in init and "PYTHONDONTWRITEBYTECODE" not in init
