@@ -39,7 +39,7 @@ from zfstm.zfs.cli_parse import (
     parse_snapshot_user_props,
     snapshot_columns,
 )
-from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by, newest_first_chunks
+from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by, newest_first
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName, validate_user_property
 from zfstm.zfs.prefix import CommandPrefix
 from zfstm.zfs.rollback import rollback_procedure
@@ -123,15 +123,16 @@ class CliBackend:
             return {}
 
     def destroy_snapshots(self, names: Iterable[SnapshotName]) -> DestroyReport:
-        """See ZfsBackend.destroy_snapshots. One listing per dataset, then ``zfs destroy fs@a,b,...`` newest first in
-        chunks (zfstm.zfs.destroy says why)."""
+        """See ZfsBackend.destroy_snapshots. One listing per dataset, then one ``zfs destroy fs@a,b,...`` per 64 KiB of
+        names, newest first (zfstm.zfs.destroy says why not in smaller chunks)."""
         ordered = list(dict.fromkeys(names))
         results: dict[SnapshotName, DestroyResult] = {}
         for group in group_by(ordered, lambda n: n.dataset.full).values():
             existing = self._existing_snapshots(group[0].dataset)
             present = [n for n in group if n in existing]
             results.update((n, DestroyResult(n, DestroyOutcome.NOT_FOUND)) for n in group if n not in existing)
-            for chunk in newest_first_chunks(present, existing):
+            ordered_present = newest_first(present, existing)
+            for chunk in chunks_by_size(ordered_present, DESTROY_ARGUMENT_BUDGET, argv_for.destroy_argument_size):
                 results.update(destroy_in_rounds(chunk, self._destroy_attempt))
         return DestroyReport(tuple(results[n] for n in ordered))
 

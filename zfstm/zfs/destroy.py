@@ -7,9 +7,11 @@ so each round either destroys everything left or removes at least one name: at m
 
 Order matters to the kernel: destroying a snapshot costs more the more later snapshots of its dataset still exist
 (seen in the testbed: 300 snapshots in one call 65 ms each, in chunks of 30 newest first 42.5 ms each). ZFS runs
-the names of one call in an order of its own, so when the creation order is known the names go newest first, in
-chunks small enough that the order mostly holds and large enough that the one transaction group per chunk stays
-cheap.
+the names of one call in an order of its own, so when the creation order is known the libzfs_core backend sends them
+newest first, in chunks small enough that the order mostly holds and large enough that the one transaction group
+per chunk stays cheap. The CLI backend does not chunk: every ``zfs destroy fs@a,b,...`` walks all of the dataset's
+snapshots to match the names, so 20 calls for 1,000 names cost more than the order saves (178 s against 101 s for
+one call, seen in the testbed).
 """
 
 from __future__ import annotations
@@ -64,9 +66,14 @@ NEWEST_FIRST_CHUNK = 50
 def newest_first_chunks(
     names: Sequence[SnapshotName], createtxg: Mapping[SnapshotName, int], size: int = NEWEST_FIRST_CHUNK
 ) -> list[list[SnapshotName]]:
-    """``names`` newest first (by ``createtxg``; names without one last, in their order), in chunks of ``size``."""
-    ordered = sorted(names, key=lambda n: createtxg.get(n, -1), reverse=True)
+    """``names`` newest first (see :func:`newest_first`), in chunks of ``size``."""
+    ordered = newest_first(names, createtxg)
     return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def newest_first(names: Sequence[SnapshotName], createtxg: Mapping[SnapshotName, int]) -> list[SnapshotName]:
+    """``names`` by ``createtxg``, newest first; names without one last, in their given order."""
+    return sorted(names, key=lambda n: createtxg.get(n, -1), reverse=True)
 
 
 def chunks_by_size(
