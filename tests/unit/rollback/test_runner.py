@@ -230,3 +230,24 @@ def test_verify_failure_is_past_the_point_of_no_return(tmp_path: Path) -> None:
     assert not failed.value.reversed and server.running
     assert backend.read_contents(DATA) == "data-s1"
     assert [u.failed for u in unfinished_rollbacks(tmp_path)] == ["verify"]
+
+
+def test_every_record_is_stamped_and_each_step_says_how_long_it_took(tmp_path: Path) -> None:
+    """The journal tells when each step ran and how long it took; the echo says it too."""
+    import json
+    from datetime import datetime
+
+    backend = make_world()
+    journal, plan = start(tmp_path, backend, RollbackRequest("tm", last_good=True))
+    ctx, _server, _cnid = context(backend)
+    said: list[str] = []
+    outcome = run(journal, ctx, echo=said.append)
+    records = [json.loads(line) for line in Path(outcome.journal).read_text().splitlines()]
+    stamps = [datetime.fromisoformat(r["at"]) for r in records]
+    assert stamps == sorted(stamps) and all(s.utcoffset() is not None and not s.utcoffset() for s in stamps)
+    after = [r for r in records if r["event"] == "after"]
+    assert [r["step"] for r in after] == [s.id for s in plan.steps]
+    assert all(isinstance(r["seconds"], float) and r["seconds"] >= 0 for r in after)
+    assert [line for line in said if " done in " in line] == [
+        f"[{s.id}] done in {r['seconds']:.1f} s" for s, r in zip(plan.steps, after, strict=True)
+    ]
