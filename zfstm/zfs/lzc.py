@@ -19,7 +19,7 @@ from zfstm.errors import DatasetNotFound, EnvironmentMissing, HoldNotFound, Pyzf
 from zfstm.zfs import checks
 from zfstm.zfs.backend import N
 from zfstm.zfs.cli import CliBackend
-from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group_by, newest_first_chunks
+from zfstm.zfs.destroy import NEWEST_FIRST_CHUNK, Refusals, destroy_in_rounds, group_by, newest_first_chunks
 from zfstm.zfs.lzc_errors import describe, name_of, sub_errors, translate
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName
 from zfstm.zfs.rollback import rollback_procedure
@@ -76,13 +76,9 @@ class LzcBackend:
         for group in group_by(ordered, lambda n: n.pool).values():
             present = self._present(group)
             results.update((n, DestroyResult(n, DestroyOutcome.NOT_FOUND)) for n in group if n not in present)
+            # Newest first in small chunks where a listing told the order; in ZFS's own order otherwise.
             known = {n: txg for n, txg in present.items() if txg is not None}
-            chunks = (
-                newest_first_chunks(list(present), known)
-                if known
-                else chunks_by_size(list(present), DESTROY_BATCH, lambda _n: 1)
-            )
-            for chunk in chunks:
+            for chunk in newest_first_chunks(list(present), known, NEWEST_FIRST_CHUNK if known else DESTROY_BATCH):
                 results.update(destroy_in_rounds(chunk, self._destroy_attempt))
         return DestroyReport(tuple(results[n] for n in ordered))
 
