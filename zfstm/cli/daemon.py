@@ -17,10 +17,10 @@ import logging
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from types import FrameType
+from typing import Protocol
 
 from zfstm.cli.config import (
     add_config_argument,
@@ -36,10 +36,19 @@ from zfstm.lifecycle.outcome import TickReport
 from zfstm.lifecycle.tick import run_tick
 from zfstm.retention.durations import format_duration, parse_duration
 from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG, SMF_EXIT_OK, daemon_exit_code, under_smf
+from zfstm.service.stop_request import StopRequest
 
 log = logging.getLogger("zfstm.daemon")
 
 Tick = Callable[[], TickReport]
+
+
+class Stop(Protocol):
+    """What the loop sleeps on: a ``StopRequest`` in the daemon, a ``threading.Event`` will do in tests."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,7 +77,7 @@ def summary(report: TickReport) -> str:
     return "tick: " + ("; ".join(parts) if parts else "no targets")
 
 
-def loop(tick: Tick, interval: timedelta, stop: threading.Event) -> int:
+def loop(tick: Tick, interval: timedelta, stop: Stop) -> int:
     """Tick until ``stop`` is set; the exit status per the contract (0 after a stop, 96 for fatal failures)."""
     while not stop.is_set():
         try:
@@ -87,14 +96,14 @@ def loop(tick: Tick, interval: timedelta, stop: threading.Event) -> int:
                     print(f"zfstm daemon: {failure.target}: {failure.step}: {failure.message}", file=sys.stderr)
                 return SMF_EXIT_ERR_CONFIG
         stop.wait(interval.total_seconds())
-    log.info("stopped")
+    reason = getattr(stop, "reason", "")
+    log.info("stopped%s", f" on {reason}" if reason else "")
     return SMF_EXIT_OK
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+def _stop_on_signals(stop: StopRequest) -> None:
     def handler(signum: int, _frame: FrameType | None) -> None:
-        log.info("%s: finishing the current tick, then stopping", signal.Signals(signum).name)
-        stop.set()
+        stop.request(signal.Signals(signum).name)  # no logging here: see zfstm.service.stop_request
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGHUP, handler)
@@ -114,12 +123,15 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return daemon_exit_code(exc)
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    log.info(
-        "started: %d target(s) from %s, a tick every %s", len(config.targets), config.source, format_duration(interval)
-    )
-    return loop(lambda: _tick(config), interval, stop)
+    with StopRequest() as stop:
+        _stop_on_signals(stop)
+        log.info(
+            "started: %d target(s) from %s, a tick every %s",
+            len(config.targets),
+            config.source,
+            format_duration(interval),
+        )
+        return loop(lambda: _tick(config), interval, stop)
 
 
 def _tick(config: Config) -> TickReport:

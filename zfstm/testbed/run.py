@@ -166,9 +166,40 @@ def run(
                 out.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(console_log, out / "console.log")
         if status == EXIT_TESTBED_FAILED:
-            tail = console_log.read_text(errors="replace")[-3000:] if console_log.exists() else "(no console log)"
-            print(f"zfstm.testbed: the VM ended without a command status. Console log tail:\n{tail}", file=sys.stderr)
+            print(crash_report(console_log), file=sys.stderr)
         return status
+
+
+#: Where the console log of a VM that died without a command status is kept (the run's directory goes away).
+CRASH_DIR = "crashes"
+_OOPS_MARKERS = ("BUG:", "Oops:", "general protection fault", "Kernel panic", "kernel BUG", "WARNING:")
+
+
+def oops_head(console: str, lines: int = 30) -> str:
+    """The first lines of the guest kernel's first oops or panic (the tail alone loses what went wrong)."""
+    text = console.splitlines()
+    for index, line in enumerate(text):
+        if any(marker in line for marker in _OOPS_MARKERS):
+            return "\n".join(text[index : index + lines])
+    return ""
+
+
+def crash_report(console_log: Path) -> str:
+    """What to print when the VM died without a command status: the oops, the tail, and a kept copy of the log."""
+    if not console_log.exists():
+        return "zfstm.testbed: the VM ended without a command status (no console log)"
+    console = console_log.read_text(errors="replace")
+    kept = cache_root() / CRASH_DIR / time.strftime("console-%Y%m%dT%H%M%SZ.log", time.gmtime())
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept = kept.with_name(f"{kept.stem}-{os.getpid()}-{threading.get_ident()}.log")
+    shutil.copyfile(console_log, kept)
+    head = oops_head(console)
+    parts = ["zfstm.testbed: the VM ended without a command status (the guest crashed or QEMU died)."]
+    if head:
+        parts.append(f"First oops in the guest's console:\n{head}")
+    parts.append(f"Console log tail:\n{console[-2000:]}")
+    parts.append(f"Whole console log kept at {kept}")
+    return "\n".join(parts)
 
 
 _LIVE: set[subprocess.Popen[bytes]] = set()

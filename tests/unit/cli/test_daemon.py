@@ -16,6 +16,7 @@ from zfstm.cli.main import main
 from zfstm.errors import DatasetBusy, ZfsPermissionDenied
 from zfstm.lifecycle.decide import TickPlan
 from zfstm.lifecycle.outcome import Failure, TickReport
+from zfstm.service.stop_request import StopRequest
 
 EMPTY = TickReport(TickPlan(NOW, (), (), (), (), ()), False)
 
@@ -80,14 +81,16 @@ def test_missing_delegation_exits_96() -> None:
     assert loop(lambda: failing, timedelta(seconds=0), stop) == 96
 
 
-def test_sigterm_sets_the_stop_event() -> None:
-    """SIGTERM and SIGHUP end the daemon through its stop event (exit 0), not through an exception."""
+def test_sigterm_requests_the_stop() -> None:
+    """SIGTERM and SIGHUP end the daemon through its stop request (exit 0), not through an exception."""
     old_term, old_hup = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
-    stop = threading.Event()
     try:
-        _stop_on_signals(stop)
-        os.kill(os.getpid(), signal.SIGTERM)
-        assert stop.wait(5)
+        with StopRequest() as stop:
+            _stop_on_signals(stop)
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert stop.wait(5)
+            assert stop.reason == "SIGTERM"
+            assert loop(lambda: EMPTY, timedelta(hours=1), stop) == 0
     finally:
         signal.signal(signal.SIGTERM, old_term)
         signal.signal(signal.SIGHUP, old_hup)

@@ -194,3 +194,37 @@ def test_guest_python_uses_the_precompiled_cache() -> None:
 
     init = resources.files("zfstm.testbed").joinpath("guest-init.sh").read_text()
     assert f"PYTHONPYCACHEPREFIX={PYC_PREFIX}" in init and "PYTHONDONTWRITEBYTECODE" not in init
+
+
+def test_a_crashed_vm_runs_the_file_once_more_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exit 125 (the VM died) runs the file again in a fresh VM once; a failing test (exit 1) never runs again."""
+    import io
+
+    from zfstm.testbed import run as run_mod
+    from zfstm.testbed import suite
+
+    statuses = iter([125, 0])
+    monkeypatch.setattr(run_mod, "run", lambda *args, **kwargs: next(statuses))
+    stream = io.StringIO()
+    assert suite.run_file("tests/contract", recipe=Recipe(), timeout=1, memory_mb=1, stream=stream) == (0, 1)
+    assert "VM crashed" in stream.getvalue()
+
+    statuses = iter([125, 125, 0])
+    assert suite.run_file("tests/contract", recipe=Recipe(), timeout=1, memory_mb=1, stream=io.StringIO()) == (125, 2)
+
+    statuses = iter([1, 0])
+    assert suite.run_file("tests/contract", recipe=Recipe(), timeout=1, memory_mb=1, stream=io.StringIO()) == (1, 0)
+
+
+def test_a_crash_report_shows_the_oops_and_keeps_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zfstm.testbed.run import crash_report
+
+    monkeypatch.setenv("ZFSTM_TESTBED_CACHE", str(tmp_path / "cache"))
+    console = tmp_path / "console.log"
+    noise = "".join(f"[ {i}.0] line {i}\n" for i in range(500))
+    console.write_text("boot\nBUG: unable to handle page fault for address: 0000\nRIP: kmem_cache_alloc\n" + noise)
+    report = crash_report(console)
+    assert "First oops" in report and "BUG: unable to handle page fault" in report
+    kept = list((tmp_path / "cache" / "crashes").iterdir())
+    assert len(kept) == 1 and kept[0].read_text() == console.read_text()
+    assert str(kept[0]) in report
