@@ -34,13 +34,21 @@ class DumpedDatabase:
         return dict(self.header).get("type", "")
 
 
-def _hex_line(line: str, lineno: int) -> bytes:
-    if not line.startswith(" "):
-        raise DumpFormatError(f"line {lineno}: expected a data line starting with a space, got {line[:40]!r}")
+def _hex_lines(block: list[str], first_lineno: int) -> list[bytes]:
+    """The data lines of one database, decoded; a whole block at a time (a volume has tens of thousands)."""
+    for offset, line in enumerate(block):
+        if line[:1] != " ":
+            lineno = first_lineno + offset
+            raise DumpFormatError(f"line {lineno}: expected a data line starting with a space, got {line[:40]!r}")
     try:
-        return bytes.fromhex(line[1:])
-    except ValueError as exc:
-        raise DumpFormatError(f"line {lineno}: not hexadecimal ({exc})") from None
+        return [bytes.fromhex(line) for line in block]
+    except ValueError:
+        for offset, line in enumerate(block):
+            try:
+                bytes.fromhex(line)
+            except ValueError as exc:
+                raise DumpFormatError(f"line {first_lineno + offset}: not hexadecimal ({exc})") from None
+        raise
 
 
 def parse_dump(text: str) -> tuple[DumpedDatabase, ...]:
@@ -65,25 +73,22 @@ def parse_dump(text: str) -> tuple[DumpedDatabase, ...]:
         if fmt != "bytevalue":
             raise DumpFormatError(f"dump format is {fmt!r}; run the dump tool without -p (bytevalue format)")
         i += 1
-        pairs: list[tuple[bytes, bytes]] = []
-        while i < len(lines) and lines[i] != "DATA=END":
-            if i + 1 >= len(lines) or lines[i + 1] == "DATA=END":
-                raise DumpFormatError(f"line {i + 1}: key without data")
-            pairs.append((_hex_line(lines[i], i + 1), _hex_line(lines[i + 1], i + 2)))
-            i += 2
-        if i == len(lines):
-            raise DumpFormatError("dump ends before DATA=END: the database was cut short or the tool failed")
-        i += 1
-        databases.append(DumpedDatabase(header=tuple(header), pairs=tuple(pairs)))
+        try:
+            end = lines.index("DATA=END", i)
+        except ValueError:
+            raise DumpFormatError("dump ends before DATA=END: the database was cut short or the tool failed") from None
+        if (end - i) % 2:
+            raise DumpFormatError(f"line {end}: key without data")
+        values = _hex_lines(lines[i:end], i + 1)
+        databases.append(
+            DumpedDatabase(header=tuple(header), pairs=tuple(zip(values[0::2], values[1::2], strict=True)))
+        )
+        i = end + 1
     return tuple(databases)
 
 
 def format_dump(database: DumpedDatabase) -> str:
-    """The inverse of :func:`parse_dump` for one database (used by tests and fixtures)."""
-    out = [f"{k}={v}" for k, v in database.header]
-    out.append("HEADER=END")
-    for key, data in database.pairs:
-        out.append(" " + key.hex())
-        out.append(" " + data.hex())
-    out.append("DATA=END")
-    return "\n".join(out) + "\n"
+    """The inverse of :func:`parse_dump` for one database (what the load tool reads)."""
+    header = "".join(f"{k}={v}\n" for k, v in database.header)
+    data = "".join([f" {key.hex()}\n {value.hex()}\n" for key, value in database.pairs])
+    return f"{header}HEADER=END\n{data}DATA=END\n"

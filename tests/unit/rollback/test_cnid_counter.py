@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from zfstm.errors import CnidDatabaseError
 from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump
 from zfstm.netatalk.cnid import CnidRecord, EntryType, RootInfo, encode_record, encode_rootinfo
 from zfstm.netatalk.cniddb import read_cnid_database
@@ -90,3 +91,30 @@ def test_rebase_leaves_cnid_dev_no_volumes_alone() -> None:
     pairs = (encode_record(CnidRecord(17, 0, 5, EntryType.FILE, 2, "a")),)
     primary = DumpedDatabase((("format", "bytevalue"),), pairs)
     assert rebase_dev(primary, DumpedDatabase((), ()), 0x31)[2] == 0
+
+
+def _dump(directory: Path, name: str) -> str:
+    return subprocess.run(["db5.3_dump", "-s", name, str(directory / "cnid2.db")], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+
+
+@needs_tools
+def test_sub_databases_that_do_not_change_are_copied_byte_for_byte(tmp_path: Path) -> None:
+    """didname.db and name.db go from the dump tool straight into the load tool: their dumps are unchanged."""
+    build_db(tmp_path, dev=0x2D)
+    before = {name: _dump(tmp_path, name) for name in ("didname.db", "name.db")}
+    raise_counter(tmp_path, 50, new_dev=0x31)
+    assert {name: _dump(tmp_path, name) for name in before} == before
+
+
+@needs_tools
+def test_the_counter_is_read_without_a_rootinfo_or_from_a_broken_file(tmp_path: Path) -> None:
+    """No rootinfo record: None (nothing to raise from); a file the dump tool cannot read: an error naming it."""
+    record = encode_record(CnidRecord(17, 0, 5, EntryType.FILE, 2, "a"))
+    header = (("VERSION", "3"), ("format", "bytevalue"), ("database", "cnid2.db"), ("type", "btree"))
+    text = format_dump(DumpedDatabase(header, (record,)))
+    subprocess.run(["db5.3_load", str(tmp_path / "cnid2.db")], input=text, text=True, check=True)
+    assert read_counter(tmp_path) is None
+    (tmp_path / "cnid2.db").write_bytes(b"not a database" * 100)
+    with pytest.raises(CnidDatabaseError, match=r"cnid2\.db"):
+        read_counter(tmp_path)
