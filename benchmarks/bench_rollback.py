@@ -127,8 +127,14 @@ def write_config(root: str) -> Path:
     return config
 
 
+PROFILE: list[str] = []  # set by --profile: the path of a cProfile output for the next timed zfstm run
+
+
 def zfstm(*argv: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "zfstm.cli.main", *argv], capture_output=True, text=True, check=False)
+    prefix = ["-m", "cProfile", "-o", PROFILE.pop()] if PROFILE else []
+    done = subprocess.run(
+        [sys.executable, *prefix, "-m", "zfstm.cli.main", *argv], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"zfstm {' '.join(argv)}: {done.stdout}\n{done.stderr}")
     return done
@@ -144,7 +150,7 @@ def restore_broken(root: str, config: Path, now: str) -> None:
     wait_serving()
 
 
-def run_method(method: str, master: dict[str, Any], n: int, round_: int) -> dict[str, Any]:
+def run_method(method: str, master: dict[str, Any], n: int, round_: int, *, profile: bool) -> dict[str, Any]:
     root = master["root"]
     config = write_config(root)
     if not SERVER.is_running():
@@ -163,6 +169,8 @@ def run_method(method: str, master: dict[str, Any], n: int, round_: int) -> dict
         subprocess.run(["dbd", f"/{POOL}/{root}/tm"], capture_output=True, check=False)
     else:
         stamp = f"2030-01-01T00:{round_:02d}:00Z"
+        if profile:
+            PROFILE.append(str(out_dir() / f"profile-{n}-{method}.pstats"))
         done = zfstm("rollback", "tm", "--to", "good", "--yes", "--cnid-strategy", method, "--now", stamp,
                      "--config", str(config))  # fmt: skip
         detail = done.stderr
@@ -177,11 +185,15 @@ def run_method(method: str, master: dict[str, Any], n: int, round_: int) -> dict
             "files": len(master["good"]), "detail": detail}  # fmt: skip
 
 
-def save(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    """Write what was measured so far (a run cut short still leaves its rows)."""
+def out_dir() -> Path:
     out = Path(os.environ.get("ZFSTM_TESTBED_OUT", "."))
     out.mkdir(parents=True, exist_ok=True)
-    (out / args.json_name).write_text(
+    return out
+
+
+def save(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Write what was measured so far (a run cut short still leaves its rows)."""
+    (out_dir() / args.json_name).write_text(
         json.dumps({"machine": platform.platform(), "cnid_dev": not args.cnid_dev_no, "afp_limit": args.afp_limit,
                     "rows": rows}, indent=2)
     )  # fmt: skip
@@ -196,14 +208,24 @@ def main() -> int:
     parser.add_argument(
         "--cnid-dev-no", action="store_true", help="serve with `cnid dev = no` (default: netatalk's yes)"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the first of each zfstm method under cProfile (profile-N-METHOD.pstats; repeat a method in"
+        " --methods, e.g. paired,paired,manual, for an unprofiled time too)",
+    )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         master = build_master(n, args.afp_limit, cnid_dev=not args.cnid_dev_no)
         print(f"N={n}: {master['afp_files']} files over AFP in {master['afp_seconds']:.0f} s", flush=True)
+        profiled: set[str] = set()
         for round_, method in enumerate(args.methods.split(",")):
-            row = run_method(method, master, n, round_)
+            profile = args.profile and method not in profiled
+            profiled.add(method)
+            row = run_method(method, master, n, round_, profile=profile)
+            row["profiled"] = profile
             rows.append(row)
             save(rows, args)
             print(f"N={n:>6} {method:<8} {row['seconds']:>8.2f} s  CNIDs changed {row['cnids_changed']:>6}"
