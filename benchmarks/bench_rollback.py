@@ -36,6 +36,7 @@ from typing import Any
 from zfstm.netatalk.check import record_paths
 from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.service.pidfile import PidfileControl
+from zfstm.service.verified import asip_probe
 from zfstm.testbed.afpclient import AfpClient
 from zfstm.testbed.guest_netatalk import AFP_CONF, afp_conf_text, netatalk_lockfile
 
@@ -57,8 +58,10 @@ def serve(root: str, *, cnid_dev: bool) -> None:
 
 
 def wait_serving() -> None:
+    """The same probe zfstm's start step uses (a native DSI GetStatus), so both methods wait alike."""
+    probe = asip_probe()
     for _ in range(300):
-        if subprocess.run(["asip-status", "localhost"], capture_output=True, check=False).returncode == 0:
+        if probe().ok:
             return
         time.sleep(0.2)
     raise RuntimeError("netatalk does not answer")
@@ -119,7 +122,7 @@ def build_master(n: int, afp_limit: int, *, cnid_dev: bool) -> dict[str, Any]:
 def write_config(root: str) -> Path:
     config = WORK / f"{root}.toml"
     config.write_text(
-        f'state_dir = "{WORK / "state"}"\nrun_dir = "{WORK / "run"}"\n\n[backend]\nkind = "cli"\n\n'
+        f'state_dir = "{WORK / "state"}"\nrun_dir = "{WORK / "run"}"\n\n'  # the default backend: lzc here
         f'[file_server]\nkind = "netatalk"\nadapter = "pidfile"\nservice = "{SERVER.pidfile}"\n'
         f'start = ["netatalk"]\nprogram = "netatalk"\nafp_conf = "{AFP_CONF}"\n\n'
         f'[[targets]]\nname = "tm"\ndataset = "{POOL}/{root}/tm"\ncnid_dataset = "{POOL}/{root}/cnid"\n'

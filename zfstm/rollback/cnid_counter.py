@@ -7,10 +7,12 @@ stale copy of it, risks a database netatalk then refuses and silently recreates 
 1. ``db_recover -h DIR`` first, so that every committed change in the logs is in cnid2.db (a snapshot of a running
    server is only crash-consistent);
 2. dump the primary, change the counter bytes of the rootinfo record (offset 20, which no secondary index covers:
-   devino.db keys bytes 4..19, didname.db bytes 24.., name.db the name) and, after a swap, each record's dev with
-   its devino.db key; load both into ``cnid2.db.zfstm-new``; copy the sub-databases that do not change straight
-   from the dump tool into the load tool (no parsing: at 20,000 records the parsing was most of the time);
-3. read the new primary back and compare it with what was loaded;
+   devino.db keys bytes 4..19, didname.db bytes 24.., name.db the name) and, after a swap, each record's dev, and
+   rebuild devino.db from the records as netatalk's index callback would; load both into ``cnid2.db.zfstm-new``;
+   copy the sub-databases that do not change straight from the dump tool into the load tool (no parsing: at
+   20,000 records parsing was much of the time);
+3. check the new file: every sub-database there with as many items as written or copied (``db_stat -d``), and the
+   raised counter in its rootinfo;
 4. remove the environment files (the new file's log sequence numbers are zero, so old logs must not be replayed
    onto it; netatalk's own wipe deletes exactly these) and rename the new file over cnid2.db, then fsync.
 
@@ -19,10 +21,12 @@ Netatalk must be stopped: the lock probe must find no holder of ``.AppleDB/lock`
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from zfstm.errors import CnidDatabaseError, EnvironmentMissing, FileServerError
@@ -33,6 +37,9 @@ from zfstm.netatalk.cniddb import EXPECTED_SUBDATABASES, PRIMARY, find_dump_tool
 
 LOAD_TOOLS = ("db5.3_load", "db53_load", "db5_load", "db_load")
 RECOVER_TOOLS = ("db5.3_recover", "db53_recover", "db5_recover", "db_recover")
+STAT_TOOLS = ("db5.3_stat", "db53_stat", "db5_stat", "db_stat")
+#: The header a rebuilt devino.db is loaded with (a plain btree, as netatalk creates it).
+INDEX_HEADER = (("VERSION", "3"), ("format", "bytevalue"), ("type", "btree"))
 NEW_SUFFIX = ".zfstm-new"
 DEVINO = "devino.db"
 
@@ -134,41 +141,56 @@ def _first_pair(db_file: Path, subdb: str) -> DumpedDatabase:
     return dumped[0]
 
 
+def repoint_records(primary: DumpedDatabase, new_dev: int) -> tuple[DumpedDatabase, dict[bytes, bytes]]:
+    """Re-point file records at the share's current ``st_dev`` (pure): (primary, {CNID key: new dev/ino bytes}).
+
+    After a rollback the share is a different mount and (Linux, illumos) gets another ``st_dev``; cnid_dbd treats a
+    record whose dev/ino no longer matches as stale, deletes it and hands out a NEW CNID (netatalk's
+    ``dbd_lookup``: "changed dev/ino"). Only the most common non-zero dev (the share's own filesystem) is
+    rewritten; ``cnid dev = no`` volumes store 0 and are left alone.
+    """
+    devs: dict[bytes, int] = {}
+    for key, data in primary.pairs:
+        if key != ROOTINFO_KEY and len(data) >= 20 and data[4:12] != bytes(8):
+            devs[data[4:12]] = devs.get(data[4:12], 0) + 1
+    new = new_dev.to_bytes(8, "big")
+    if not devs or max(devs, key=lambda d: devs[d]) == new:
+        return primary, {}
+    old = max(devs, key=lambda d: devs[d])
+    pairs, moved = [], {}
+    for key, data in primary.pairs:
+        if key != ROOTINFO_KEY and data[4:12] == old:
+            data = data[:4] + new + data[12:]  # noqa: PLW2901 - the rewritten record replaces the old one
+            moved[key] = data[4:20]
+        pairs.append((key, data))
+    return DumpedDatabase(header=primary.header, pairs=tuple(pairs)), moved
+
+
+def devino_index(primary: DumpedDatabase) -> DumpedDatabase | None:
+    """devino.db as netatalk's index callback builds it from ``primary`` (record bytes 4..19 -> CNID key), or None
+    when that is not a unique index (two records with one dev/ino: an inconsistent database), so the existing index
+    has to be remapped instead. Building it saves dumping and parsing the old index (tens of thousands of keys)."""
+    if any(len(data) < 20 for _, data in primary.pairs):
+        return None
+    index = sorted((data[4:20], key) for key, data in primary.pairs)
+    if any(a[0] == b[0] for a, b in itertools.pairwise(index)):
+        return None
+    return DumpedDatabase(header=INDEX_HEADER, pairs=tuple(index))
+
+
+def remap_index(devino: DumpedDatabase, moved: Mapping[bytes, bytes]) -> DumpedDatabase:
+    """The existing devino index with the keys of the re-pointed records changed to their new dev/ino (pure)."""
+    return DumpedDatabase(
+        header=devino.header, pairs=tuple(sorted((moved.get(pkey, skey), pkey) for skey, pkey in devino.pairs))
+    )
+
+
 def rebase_dev(
     primary: DumpedDatabase, devino: DumpedDatabase, new_dev: int
 ) -> tuple[DumpedDatabase, DumpedDatabase, int]:
-    """Re-point file records at the share's current ``st_dev`` (pure): (primary, devino index, records changed).
-
-    After a rollback the share is a different mount and (Linux, illumos) gets another ``st_dev``; cnid_dbd treats a
-    record whose dev/ino no longer matches as stale, deletes it and hands out a NEW CNID. Only the most common
-    non-zero dev (the share's own filesystem) is rewritten; ``cnid dev = no`` volumes store 0 and are left alone.
-    The devino index is keyed by record bytes 4..19, so its keys for the rewritten records are rebuilt to match.
-    """
-    devs: dict[int, int] = {}
-    for key, data in primary.pairs:
-        if key != ROOTINFO_KEY and len(data) >= 20:
-            dev = int.from_bytes(data[4:12], "big")
-            if dev:
-                devs[dev] = devs.get(dev, 0) + 1
-    if not devs:
-        return primary, devino, 0
-    old_dev = max(devs, key=lambda d: devs[d])
-    if old_dev == new_dev:
-        return primary, devino, 0
-    old, new = old_dev.to_bytes(8, "big"), new_dev.to_bytes(8, "big")
-    pairs, moved = [], {}
-    for key, data in primary.pairs:
-        changed = data
-        if key != ROOTINFO_KEY and data[4:12] == old:
-            changed = data[:4] + new + data[12:]
-            moved[key] = changed[4:20]
-        pairs.append((key, changed))
-    index = sorted((moved.get(pkey, skey), pkey) for skey, pkey in devino.pairs)
-    return (
-        DumpedDatabase(header=primary.header, pairs=tuple(pairs)),
-        DumpedDatabase(header=devino.header, pairs=tuple(index)),
-        len(moved),
-    )
+    """:func:`repoint_records` with :func:`remap_index`: (primary, devino index, records changed)."""
+    repointed, moved = repoint_records(primary, new_dev)
+    return repointed, remap_index(devino, moved) if moved else devino, len(moved)
 
 
 def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tuple[int, int, int]:
@@ -182,11 +204,12 @@ def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tup
     info = rootinfo_of(changed[PRIMARY])
     if info is None:
         raise CnidDatabaseError(f"{db_file}: no rootinfo record")
-    moved = 0
+    moved: dict[bytes, bytes] = {}
     if new_dev is not None and DEVINO in names:
-        changed[PRIMARY], changed[DEVINO], moved = rebase_dev(changed[PRIMARY], _dump(db_file, DEVINO), new_dev)
-        if not moved:
-            del changed[DEVINO]
+        changed[PRIMARY], moved = repoint_records(changed[PRIMARY], new_dev)
+        if moved:
+            index = devino_index(changed[PRIMARY])
+            changed[DEVINO] = index if index is not None else remap_index(_dump(db_file, DEVINO), moved)
     target = max(info.last_cnid, minimum)
     if target == info.last_cnid and not moved:
         return info.last_cnid, info.last_cnid, 0
@@ -194,59 +217,94 @@ def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tup
     new = db_dir / (PRIMARY + NEW_SUFFIX)
     new.unlink(missing_ok=True)
     load = _tool(LOAD_TOOLS)
-    loaded = {}
+    expected: dict[str, int | None] = {}
     for name in names:
         if name in changed:
-            loaded[name] = format_dump(_named(changed[name], name))
-            _run([load, str(new)], new, stdin=loaded[name])
+            _run([load, str(new)], new, stdin=format_dump(_named(changed[name], name)))
+            expected[name] = len(changed[name].pairs)
         else:
-            _copy_subdatabase(db_file, name, new, load)
-    _check_primary(new, loaded[PRIMARY], changed[PRIMARY], target)
-    if set(EXPECTED_SUBDATABASES) - set(list_subdatabases(new)):
-        new.unlink(missing_ok=True)
-        raise CnidDatabaseError(f"{new}: sub-databases missing after the rewrite; nothing was replaced")
+            expected[name] = _copy_subdatabase(db_file, name, new, load)
+    _check_new(new, expected, target)
     _fsync(new)
     for name in _names(db_dir):
         if classify(name) is FileRole.DISPOSABLE and name != "lock":
             (db_dir / name).unlink()
     new.replace(db_file)
     _fsync(db_dir)
-    return info.last_cnid, target, moved
+    return info.last_cnid, target, len(moved)
 
 
-def _copy_subdatabase(db_file: Path, name: str, new: Path, load: str) -> None:
-    """``dump -s NAME old | load -c database=NAME new``, without a shell; both tools must succeed."""
+def _copy_subdatabase(db_file: Path, name: str, new: Path, load: str) -> int:
+    """``dump -s NAME old | load -c database=NAME new`` without a shell or parsing; the items copied (counted in the
+    stream: the old file is only ever read, and ``db_stat`` would write its count cache into it)."""
     dump_tool = find_dump_tool()
     dump = subprocess.Popen([dump_tool, "-s", name, str(db_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    loader = subprocess.Popen(
+        [load, "-c", f"database={name}", str(new)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert dump.stdout is not None and dump.stderr is not None
+    assert loader.stdin is not None and loader.stderr is not None
+    lines, header = 0, b""
     try:
-        done = subprocess.run(
-            [load, "-c", f"database={name}", str(new)], stdin=dump.stdout, capture_output=True, check=False, timeout=900
-        )
+        while chunk := dump.stdout.read(1 << 16):
+            if b"HEADER=END\n" not in header:
+                header += chunk
+            lines += chunk.count(b"\n")
+            loader.stdin.write(chunk)
+    except BrokenPipeError:
+        pass  # the load tool gave up: its status and message follow
     finally:
-        assert dump.stdout is not None
-        dump.stdout.close()
-        dump_err = dump.stderr.read() if dump.stderr else b""
+        with contextlib.suppress(BrokenPipeError):
+            loader.stdin.close()
+        dump_err, load_err = dump.stderr.read(), loader.stderr.read()
         dump.wait(timeout=900)
-    for tool, code, said in ((dump_tool, dump.returncode, dump_err), (load, done.returncode, done.stderr)):
+        loader.wait(timeout=900)
+    for tool, code, said in ((dump_tool, dump.returncode, dump_err), (load, loader.returncode, load_err)):
         if code != 0:
             new.unlink(missing_ok=True)
-            lines = said.decode(errors="replace").strip().splitlines()
+            told = said.decode(errors="replace").strip().splitlines()
             raise CnidDatabaseError(
-                f"{db_file}: copying sub-database {name} with {Path(tool).name} failed: {'; '.join(lines[-3:])}; "
+                f"{db_file}: copying sub-database {name} with {Path(tool).name} failed: {'; '.join(told[-3:])}; "
                 "nothing was replaced"
             )
+    header_lines = header.partition(b"HEADER=END\n")[0].count(b"\n") + 1
+    return (lines - header_lines - 1) // 2  # key and data lines after the header, then DATA=END
 
 
-def _check_primary(new: Path, loaded: str, expected: DumpedDatabase, counter: int) -> None:
-    """The new file's primary must read back as loaded (same text after the header; parsed only if it differs)."""
-    text = _run([find_dump_tool(), "-s", PRIMARY, str(new)], new)
-    if text.partition("HEADER=END\n")[2] == loaded.partition("HEADER=END\n")[2]:
-        return
-    dumped = parse_dump(text)
-    got = rootinfo_of(dumped[0]) if len(dumped) == 1 else None
-    if got is None or got.last_cnid != counter or dumped[0].pairs != expected.pairs:
+def _count(db_file: Path, name: str) -> int | None:
+    """The number of data items in a sub-database (``db_stat -d``), or None without a stat tool."""
+    tool = next((found for found in map(shutil.which, STAT_TOOLS) if found), None)
+    if tool is None:
+        return None
+    for line in _run([tool, "-d", str(db_file), "-s", name], db_file).splitlines():
+        number, _, label = line.partition("\t")
+        if label.startswith("Number of data items") and number.strip().isdigit():
+            return int(number)
+    return None
+
+
+def _check_new(new: Path, expected: Mapping[str, int | None], counter: int) -> None:
+    """Before the new file replaces cnid2.db: every sub-database there with as many items as written or copied, and
+    the rootinfo (the primary's first record) carrying the raised counter."""
+    problems = []
+    present = set(list_subdatabases(new))
+    if set(EXPECTED_SUBDATABASES) - present:
+        problems.append(f"sub-databases missing: {', '.join(sorted(set(EXPECTED_SUBDATABASES) - present))}")
+    for name, count in expected.items():
+        got = _count(new, name) if name in present else None
+        if count is not None and got is not None and got != count:
+            problems.append(f"{name} has {got} items, not {count}")
+    info = rootinfo_of(_first_pair(new, PRIMARY))
+    if info is None or info.last_cnid != counter:
+        problems.append(f"its counter reads {info.last_cnid if info else 'nothing'}, not {counter}")
+    if problems:
         new.unlink(missing_ok=True)
-        raise CnidDatabaseError(f"{new}: the rewritten database does not read back as written; nothing was replaced")
+        raise CnidDatabaseError(
+            f"{new}: the rewritten database is not as written ({'; '.join(problems)}); nothing was replaced"
+        )
 
 
 def reset_database(db_dir: Path) -> list[str]:

@@ -51,11 +51,10 @@ def verified_server(
     *,
     stop_timeout: float = 60.0,
     start_timeout: float = 60.0,
-    runner: Runner = run_command,
 ) -> VerifiedFileServer:
-    """Netatalk: watch afpd/cnid_dbd/cnid_metad/netatalk and probe asip-status; Samba: watch smbd, no probe."""
+    """Netatalk: watch afpd/cnid_dbd/cnid_metad/netatalk and ask its DSI status; Samba: watch smbd, no probe."""
     if server == "netatalk":
-        names, probe = NETATALK_PROCESSES, asip_probe(runner=runner)
+        names, probe = NETATALK_PROCESSES, asip_probe()
     elif server == "samba":
         names, probe = SAMBA_PROCESSES, always_answers
     else:

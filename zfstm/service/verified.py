@@ -3,7 +3,8 @@
 ``stop()`` returns only when the service manager says the server is down **and** no file-server process (afpd,
 cnid_dbd, ...) still holds a file, a working directory, a mapping or a lock under the share or the CNID database;
 otherwise FileServerError lists every holder (pid, program, path, how). ``start()`` returns only when the server
-answers (``asip-status`` for Netatalk) within the timeout; otherwise FileServerError says what it answered.
+answers (a DSI GetStatus request for Netatalk, what asip-status sends) within the timeout; otherwise FileServerError
+says what it answered.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from pathlib import Path
 import attrs
 
 from zfstm.errors import FileServerError
-from zfstm.service.asip import Answer, asip_status_argv, judge_asip_status
-from zfstm.service.command import Runner
+from zfstm.service.asip import Answer, judge_server_status
 from zfstm.service.control import FileServerControl
+from zfstm.service.dsi_status import DsiStatusError, ServerStatus, get_server_status
 from zfstm.service.holder_scan import Scanner
 from zfstm.service.holders import Holder, describe_holders
-from zfstm.service.runner import run_command
 from zfstm.service.wait import Waiter
 
 Probe = Callable[[], Answer]
+StatusQuery = Callable[[str, int], ServerStatus]
 
 
 def as_paths(paths: Iterable[Path]) -> tuple[Path, ...]:
@@ -30,11 +31,21 @@ def as_paths(paths: Iterable[Path]) -> tuple[Path, ...]:
     return tuple(paths)
 
 
-def asip_probe(host: str = "localhost", expect: str = "Netatalk", runner: Runner = run_command) -> Probe:
-    """A probe that asks ``asip-status HOST`` and expects ``expect`` in the machine type."""
+def asip_probe(
+    host: str = "localhost", expect: str = "Netatalk", port: int = 548, get_status: StatusQuery = get_server_status
+) -> Probe:
+    """A probe that asks the server's status over DSI and expects ``expect`` in the machine type.
+
+    A server that is still starting refuses or garbles the request: that is a "not yet" answer, never an exception.
+    """
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     def probe() -> Answer:
-        return judge_asip_status(runner(asip_status_argv(host), timeout=15), expect)
+        try:
+            status = get_status(host, port)
+        except (OSError, DsiStatusError) as error:
+            return judge_server_status(None, str(error) or type(error).__name__, expect, address=address)
+        return judge_server_status(status, "", expect, address=address)
 
     return probe
 

@@ -12,7 +12,16 @@ from zfstm.errors import CnidDatabaseError
 from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump
 from zfstm.netatalk.cnid import CnidRecord, EntryType, RootInfo, encode_record, encode_rootinfo
 from zfstm.netatalk.cniddb import read_cnid_database
-from zfstm.rollback.cnid_counter import raise_counter, read_counter, rebase_dev, reset_database, with_counter
+from zfstm.rollback.cnid_counter import (
+    devino_index,
+    raise_counter,
+    read_counter,
+    rebase_dev,
+    remap_index,
+    repoint_records,
+    reset_database,
+    with_counter,
+)
 
 needs_tools = pytest.mark.skipif(shutil.which("db5.3_load") is None, reason="db5.3-util is not installed")
 
@@ -118,3 +127,37 @@ def test_the_counter_is_read_without_a_rootinfo_or_from_a_broken_file(tmp_path: 
     (tmp_path / "cnid2.db").write_bytes(b"not a database" * 100)
     with pytest.raises(CnidDatabaseError, match=r"cnid2\.db"):
         read_counter(tmp_path)
+
+
+def test_the_rebuilt_index_is_the_remapped_one() -> None:
+    """devino.db built from the re-pointed records equals the old index with its keys remapped; an inconsistent
+    database (two records with one dev/ino) gets no rebuilt index, so the old one is remapped instead."""
+    key, data = encode_rootinfo(RootInfo(stamp=b"\x01" * 8, last_cnid=40, version=1))
+    pairs = [(key, data)] + [
+        encode_record(CnidRecord(c, 0x2D, 1000 + c, EntryType.FILE, 2, f"f{c}")) for c in range(17, 30)
+    ]
+    primary = DumpedDatabase((("format", "bytevalue"),), tuple(pairs))
+    old_index = DumpedDatabase((("format", "bytevalue"),), tuple(sorted((d[4:20], k) for k, d in pairs)))
+    repointed, moved = repoint_records(primary, 0x31)
+    rebuilt = devino_index(repointed)
+    assert rebuilt is not None and len(moved) == 13
+    assert rebuilt.pairs == remap_index(old_index, moved).pairs
+    twin = encode_record(CnidRecord(99, 0x2D, 1017, EntryType.FILE, 3, "twin"))
+    assert devino_index(DumpedDatabase((), (*pairs, twin))) is None
+
+
+@needs_tools
+def test_a_rewrite_that_does_not_count_right_replaces_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the new file's item counts differ from what was written, cnid2.db stays as it was."""
+    from zfstm.rollback import cnid_counter
+
+    build_db(tmp_path, dev=0x2D)
+    before = (tmp_path / "cnid2.db").read_bytes()
+    real = cnid_counter._count
+    monkeypatch.setattr(
+        cnid_counter, "_count", lambda f, n: 1 + (real(f, n) or 0) if f.name.endswith("new") else real(f, n)
+    )
+    with pytest.raises(CnidDatabaseError, match="nothing was replaced"):
+        raise_counter(tmp_path, 50, new_dev=0x31)
+    assert (tmp_path / "cnid2.db").read_bytes() == before
+    assert not (tmp_path / "cnid2.db.zfstm-new").exists()

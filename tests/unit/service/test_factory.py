@@ -43,7 +43,7 @@ def test_unknown_manager_and_server_are_refused() -> None:
 
 
 def test_verified_server_watches_the_right_processes() -> None:
-    """Netatalk watches its four daemons and probes asip-status; Samba watches smbd and has no probe."""
+    """Netatalk watches its four daemons and asks its DSI status; Samba watches smbd and has no probe."""
     netatalk = verified_server("netatalk", FakeControl(), [Path("/tank/tm")])
     samba = verified_server("samba", FakeControl(), [Path("/tank/tm")])
     if isinstance(netatalk.scan, LinuxProcScan) and isinstance(samba.scan, LinuxProcScan):

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.service.fakes import FakeControl, FakeRunner, ManualClock
+from tests.unit.service.fakes import FakeControl, ManualClock
 from zfstm.errors import FileServerError
 from zfstm.service.asip import Answer
+from zfstm.service.dsi_status import DsiStatusError, ServerStatus
 from zfstm.service.holders import Holder
 from zfstm.service.verified import VerifiedFileServer, asip_probe
 
@@ -72,9 +73,26 @@ def test_start_without_answer_says_what_the_probe_saw() -> None:
         server.start()
 
 
-def test_asip_probe_runs_asip_status() -> None:
-    """The Netatalk probe runs exactly `asip-status localhost` and judges its output."""
-    runner = FakeRunner()
-    runner.reply(("asip-status", "localhost"), stdout="Machine type: Netatalk4.2.3\n")
-    assert asip_probe(runner=runner)().ok
-    assert runner.calls == [("asip-status", "localhost")]
+def test_asip_probe_asks_the_dsi_status() -> None:
+    """The Netatalk probe asks localhost:548 for its DSI status and judges the machine type."""
+    asked: list[tuple[str, int]] = []
+
+    def get_status(host: str, port: int) -> ServerStatus:
+        asked.append((host, port))
+        return ServerStatus(machine_type="Netatalk4.2.3", server_name="tm", afp_versions=("AFP3.4",))
+
+    answer = asip_probe(get_status=get_status)()
+    assert answer == Answer(ok=True, detail="machine type Netatalk4.2.3")
+    assert asked == [("localhost", 548)]
+
+
+@pytest.mark.parametrize("error", [ConnectionRefusedError(111, "Connection refused"), DsiStatusError("DSI flags 0")])
+def test_asip_probe_turns_no_answer_into_not_ok(error: Exception) -> None:
+    """Refused connections and garbled replies are a "not yet" answer naming the address, not an exception."""
+
+    def get_status(host: str, port: int) -> ServerStatus:
+        raise error
+
+    answer = asip_probe(host="::1", port=10548, get_status=get_status)()
+    assert not answer.ok
+    assert answer.detail == f"AFP server at [::1]:10548 does not answer: {error}"
