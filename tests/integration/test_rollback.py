@@ -89,3 +89,29 @@ def test_rollback_last_good_restores_files_cnids_counter_and_service(share: Shar
         json.dumps({"rollback_seconds": seconds, "files": len(share.cnids), "counter": db.rootinfo.last_cnid,
                     "highest_before": share.highest_cnid, "stdout": done.stdout, "stderr": done.stderr[-2000:]})
     )  # fmt: skip
+
+
+def test_discard_newer_rolls_back_in_place_and_raises_only_the_counter(share: Share) -> None:
+    """`--discard-newer` rolls back in place: the share keeps its mount and st_dev, so the plan raises only the
+    counter (no re-pointing; the copy-and-overwrite path of zfstm.rollback.cnid_counter), every file keeps its
+    CNID over AFP, and a CNID handed out just before the rollback is never handed out again."""
+    afp, vol = afp_session()
+    handed_out = afp.write_file(vol, share.bands_did, "before-discard", b"y")
+    afp.logout()
+    afp.close()
+    plan = zfstm("rollback", "tm", "--last-good", "--discard-newer", "--dry-run", "--json", "--config", str(CONFIG))
+    assert plan.returncode == 0, plan.stderr
+    raise_step = next(s for s in json.loads(plan.stdout)["steps"] if s["kind"] == "raise-counter")
+    assert "share" not in raise_step["args"], raise_step
+    dev_before = SHARE.stat().st_dev
+    done = zfstm("rollback", "tm", "--last-good", "--discard-newer", "--yes", "--config", str(CONFIG))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert SHARE.stat().st_dev == dev_before
+    assert manifest(SHARE) == share.snapshot_manifest
+    check_cnids_over_afp(share)
+    afp, vol = afp_session()
+    fresh = afp.write_file(vol, share.bands_did, "after-discard", b"z")
+    afp.delete(vol, share.bands_did, "after-discard")
+    afp.logout()
+    afp.close()
+    assert fresh > handed_out, f"CNID {fresh} after the rollback, {handed_out} was handed out before it"

@@ -38,8 +38,8 @@ from zfstm.netatalk.cniddb import EXPECTED_SUBDATABASES, PRIMARY, find_dump_tool
 LOAD_TOOLS = ("db5.3_load", "db53_load", "db5_load", "db_load")
 RECOVER_TOOLS = ("db5.3_recover", "db53_recover", "db5_recover", "db_recover")
 STAT_TOOLS = ("db5.3_stat", "db53_stat", "db5_stat", "db_stat")
-#: The header a rebuilt devino.db is loaded with (a plain btree, as netatalk creates it).
-INDEX_HEADER = (("VERSION", "3"), ("format", "bytevalue"), ("type", "btree"))
+#: The header of what zfstm loads: a plain btree, as netatalk creates its sub-databases.
+BTREE_HEADER = (("VERSION", "3"), ("format", "bytevalue"), ("type", "btree"))
 NEW_SUFFIX = ".zfstm-new"
 DEVINO = "devino.db"
 
@@ -175,7 +175,7 @@ def devino_index(primary: DumpedDatabase) -> DumpedDatabase | None:
     index = sorted((data[4:20], key) for key, data in primary.pairs)
     if any(a[0] == b[0] for a, b in itertools.pairwise(index)):
         return None
-    return DumpedDatabase(header=INDEX_HEADER, pairs=tuple(index))
+    return DumpedDatabase(header=BTREE_HEADER, pairs=tuple(index))
 
 
 def remap_index(devino: DumpedDatabase, moved: Mapping[bytes, bytes]) -> DumpedDatabase:
@@ -199,6 +199,8 @@ def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tup
     db_file = db_dir / PRIMARY
     require_quiet(db_dir)
     recover(db_dir)
+    if new_dev is None:
+        return _raise_in_copy(db_dir, minimum)
     names = list_subdatabases(db_file)
     changed = {PRIMARY: _dump(db_file, PRIMARY)}
     info = rootinfo_of(changed[PRIMARY])
@@ -232,6 +234,37 @@ def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tup
     new.replace(db_file)
     _fsync(db_dir)
     return info.last_cnid, target, len(moved)
+
+
+def _raise_in_copy(db_dir: Path, minimum: int) -> tuple[int, int, int]:
+    """Only the counter changes (no record is re-pointed): copy cnid2.db, make the copy stand alone (``db_load -r``
+    resets its log sequence numbers and file id, as when a database moves to another environment), overwrite the
+    one rootinfo record in it, check, replace. Its cost does not grow with the number of records."""
+    db_file = db_dir / PRIMARY
+    info = rootinfo_of(_first_pair(db_file, PRIMARY))
+    if info is None:
+        raise CnidDatabaseError(f"{db_file}: no rootinfo record")
+    target = max(info.last_cnid, minimum)
+    if target == info.last_cnid:
+        return info.last_cnid, info.last_cnid, 0
+    new = db_dir / (PRIMARY + NEW_SUFFIX)
+    new.unlink(missing_ok=True)
+    shutil.copyfile(db_file, new)
+    load = _tool(LOAD_TOOLS)
+    _run([load, "-r", "lsn", str(new)], new)
+    _run([load, "-r", "fileid", str(new)], new)
+    names = list_subdatabases(new)
+    before = {name: _count(new, name) for name in names}
+    record = with_counter(DumpedDatabase(BTREE_HEADER, ((ROOTINFO_KEY, encode_rootinfo(info)[1]),)), target)
+    _run([load, str(new)], new, stdin=format_dump(_named(record, PRIMARY)))
+    _check_new(new, before, target)
+    _fsync(new)
+    for name in _names(db_dir):
+        if classify(name) is FileRole.DISPOSABLE and name != "lock":
+            (db_dir / name).unlink()
+    new.replace(db_file)
+    _fsync(db_dir)
+    return info.last_cnid, target, 0
 
 
 def _copy_subdatabase(db_file: Path, name: str, new: Path, load: str) -> int:

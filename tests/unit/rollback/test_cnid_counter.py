@@ -161,3 +161,20 @@ def test_a_rewrite_that_does_not_count_right_replaces_nothing(tmp_path: Path, mo
         raise_counter(tmp_path, 50, new_dev=0x31)
     assert (tmp_path / "cnid2.db").read_bytes() == before
     assert not (tmp_path / "cnid2.db.zfstm-new").exists()
+
+
+@needs_tools
+def test_raising_only_the_counter_changes_nothing_else(tmp_path: Path) -> None:
+    """Without re-pointing (cnid dev = no, in-place rollback) the copy-and-overwrite path changes the rootinfo's
+    counter and nothing else: every other record and every index read back as before."""
+    build_db(tmp_path, dev=0x2D)
+    before = {name: _dump(tmp_path, name) for name in ("cnid2.db", "devino.db", "didname.db", "name.db")}
+    assert raise_counter(tmp_path, 77) == (40, 77, 0)
+    after = {name: _dump(tmp_path, name) for name in before}
+    assert {n: t for n, t in after.items() if n != "cnid2.db"} == {n: t for n, t in before.items() if n != "cnid2.db"}
+    changed = [(a, b) for a, b in zip(before["cnid2.db"].splitlines(), after["cnid2.db"].splitlines(), strict=True)
+               if a != b]  # fmt: skip
+    assert len(changed) == 1 and changed[0][1].endswith(
+        (77).to_bytes(4, "big").hex() + "00000001" + "526f6f74496e666f00"
+    )
+    assert read_counter(tmp_path) == 77
