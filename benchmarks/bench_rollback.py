@@ -75,7 +75,7 @@ def cnids(root: str) -> dict[str, int]:
 
 
 def build_master(n: int, afp_limit: int, *, cnid_dev: bool) -> dict[str, Any]:
-    root = f"m{n}"
+    root = f"m{n}" if cnid_dev else f"m{n}-nodev"  # one VM can run both settings
     sh("zfs", "create", f"{POOL}/{root}")
     sh("zfs", "create", f"{POOL}/{root}/tm")
     sh("zfs", "create", f"{POOL}/{root}/cnid")
