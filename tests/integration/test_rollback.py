@@ -91,10 +91,10 @@ def test_rollback_last_good_restores_files_cnids_counter_and_service(share: Shar
     )  # fmt: skip
 
 
-def test_discard_newer_rolls_back_in_place_and_raises_only_the_counter(share: Share) -> None:
-    """`--discard-newer` rolls back in place: the share keeps its mount and st_dev, so the plan raises only the
-    counter (no re-pointing; the copy-and-overwrite path of zfstm.rollback.cnid_counter), every file keeps its
-    CNID over AFP, and a CNID handed out just before the rollback is never handed out again."""
+def test_discard_newer_rolls_back_in_place_and_still_repoints_the_records(share: Share) -> None:
+    """`--discard-newer` rolls back in place: the share keeps its mount and st_dev, but the snapshot's records carry
+    the dev of the mount at snapshot time (before the swap of the test above), so the plan still re-points them;
+    every file keeps its CNID over AFP, and a CNID handed out just before the rollback is never handed out again."""
     afp, vol = afp_session()
     handed_out = afp.write_file(vol, share.bands_did, "before-discard", b"y")
     afp.logout()
@@ -102,11 +102,12 @@ def test_discard_newer_rolls_back_in_place_and_raises_only_the_counter(share: Sh
     plan = zfstm("rollback", "tm", "--last-good", "--discard-newer", "--dry-run", "--json", "--config", str(CONFIG))
     assert plan.returncode == 0, plan.stderr
     raise_step = next(s for s in json.loads(plan.stdout)["steps"] if s["kind"] == "raise-counter")
-    assert "share" not in raise_step["args"], raise_step
+    assert raise_step["args"].get("share") == str(SHARE), raise_step
     dev_before = SHARE.stat().st_dev
-    done = zfstm("rollback", "tm", "--last-good", "--discard-newer", "--yes", "--config", str(CONFIG))
+    done = zfstm("rollback", "tm", "--last-good", "--discard-newer", "--yes", "--json", "--config", str(CONFIG))
     assert done.returncode == 0, done.stdout + done.stderr
     assert SHARE.stat().st_dev == dev_before
+    assert json.loads(done.stdout.splitlines()[-1])["results"]["raise-counter"]["records_repointed"] > 0
     assert manifest(SHARE) == share.snapshot_manifest
     check_cnids_over_afp(share)
     afp, vol = afp_session()

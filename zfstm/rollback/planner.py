@@ -169,7 +169,7 @@ def plan_rollback(facts: RollbackFacts, request: RollbackRequest) -> RollbackPla
         if strategy is CnidStrategy.PAIRED and facts.cnid_dataset and cnid_snapshot:
             steps.append(_rollback_step("cnid", facts.cnid_dataset.name, cnid_snapshot))
         outcome_keep = f"{len(newer)} newer snapshot(s) destroyed"
-        steps += _after(facts, strategy, remounted=False)
+        steps += _after(facts, strategy)
     else:
         _check_swappable(data)
         kept_as = f"{data.name}.before-rollback-{facts.stamp}"
@@ -180,7 +180,7 @@ def plan_rollback(facts: RollbackFacts, request: RollbackRequest) -> RollbackPla
             cnid_kept_as = f"{facts.cnid_dataset.name}.before-rollback-{facts.stamp}"
             steps += _swap_steps("cnid", facts.cnid_dataset, cnid_snapshot, facts.stamp)
         outcome_keep = f"the current state and {len(newer)} newer snapshot(s) stay reachable in {kept_as}"
-        steps += _after(facts, strategy, remounted=True)
+        steps += _after(facts, strategy)
     outcome = (
         f"{facts.data.mountpoint} holds exactly what {data.name}@{snapshot} held; {outcome_keep}; "
         + _cnid_outcome(strategy)
@@ -221,7 +221,7 @@ def _plan_undo(facts: RollbackFacts, request: RollbackRequest) -> RollbackPlan:
     steps += _unswap_steps("data", data, before, facts.stamp)
     if strategy is CnidStrategy.PAIRED and facts.cnid_dataset is not None and facts.cnid_before is not None:
         steps += _unswap_steps("cnid", facts.cnid_dataset, facts.cnid_before, facts.stamp)
-    steps += _after(facts, strategy, remounted=True)
+    steps += _after(facts, strategy)
     rolled = f"{data.name}.rolled-back-{facts.stamp}"
     return RollbackPlan(
         target=facts.target,
@@ -306,10 +306,11 @@ def _stop(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
     return steps
 
 
-def _after(facts: RollbackFacts, strategy: CnidStrategy, *, remounted: bool) -> list[Step]:
-    """The steps after the datasets are in place. ``remounted``: the share is a new mount (swap, undo), so its
-    ``st_dev`` changed, and records stored with a dev (``cnid dev = yes``) must be re-pointed; an in-place rollback
-    keeps the mount and its st_dev, and ``cnid dev = no`` records carry no dev: then only the counter is raised."""
+def _after(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
+    """The steps after the datasets are in place. With ``cnid dev = yes`` the records are re-pointed at the share's
+    current ``st_dev``: the snapshot's records carry the dev of the mount *at snapshot time*, and any mount since (a
+    swap, an earlier rollback, a reboot) has another, also when this rollback is in place (seen in the testbed). With
+    ``cnid dev = no`` records carry no dev and only the counter is raised."""
     steps: list[Step] = []
     cnid = facts.cnid
     if strategy is CnidStrategy.RESET and cnid is not None:
@@ -318,7 +319,7 @@ def _after(facts: RollbackFacts, strategy: CnidStrategy, *, remounted: bool) -> 
                  {"db_dir": cnid.db_dir})
         )  # fmt: skip
     if strategy is CnidStrategy.PAIRED and cnid is not None:
-        if remounted and cnid.cnid_dev:
+        if cnid.cnid_dev:
             summary = "raise the CNID counter to its pre-rollback value; re-point records at the share's new st_dev"
             args = {"db_dir": cnid.db_dir, "share": facts.data.mountpoint}
         else:
