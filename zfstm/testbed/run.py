@@ -137,6 +137,8 @@ def run(
     """Run ``argv`` in a fresh VM; return its exit status (124 timeout, 125 testbed failure, 130 interrupted)."""
     if not argv:
         raise TestbedError("nothing to run: give a command after --, e.g. -- zpool status")
+    if _STOPPING.is_set():
+        return EXIT_INTERRUPTED
     require_tools(("qemu-system-x86_64",), "boot")
     recipe = recipe or Recipe()
     if not is_built(recipe):
@@ -205,8 +207,13 @@ def crash_report(console_log: Path) -> str:
 _LIVE: set[subprocess.Popen[bytes]] = set()
 
 
+_STOPPING = threading.Event()
+
+
 def stop_all() -> None:
-    """Stop every VM this process started (for callers that run VMs in threads)."""
+    """Stop every VM this process started, and start no more (for callers that run VMs in threads: a lane's next
+    test file must not boot a fresh VM after Ctrl-C or SIGTERM, which it did)."""
+    _STOPPING.set()
     for proc in list(_LIVE):
         _stop(proc)
 

@@ -228,3 +228,15 @@ def test_a_crash_report_shows_the_oops_and_keeps_the_log(tmp_path: Path, monkeyp
     kept = list((tmp_path / "cache" / "crashes").iterdir())
     assert len(kept) == 1 and kept[0].read_text() == console.read_text()
     assert str(kept[0]) in report
+
+
+def test_after_stop_all_no_vm_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the suite is told to stop, a lane asking for its next VM gets "interrupted" instead of a fresh VM."""
+    import threading
+
+    from zfstm.testbed import run as run_mod
+
+    monkeypatch.setattr(run_mod, "_STOPPING", threading.Event())
+    monkeypatch.setattr(run_mod, "require_tools", lambda *a: (_ for _ in ()).throw(AssertionError("booting")))
+    run_mod.stop_all()
+    assert run_mod.run(["true"]) == run_mod.EXIT_INTERRUPTED
