@@ -130,11 +130,9 @@ def write_config(root: str) -> Path:
     return config
 
 
-PROFILE: list[str] = []  # set by --profile: the path of a cProfile output for the next timed zfstm run
-
-
-def zfstm(*argv: str) -> subprocess.CompletedProcess[str]:
-    prefix = ["-m", "cProfile", "-o", PROFILE.pop()] if PROFILE else []
+def zfstm(*argv: str, profile: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the zfstm command (under cProfile, written to ``profile``, when given)."""
+    prefix = ["-m", "cProfile", "-o", str(profile)] if profile else []
     done = subprocess.run(
         [sys.executable, *prefix, "-m", "zfstm.cli.main", *argv], capture_output=True, text=True, check=False
     )
@@ -172,10 +170,9 @@ def run_method(method: str, master: dict[str, Any], n: int, round_: int, *, prof
         subprocess.run(["dbd", f"/{POOL}/{root}/tm"], capture_output=True, check=False)
     else:
         stamp = f"2030-01-01T00:{round_:02d}:00Z"
-        if profile:
-            PROFILE.append(str(out_dir() / f"profile-{n}-{method}.pstats"))
+        pstats = out_dir() / f"profile-{n}-{method}.pstats" if profile else None
         done = zfstm("rollback", "tm", "--to", "good", "--yes", "--cnid-strategy", method, "--now", stamp,
-                     "--config", str(config))  # fmt: skip
+                     "--config", str(config), profile=pstats)  # fmt: skip
         detail = done.stderr
     seconds = time.monotonic() - t0
     SERVER.stop()

@@ -29,6 +29,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import attrs
+
 from zfstm.errors import CnidDatabaseError, EnvironmentMissing, FileServerError
 from zfstm.netatalk.appledb import FileRole, classify, probe_lock
 from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump, parse_dump
@@ -44,11 +46,14 @@ NEW_SUFFIX = ".zfstm-new"
 DEVINO = "devino.db"
 
 
+def _which(candidates: Sequence[str]) -> str | None:
+    return next((path for path in map(shutil.which, candidates) if path), None)
+
+
 def _tool(candidates: Sequence[str]) -> str:
-    for name in candidates:
-        path = shutil.which(name)
-        if path:
-            return path
+    path = _which(candidates)
+    if path:
+        return path
     raise EnvironmentMissing(f"none of {', '.join(candidates)} found: install the Berkeley DB 5.3 utilities")
 
 
@@ -185,14 +190,6 @@ def remap_index(devino: DumpedDatabase, moved: Mapping[bytes, bytes]) -> DumpedD
     )
 
 
-def rebase_dev(
-    primary: DumpedDatabase, devino: DumpedDatabase, new_dev: int
-) -> tuple[DumpedDatabase, DumpedDatabase, int]:
-    """:func:`repoint_records` with :func:`remap_index`: (primary, devino index, records changed)."""
-    repointed, moved = repoint_records(primary, new_dev)
-    return repointed, remap_index(devino, moved) if moved else devino, len(moved)
-
-
 def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tuple[int, int, int]:
     """Make the counter at least ``minimum`` and (with ``new_dev``) re-point the records at the share's current
     st_dev; returns (counter before, counter after, records re-pointed). Never lowers the counter."""
@@ -207,7 +204,7 @@ def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tup
     if info is None:
         raise CnidDatabaseError(f"{db_file}: no rootinfo record")
     moved: dict[bytes, bytes] = {}
-    if new_dev is not None and DEVINO in names:
+    if DEVINO in names:
         changed[PRIMARY], moved = repoint_records(changed[PRIMARY], new_dev)
         if moved:
             index = devino_index(changed[PRIMARY])
@@ -227,12 +224,7 @@ def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tup
         else:
             expected[name] = _copy_subdatabase(db_file, name, new, load)
     _check_new(new, expected, target)
-    _fsync(new)
-    for name in _names(db_dir):
-        if classify(name) is FileRole.DISPOSABLE and name != "lock":
-            (db_dir / name).unlink()
-    new.replace(db_file)
-    _fsync(db_dir)
+    _install(new, db_dir)
     return info.last_cnid, target, len(moved)
 
 
@@ -255,16 +247,22 @@ def _raise_in_copy(db_dir: Path, minimum: int) -> tuple[int, int, int]:
     _run([load, "-r", "fileid", str(new)], new)
     names = list_subdatabases(new)
     before = {name: _count(new, name) for name in names}
-    record = with_counter(DumpedDatabase(BTREE_HEADER, ((ROOTINFO_KEY, encode_rootinfo(info)[1]),)), target)
+    record = DumpedDatabase(BTREE_HEADER, (encode_rootinfo(attrs.evolve(info, last_cnid=target)),))
     _run([load, str(new)], new, stdin=format_dump(_named(record, PRIMARY)))
     _check_new(new, before, target)
+    _install(new, db_dir)
+    return info.last_cnid, target, 0
+
+
+def _install(new: Path, db_dir: Path) -> None:
+    """Put the checked new file in place of cnid2.db: fsync it, remove the environment files (their logs must not
+    be replayed onto it; ``lock`` stays), rename it over, fsync the directory."""
     _fsync(new)
     for name in _names(db_dir):
         if classify(name) is FileRole.DISPOSABLE and name != "lock":
             (db_dir / name).unlink()
-    new.replace(db_file)
+    new.replace(db_dir / PRIMARY)
     _fsync(db_dir)
-    return info.last_cnid, target, 0
 
 
 def _copy_subdatabase(db_file: Path, name: str, new: Path, load: str) -> int:
@@ -309,7 +307,7 @@ def _copy_subdatabase(db_file: Path, name: str, new: Path, load: str) -> int:
 
 def _count(db_file: Path, name: str) -> int | None:
     """The number of data items in a sub-database (``db_stat -d``), or None without a stat tool."""
-    tool = next((found for found in map(shutil.which, STAT_TOOLS) if found), None)
+    tool = _which(STAT_TOOLS)
     if tool is None:
         return None
     for line in _run([tool, "-d", str(db_file), "-s", name], db_file).splitlines():

@@ -191,9 +191,9 @@ def crash_report(console_log: Path) -> str:
     if not console_log.exists():
         return "zfstm.testbed: the VM ended without a command status (no console log)"
     console = console_log.read_text(errors="replace")
-    kept = cache_root() / CRASH_DIR / time.strftime("console-%Y%m%dT%H%M%SZ.log", time.gmtime())
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    kept = cache_root() / CRASH_DIR / f"console-{stamp}-{os.getpid()}-{threading.get_ident()}.log"
     kept.parent.mkdir(parents=True, exist_ok=True)
-    kept = kept.with_name(f"{kept.stem}-{os.getpid()}-{threading.get_ident()}.log")
     shutil.copyfile(console_log, kept)
     head = oops_head(console)
     parts = ["zfstm.testbed: the VM ended without a command status (the guest crashed or QEMU died)."]
