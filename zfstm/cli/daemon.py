@@ -44,7 +44,9 @@ Tick = Callable[[], TickReport]
 
 
 class Stop(Protocol):
-    """What the loop sleeps on: a ``StopRequest`` in the daemon, a ``threading.Event`` will do in tests."""
+    """What the loop sleeps on (a ``StopRequest``): whether and why a stop was asked for, and the sleep itself."""
+
+    reason: str
 
     def is_set(self) -> bool: ...
 
@@ -96,8 +98,7 @@ def loop(tick: Tick, interval: timedelta, stop: Stop) -> int:
                     print(f"zfstm daemon: {failure.target}: {failure.step}: {failure.message}", file=sys.stderr)
                 return SMF_EXIT_ERR_CONFIG
         stop.wait(interval.total_seconds())
-    reason = getattr(stop, "reason", "")
-    log.info("stopped%s", f" on {reason}" if reason else "")
+    log.info("stopped%s", f" on {stop.reason}" if stop.reason else "")
     return SMF_EXIT_OK
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,13 +39,13 @@ def test_missing_config_under_smf_exits_96(
 
 def test_loop_stops_cleanly_with_0() -> None:
     """When asked to stop, the loop finishes its tick and returns 0."""
-    stop = threading.Event()
+    stop = StopRequest()
     ticks: list[int] = []
 
     def tick() -> TickReport:
         ticks.append(1)
         if len(ticks) == 3:
-            stop.set()
+            stop.request()
         return EMPTY
 
     assert loop(tick, timedelta(seconds=0), stop) == 0
@@ -55,14 +54,14 @@ def test_loop_stops_cleanly_with_0() -> None:
 
 def test_transient_errors_keep_the_loop_running() -> None:
     """A busy dataset in one tick is logged; the next tick runs."""
-    stop = threading.Event()
+    stop = StopRequest()
     calls: list[int] = []
 
     def tick() -> TickReport:
         calls.append(1)
         if len(calls) == 1:
             raise DatasetBusy("busy", dataset="tank/tm")
-        stop.set()
+        stop.request()
         return EMPTY
 
     assert loop(tick, timedelta(seconds=0), stop) == 0
@@ -71,7 +70,7 @@ def test_transient_errors_keep_the_loop_running() -> None:
 
 def test_missing_delegation_exits_96() -> None:
     """ZfsPermissionDenied (raised, or recorded as a tick failure) cannot be fixed by a restart: exit 96."""
-    stop = threading.Event()
+    stop = StopRequest()
 
     def raising() -> TickReport:
         raise ZfsPermissionDenied("permission denied", dataset="tank/tm", operation="snapshot")
