@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import attrs
@@ -199,6 +200,40 @@ def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tup
     if new_dev is None:
         return _raise_in_copy(db_dir, minimum)
     names = list_subdatabases(db_file)
+    new = db_dir / (PRIMARY + NEW_SUFFIX)
+    new.unlink(missing_ok=True)
+    load = _tool(LOAD_TOOLS)
+    with ThreadPoolExecutor(max_workers=1) as copier:
+        # didname.db and name.db never change: copy them into the new file while the primary is dumped and
+        # re-pointed here (the copy only reads cnid2.db and is the only writer of the new file until it is done)
+        unchanged = [name for name in names if name not in {PRIMARY, DEVINO}]
+        copied = copier.submit(lambda: {name: _copy_subdatabase(db_file, name, new, load) for name in unchanged})
+        try:
+            changed, info, moved = _repointed(db_file, names, new_dev)
+        except BaseException:
+            wait([copied])  # never leave the copy writing into a file that is being removed
+            new.unlink(missing_ok=True)
+            raise
+        expected: dict[str, int | None] = dict(copied.result())
+    target = max(info.last_cnid, minimum)
+    if target == info.last_cnid and not moved:
+        new.unlink(missing_ok=True)
+        return info.last_cnid, info.last_cnid, 0
+    changed[PRIMARY] = with_counter(changed[PRIMARY], target)
+    # one load tool for both changed sub-databases: it reads one dump after the other from its input
+    _run([load, str(new)], new, stdin="".join(format_dump(_named(db, name)) for name, db in changed.items()))
+    expected |= {name: len(db.pairs) for name, db in changed.items()}
+    if DEVINO in names and DEVINO not in changed:
+        expected[DEVINO] = _copy_subdatabase(db_file, DEVINO, new, load)
+    _check_new(new, expected, target)
+    _install(new, db_dir)
+    return info.last_cnid, target, len(moved)
+
+
+def _repointed(
+    db_file: Path, names: Sequence[str], new_dev: int
+) -> tuple[dict[str, DumpedDatabase], RootInfo, dict[bytes, bytes]]:
+    """The primary (and, when records moved, devino.db) as they should be, its rootinfo and the moved records."""
     changed = {PRIMARY: _dump(db_file, PRIMARY)}
     info = rootinfo_of(changed[PRIMARY])
     if info is None:
@@ -209,23 +244,7 @@ def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tup
         if moved:
             index = devino_index(changed[PRIMARY])
             changed[DEVINO] = index if index is not None else remap_index(_dump(db_file, DEVINO), moved)
-    target = max(info.last_cnid, minimum)
-    if target == info.last_cnid and not moved:
-        return info.last_cnid, info.last_cnid, 0
-    changed[PRIMARY] = with_counter(changed[PRIMARY], target)
-    new = db_dir / (PRIMARY + NEW_SUFFIX)
-    new.unlink(missing_ok=True)
-    load = _tool(LOAD_TOOLS)
-    expected: dict[str, int | None] = {}
-    for name in names:
-        if name in changed:
-            _run([load, str(new)], new, stdin=format_dump(_named(changed[name], name)))
-            expected[name] = len(changed[name].pairs)
-        else:
-            expected[name] = _copy_subdatabase(db_file, name, new, load)
-    _check_new(new, expected, target)
-    _install(new, db_dir)
-    return info.last_cnid, target, len(moved)
+    return changed, info, moved
 
 
 def _raise_in_copy(db_dir: Path, minimum: int) -> tuple[int, int, int]:

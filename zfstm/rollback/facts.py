@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from zfstm.config_model import Config, FileServerKind, Target
 from zfstm.netatalk.afpconf import AfpConf, parse_afp_conf, volumes_on_dataset, volumes_with_database_on
 from zfstm.rollback.model import CnidFacts, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
@@ -25,19 +27,32 @@ STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
 def dataset_facts(backend: ZfsBackend, name: DatasetName) -> DatasetFacts:
+    return with_holds(backend, listed_facts(backend, name))
+
+
+def listed_facts(backend: ZfsBackend, name: DatasetName) -> DatasetFacts:
+    """Everything but the hold tags (what the listings and properties say; held snapshots get empty tags).
+
+    Kept apart from :func:`with_holds` so that a rollback asks for every listing first: those are ``zfs``
+    processes, during which pyzfs finishes importing in the background (holds are libzfs_core calls)."""
     listing = backend.list_snapshots(name, [SnapshotProperty.USERREFS])
-    holds = {info.name.short: tuple(sorted(backend.holds(info.name))) for info in listing if (info.userrefs or 0) > 0}
     props = backend.get_properties(name, ["mountpoint", "origin", BEFORE_PROP])
     return DatasetFacts(
         name=name,
         mountpoint=props.get("mountpoint") or "-",
         local_props=backend.local_properties(name),
         snapshots=tuple((info.name.short, info.createtxg) for info in listing),
-        holds={k: v for k, v in holds.items() if v},
+        holds={info.name.short: () for info in listing if (info.userrefs or 0) > 0},
         has_children=backend.has_children(name),
         origin=props.get("origin"),
         rollback_before=props.get(BEFORE_PROP),
     )
+
+
+def with_holds(backend: ZfsBackend, listed: DatasetFacts) -> DatasetFacts:
+    """``listed`` with the tags of its held snapshots (snapshots whose holds are gone by now are left out)."""
+    tags = {short: tuple(sorted(backend.holds(listed.name.snapshot(short)))) for short in listed.holds}
+    return attrs.evolve(listed, holds={k: v for k, v in tags.items() if v})
 
 
 def cnid_facts(
@@ -74,8 +89,10 @@ def gather(
     read_text: Any = None,
 ) -> RollbackFacts:
     """All facts for planning a rollback (or an undo) of ``target``."""
-    data = dataset_facts(backend, target.dataset)
-    cnid_ds = dataset_facts(backend, target.cnid_dataset) if target.cnid_dataset is not None else None
+    listed = listed_facts(backend, target.dataset)
+    cnid_listed = listed_facts(backend, target.cnid_dataset) if target.cnid_dataset is not None else None
+    data = with_holds(backend, listed)
+    cnid_ds = with_holds(backend, cnid_listed) if cnid_listed is not None else None
     fs = target.file_server
     cnid = None
     if fs.kind is FileServerKind.NETATALK and fs.afp_conf:

@@ -348,19 +348,23 @@ def _props(local: Mapping[str, str]) -> dict[str, str]:
 
 
 def _swap_steps(role: str, ds: DatasetFacts, snapshot: str, stamp: str) -> list[Step]:
-    """Clone the snapshot, promote the clone, retire the current dataset, install the clone under its name."""
+    """Clone the snapshot, promote the clone, retire the current dataset, install the clone under its name.
+
+    The clone is born with the mark that names the kept dataset for ``--undo`` (one ``zfs`` process fewer than
+    setting it after the install rename; plans journaled with an install ``mark_before`` still resume)."""
     name = ds.name
     fresh = DatasetName(f"{name}.rollback-{stamp}")
     kept = DatasetName(f"{name}.before-rollback-{stamp}")
     local_mp = ds.local_props.get("mountpoint")
     retire = {"old": name.full, "new": kept.full}
-    install = {"old": fresh.full, "new": name.full, "mark_before": kept.full}
+    install = {"old": fresh.full, "new": name.full}
     if local_mp is not None:
         retire |= {"mountpoint": f"{local_mp}.before-rollback-{stamp}", "restore_mountpoint": local_mp}
         install |= {"mountpoint": local_mp}
     return [
         Step(f"clone-{role}", StepKind.CLONE, f"clone {name}@{snapshot} as {fresh} with {name}'s local properties",
-             {"snapshot": f"{name}@{snapshot}", "target": fresh.full, **_props(ds.local_props)}),
+             {"snapshot": f"{name}@{snapshot}", "target": fresh.full, **_props(ds.local_props),
+              f"prop.{BEFORE_PROP}": kept.full}),
         Step(f"promote-{role}", StepKind.PROMOTE, f"promote {fresh} (older snapshots move to it)",
              {"dataset": fresh.full, "origin_dataset": name.full}),
         Step(f"retire-{role}", StepKind.RENAME, f"rename {name} to {kept} (keeps the newer snapshots)", retire),

@@ -20,7 +20,7 @@ class Waiter:
 
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    interval: float = 0.25
+    interval: float = 0.1  # a file server that starts in 4 s should not wait a quarter second more
 
     def poll(self, probe: Callable[[], R], done: Callable[[R], bool], timeout: float) -> R:
         """Call ``probe`` until ``done(result)`` or ``timeout`` seconds passed; return the last result either way.

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from zfstm.errors import PyzfsMissing, UsageError
+from zfstm.zfs import lzc_import
 from zfstm.zfs.backend import ZfsBackend
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName, parse_name
 from zfstm.zfs.prefix import CommandPrefix
@@ -40,12 +41,14 @@ ZFS_DEVICE = "/dev/zfs"
 
 
 def lzc_available() -> str | None:
-    """None when libzfs_core can be used here, else the reason it cannot (for messages and 'auto')."""
-    try:
-        import libzfs_core  # noqa: F401
-    except ImportError as exc:
+    """None when libzfs_core can be used here, else the reason it cannot (for messages and 'auto').
+
+    Only looks for the module: the libzfs_core backend imports it in the background (see lzc_import), and a
+    module that is there but fails to import raises PyzfsMissing on the first libzfs_core call.
+    """
+    if not lzc_import.installed():
         return (
-            f"pyzfs (import libzfs_core) is not installed or broken ({exc}); install the OS package python3-pyzfs "
+            "pyzfs (import libzfs_core) is not installed; install the OS package python3-pyzfs "
             "(never the unrelated PyPI project 'pyzfs'), or use the CLI backend"
         )
     try:

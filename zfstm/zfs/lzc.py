@@ -15,12 +15,13 @@ from typing import Any
 
 import attrs
 
-from zfstm.errors import DatasetNotFound, EnvironmentMissing, HoldNotFound, PyzfsMissing, ZfsPermissionDenied
+from zfstm.errors import DatasetNotFound, EnvironmentMissing, HoldNotFound, ZfsPermissionDenied
 from zfstm.zfs import checks
 from zfstm.zfs.backend import N
 from zfstm.zfs.cli import CliBackend
 from zfstm.zfs.destroy import NEWEST_FIRST_CHUNK, Refusals, destroy_in_rounds, group_by, newest_first_chunks
 from zfstm.zfs.lzc_errors import describe, name_of, sub_errors, translate
+from zfstm.zfs.lzc_import import BackgroundImport
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName
 from zfstm.zfs.rollback import rollback_procedure
 from zfstm.zfs.types import DestroyOutcome, DestroyReport, DestroyResult, SnapshotInfo, SnapshotProperty
@@ -31,16 +32,6 @@ DESTROY_BATCH = 10_000
 LIST_INSTEAD_OF_EXISTS = 20
 
 
-def _import_lzc() -> Any:
-    try:
-        import libzfs_core
-    except ImportError as exc:
-        raise PyzfsMissing(
-            f"pyzfs (import libzfs_core) is unavailable ({exc}); install python3-pyzfs or use the CLI backend"
-        ) from exc
-    return libzfs_core
-
-
 def _b(name: ZfsName | str) -> bytes:
     return (name if isinstance(name, str) else name.full).encode()
 
@@ -49,13 +40,14 @@ def _b(name: ZfsName | str) -> bytes:
 class LzcBackend:
     """ZfsBackend over pyzfs. ``lzc`` is the libzfs_core module (injectable for tests); ``cli`` lists and mounts."""
 
-    lzc: Any = attrs.field(factory=_import_lzc)
+    lzc: Any = attrs.field(factory=BackgroundImport)
     cli: CliBackend = attrs.field(factory=CliBackend)
     kind: str = "lzc"
 
     def _call(self, operation: str, dataset: str, function: str, *args: Any) -> Any:
+        call = getattr(self.lzc, function)
         try:
-            return getattr(self.lzc, function)(*args)
+            return call(*args)
         except Exception as exc:
             if type(exc).__module__.startswith("libzfs_core") or hasattr(exc, "errno"):
                 raise translate(exc, operation=operation, dataset=dataset) from exc

@@ -177,3 +177,22 @@ def test_raising_only_the_counter_changes_nothing_else(tmp_path: Path) -> None:
         (77).to_bytes(4, "big").hex() + "00000001" + "526f6f74496e666f00"
     )
     assert read_counter(tmp_path) == 77
+
+
+@needs_tools
+def test_a_failed_dump_while_copying_leaves_no_new_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unchanged sub-databases are copied while the primary is dumped; when that dump fails, the copy is waited
+    for and its half-built file removed, and cnid2.db is untouched."""
+    from zfstm.rollback import cnid_counter
+
+    build_db(tmp_path, dev=0x2D)
+    before = (tmp_path / "cnid2.db").read_bytes()
+
+    def broken(db_file: Path, subdb: str) -> None:
+        raise CnidDatabaseError(f"{db_file}: dump of {subdb} failed")
+
+    monkeypatch.setattr(cnid_counter, "_dump", broken)
+    with pytest.raises(CnidDatabaseError, match=r"dump of cnid2\.db failed"):
+        raise_counter(tmp_path, 50, new_dev=0x31)
+    assert (tmp_path / "cnid2.db").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cnid2.db"]
