@@ -191,60 +191,91 @@ def remap_index(devino: DumpedDatabase, moved: Mapping[bytes, bytes]) -> DumpedD
     )
 
 
-def raise_counter(db_dir: Path, minimum: int, new_dev: int | None = None) -> tuple[int, int, int]:
-    """Make the counter at least ``minimum`` and (with ``new_dev``) re-point the records at the share's current
-    st_dev; returns (counter before, counter after, records re-pointed). Never lowers the counter."""
+@attrs.frozen
+class Prepared:
+    """The part of re-pointing that does not depend on the share's new st_dev, done while other steps run (a
+    rollback puts the CNID dataset in place first, then swaps the share): the primary's records, and the new file
+    already holding the sub-databases that never change. ``state`` is the directory as it was when this was done;
+    :func:`raise_counter` uses it only when the directory is still exactly so."""
+
+    state: tuple[tuple[str, int, int], ...]
+    names: tuple[str, ...]
+    primary: DumpedDatabase
+    copied: Mapping[str, int]
+
+
+def directory_state(db_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of every file in ``db_dir`` but the new file being built."""
+    entries = (entry for entry in os.scandir(db_dir) if entry.name != PRIMARY + NEW_SUFFIX)
+    return tuple(sorted((e.name, (st := e.stat()).st_size, st.st_mtime_ns) for e in entries))
+
+
+def prepare_repoint(db_dir: Path) -> Prepared:
+    """Recover, dump the primary and copy didname.db and name.db into the new file (netatalk must be stopped)."""
     db_file = db_dir / PRIMARY
     require_quiet(db_dir)
     recover(db_dir)
-    if new_dev is None:
-        return _raise_in_copy(db_dir, minimum)
     names = list_subdatabases(db_file)
     new = db_dir / (PRIMARY + NEW_SUFFIX)
     new.unlink(missing_ok=True)
     load = _tool(LOAD_TOOLS)
     with ThreadPoolExecutor(max_workers=1) as copier:
-        # didname.db and name.db never change: copy them into the new file while the primary is dumped and
-        # re-pointed here (the copy only reads cnid2.db and is the only writer of the new file until it is done)
+        # the copy only reads cnid2.db and is the only writer of the new file until it is done
         unchanged = [name for name in names if name not in {PRIMARY, DEVINO}]
         copied = copier.submit(lambda: {name: _copy_subdatabase(db_file, name, new, load) for name in unchanged})
         try:
-            changed, info, moved = _repointed(db_file, names, new_dev)
+            primary = _dump(db_file, PRIMARY)
         except BaseException:
             wait([copied])  # never leave the copy writing into a file that is being removed
             new.unlink(missing_ok=True)
             raise
-        expected: dict[str, int | None] = dict(copied.result())
+        counts = copied.result()
+    return Prepared(state=directory_state(db_dir), names=tuple(names), primary=primary, copied=counts)
+
+
+def raise_counter(
+    db_dir: Path, minimum: int, new_dev: int | None = None, prepared: Prepared | None = None
+) -> tuple[int, int, int]:
+    """Make the counter at least ``minimum`` and (with ``new_dev``) re-point the records at the share's current
+    st_dev; returns (counter before, counter after, records re-pointed). Never lowers the counter. ``prepared``
+    (from :func:`prepare_repoint`) is used when nothing in the directory changed since."""
+    require_quiet(db_dir)
+    if new_dev is None:
+        recover(db_dir)
+        return _raise_in_copy(db_dir, minimum)
+    new = db_dir / (PRIMARY + NEW_SUFFIX)
+    if prepared is None or prepared.state != directory_state(db_dir) or not new.is_file():
+        prepared = prepare_repoint(db_dir)
+    return _finish_repoint(db_dir, minimum, new_dev, prepared)
+
+
+def _finish_repoint(db_dir: Path, minimum: int, new_dev: int, prepared: Prepared) -> tuple[int, int, int]:
+    db_file, new = db_dir / PRIMARY, db_dir / (PRIMARY + NEW_SUFFIX)
+    changed = {PRIMARY: prepared.primary}
+    info = rootinfo_of(prepared.primary)
+    if info is None:
+        new.unlink(missing_ok=True)
+        raise CnidDatabaseError(f"{db_file}: no rootinfo record")
+    moved: dict[bytes, bytes] = {}
+    if DEVINO in prepared.names:
+        changed[PRIMARY], moved = repoint_records(prepared.primary, new_dev)
+        if moved:
+            index = devino_index(changed[PRIMARY])
+            changed[DEVINO] = index if index is not None else remap_index(_dump(db_file, DEVINO), moved)
     target = max(info.last_cnid, minimum)
     if target == info.last_cnid and not moved:
         new.unlink(missing_ok=True)
         return info.last_cnid, info.last_cnid, 0
     changed[PRIMARY] = with_counter(changed[PRIMARY], target)
+    load = _tool(LOAD_TOOLS)
     # one load tool for both changed sub-databases: it reads one dump after the other from its input
     _run([load, str(new)], new, stdin="".join(format_dump(_named(db, name)) for name, db in changed.items()))
-    expected |= {name: len(db.pairs) for name, db in changed.items()}
-    if DEVINO in names and DEVINO not in changed:
+    expected: dict[str, int | None] = {**prepared.copied, **{name: len(db.pairs) for name, db in changed.items()}}
+    if DEVINO in prepared.names and DEVINO not in changed:
         expected[DEVINO] = _copy_subdatabase(db_file, DEVINO, new, load)
     _check_new(new, expected, target)
     _install(new, db_dir)
     return info.last_cnid, target, len(moved)
-
-
-def _repointed(
-    db_file: Path, names: Sequence[str], new_dev: int
-) -> tuple[dict[str, DumpedDatabase], RootInfo, dict[bytes, bytes]]:
-    """The primary (and, when records moved, devino.db) as they should be, its rootinfo and the moved records."""
-    changed = {PRIMARY: _dump(db_file, PRIMARY)}
-    info = rootinfo_of(changed[PRIMARY])
-    if info is None:
-        raise CnidDatabaseError(f"{db_file}: no rootinfo record")
-    moved: dict[bytes, bytes] = {}
-    if DEVINO in names:
-        changed[PRIMARY], moved = repoint_records(changed[PRIMARY], new_dev)
-        if moved:
-            index = devino_index(changed[PRIMARY])
-            changed[DEVINO] = index if index is not None else remap_index(_dump(db_file, DEVINO), moved)
-    return changed, info, moved
 
 
 def _raise_in_copy(db_dir: Path, minimum: int) -> tuple[int, int, int]:

@@ -4,14 +4,17 @@ that is what lets ``--resume`` simply re-run a step the journal marks as in doub
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
 
 from zfstm.errors import FileServerError, SafetyRefusal, ZfsError
+from zfstm.netatalk.cniddb import PRIMARY
 from zfstm.rollback import cnid_counter
 from zfstm.rollback.model import Step, StepKind
 from zfstm.rollback.planner import BEFORE_PROP
@@ -45,19 +48,46 @@ class CnidOps(Protocol):
 
     def require_quiet(self, db_dir: str) -> None: ...
 
+    def prepare(self, db_dir: str) -> None: ...
+
+    def settle(self) -> None: ...
+
+
+def _in_background(function: Callable[[Path], cnid_counter.Prepared], db_dir: Path) -> Future[cnid_counter.Prepared]:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnid-prepare")
+    try:
+        return pool.submit(function, db_dir)
+    finally:
+        pool.shutdown(wait=False)
+
 
 @attrs.frozen
 class ToolCnidOps:
     """CnidOps through the Berkeley DB tools and netatalk's ``dbd``."""
 
     dbd: str = "dbd"
+    _early: dict[str, Future[cnid_counter.Prepared]] = attrs.field(factory=dict, init=False, repr=False, eq=False)
 
     def read_counter(self, db_dir: str) -> int | None:
         return cnid_counter.read_counter(Path(db_dir)) if Path(db_dir).is_dir() else None
 
     def raise_counter(self, db_dir: str, minimum: int, share: str | None) -> tuple[int, int, int]:
         new_dev = Path(share).stat().st_dev if share else None
-        return cnid_counter.raise_counter(Path(db_dir), minimum, new_dev)
+        early, prepared = self._early.pop(db_dir, None), None
+        if early is not None:
+            with contextlib.suppress(Exception):  # raise_counter then does it again and reports its own error
+                prepared = early.result()
+        return cnid_counter.raise_counter(Path(db_dir), minimum, new_dev, prepared)
+
+    def prepare(self, db_dir: str) -> None:
+        """Start re-pointing ``db_dir``'s records in the background as far as it goes without the share's new
+        st_dev (see cnid_counter.Prepared); raise_counter picks it up."""
+        if db_dir not in self._early and (Path(db_dir) / PRIMARY).is_file():
+            self._early[db_dir] = _in_background(cnid_counter.prepare_repoint, Path(db_dir))
+
+    def settle(self) -> None:
+        """Wait until nothing runs in the background: before a step is reversed (it may unmount the CNID dataset)."""
+        wait(list(self._early.values()))
 
     def reset(self, db_dir: str) -> list[str]:
         return cnid_counter.reset_database(Path(db_dir)) if Path(db_dir).is_dir() else []
@@ -128,6 +158,8 @@ def _promote(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
 
 def _rollback(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
     report = ctx.backend.rollback_to(SnapshotName.parse(a["snapshot"]), destroy_newer=True)
+    if "prepare" in a:
+        ctx.cnid.prepare(a["prepare"])
     return {"destroyed": [n.full for n in report.destroyed]}
 
 
@@ -161,7 +193,7 @@ def run_step(step: Step, ctx: Context, results: Results) -> dict[str, Any]:
         StepKind.READ_COUNTER: _read_counter,
         StepKind.CLONE: _clone,
         StepKind.PROMOTE: _promote,
-        StepKind.RENAME: lambda c, a, _r: _rename(c.backend, a),
+        StepKind.RENAME: lambda c, a, _r: _rename(c, a),
         StepKind.ROLLBACK: _rollback,
         StepKind.RESET_CNID: _reset,
         StepKind.RAISE_COUNTER: _raise_counter,
@@ -172,7 +204,8 @@ def run_step(step: Step, ctx: Context, results: Results) -> dict[str, Any]:
     return actions[step.kind](ctx, step.args, results)
 
 
-def _rename(backend: ZfsBackend, a: Mapping[str, str]) -> dict[str, Any]:
+def _rename(ctx: Context, a: Mapping[str, str]) -> dict[str, Any]:
+    backend = ctx.backend
     old, new = a["old"], a["new"]
     old_there, new_there = _exists(backend, old), _exists(backend, new)
     if old_there and new_there:
@@ -186,6 +219,8 @@ def _rename(backend: ZfsBackend, a: Mapping[str, str]) -> dict[str, Any]:
         backend.set_property(DatasetName(new), "mountpoint", a["mountpoint"])
     if "mark_before" in a:
         backend.set_property(DatasetName(new), BEFORE_PROP, a["mark_before"])
+    if "prepare" in a:
+        ctx.cnid.prepare(a["prepare"])
     return {"skipped": "already renamed"} if skipped else {}
 
 
@@ -193,6 +228,7 @@ def undo_step(step: Step, ctx: Context) -> None:
     """Reverse ``step`` (only kinds outside NO_REVERSE/IRREVERSIBLE reach here)."""
     a = step.args
     backend = ctx.backend
+    ctx.cnid.settle()
     if step.kind is StepKind.STOP_SERVER:
         if ctx.server is not None:
             ctx.server.start()

@@ -165,20 +165,20 @@ def plan_rollback(facts: RollbackFacts, request: RollbackRequest) -> RollbackPla
                 + ". Release the holds first (zfs release TAG SNAPSHOT), or leave out --discard-newer to keep them"
             )
         steps += _stop(facts, strategy)
-        steps.append(_rollback_step("data", data.name, snapshot))
         if strategy is CnidStrategy.PAIRED and facts.cnid_dataset and cnid_snapshot:
-            steps.append(_rollback_step("cnid", facts.cnid_dataset.name, cnid_snapshot))
+            steps.append(_rollback_step("cnid", facts.cnid_dataset.name, cnid_snapshot, _prepare(facts)))
+        steps.append(_rollback_step("data", data.name, snapshot))
         outcome_keep = f"{len(newer)} newer snapshot(s) destroyed"
         steps += _after(facts, strategy)
     else:
         _check_swappable(data)
         kept_as = f"{data.name}.before-rollback-{facts.stamp}"
         steps += _stop(facts, strategy)
-        steps += _swap_steps("data", data, snapshot, facts.stamp)
         if strategy is CnidStrategy.PAIRED and facts.cnid_dataset and cnid_snapshot:
             _check_swappable(facts.cnid_dataset)
             cnid_kept_as = f"{facts.cnid_dataset.name}.before-rollback-{facts.stamp}"
-            steps += _swap_steps("cnid", facts.cnid_dataset, cnid_snapshot, facts.stamp)
+            steps += _swap_steps("cnid", facts.cnid_dataset, cnid_snapshot, facts.stamp, _prepare(facts))
+        steps += _swap_steps("data", data, snapshot, facts.stamp)
         outcome_keep = f"the current state and {len(newer)} newer snapshot(s) stay reachable in {kept_as}"
         steps += _after(facts, strategy)
     outcome = (
@@ -347,7 +347,16 @@ def _props(local: Mapping[str, str]) -> dict[str, str]:
     return {f"prop.{k}": v for k, v in sorted(local.items()) if k not in NOT_COPIED}
 
 
-def _swap_steps(role: str, ds: DatasetFacts, snapshot: str, stamp: str) -> list[Step]:
+def _prepare(facts: RollbackFacts) -> dict[str, str]:
+    """For the step that puts the CNID dataset in place, when its records will be re-pointed: start the part of
+    that work which does not need the share's new st_dev (dumping, copying) while the share is swapped. That is
+    why the CNID dataset goes first."""
+    return {"prepare": facts.cnid.db_dir} if facts.cnid is not None and facts.cnid.cnid_dev else {}
+
+
+def _swap_steps(
+    role: str, ds: DatasetFacts, snapshot: str, stamp: str, after_install: Mapping[str, str] | None = None
+) -> list[Step]:
     """Clone the snapshot, promote the clone, retire the current dataset, install the clone under its name.
 
     The clone is born with the mark that names the kept dataset for ``--undo`` (one ``zfs`` process fewer than
@@ -357,7 +366,7 @@ def _swap_steps(role: str, ds: DatasetFacts, snapshot: str, stamp: str) -> list[
     kept = DatasetName(f"{name}.before-rollback-{stamp}")
     local_mp = ds.local_props.get("mountpoint")
     retire = {"old": name.full, "new": kept.full}
-    install = {"old": fresh.full, "new": name.full}
+    install = {"old": fresh.full, "new": name.full, **(after_install or {})}
     if local_mp is not None:
         retire |= {"mountpoint": f"{local_mp}.before-rollback-{stamp}", "restore_mountpoint": local_mp}
         install |= {"mountpoint": local_mp}
@@ -392,10 +401,10 @@ def _unswap_steps(role: str, ds: DatasetFacts, before: DatasetFacts, stamp: str)
     ]  # fmt: skip
 
 
-def _rollback_step(role: str, dataset: DatasetName, snapshot: str) -> Step:
+def _rollback_step(role: str, dataset: DatasetName, snapshot: str, after: Mapping[str, str] | None = None) -> Step:
     return Step(
         f"rollback-{role}",
         StepKind.ROLLBACK,
         f"destroy the snapshots newer than {dataset}@{snapshot} in one batch, then roll back",
-        {"snapshot": f"{dataset}@{snapshot}"},
+        {"snapshot": f"{dataset}@{snapshot}", **(after or {})},
     )

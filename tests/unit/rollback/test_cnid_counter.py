@@ -196,3 +196,41 @@ def test_a_failed_dump_while_copying_leaves_no_new_file(tmp_path: Path, monkeypa
         raise_counter(tmp_path, 50, new_dev=0x31)
     assert (tmp_path / "cnid2.db").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cnid2.db"]
+
+
+@needs_tools
+def test_prepared_work_is_used_only_while_the_directory_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What was prepared before the share's new st_dev was known is used when nothing changed since (no second
+    dump), and redone when anything in the directory changed; either way every record ends re-pointed."""
+    from zfstm.rollback import cnid_counter
+
+    dumps: list[str] = []
+    real = cnid_counter._dump
+    monkeypatch.setattr(cnid_counter, "_dump", lambda f, name: (dumps.append(name), real(f, name))[1])
+    for touch, expected_dumps in ((False, 1), (True, 2)):
+        build_db(tmp_path, dev=0x2D)
+        dumps.clear()
+        prepared = cnid_counter.prepare_repoint(tmp_path)
+        if touch:
+            (tmp_path / "log.0000000001").write_bytes(b"")
+        assert raise_counter(tmp_path, 50, new_dev=0x31, prepared=prepared) == (40, 50, 24)
+        assert len(dumps) == expected_dumps
+        assert {r.dev for r in read_cnid_database(tmp_path).records} == {0x31}
+        for entry in tmp_path.iterdir():
+            entry.unlink()
+
+
+@needs_tools
+def test_the_tool_ops_prepare_in_the_background_and_the_raise_picks_it_up(tmp_path: Path) -> None:
+    from zfstm.rollback.execute import ToolCnidOps
+
+    build_db(tmp_path, dev=0x2D)
+    ops = ToolCnidOps()
+    ops.prepare(str(tmp_path))
+    ops.settle()
+    assert (tmp_path / "cnid2.db.zfstm-new").is_file()  # didname.db and name.db copied already
+    assert ops.raise_counter(str(tmp_path), 50, str(tmp_path)) == (40, 50, 24)
+    assert {r.dev for r in read_cnid_database(tmp_path).records} == {tmp_path.stat().st_dev}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cnid2.db"]

@@ -37,14 +37,19 @@ def test_last_good_picks_the_known_good_snapshot_and_pairs_the_cnid_snapshot() -
 
 
 def test_paired_swap_steps_are_ordered_stop_read_swap_raise_start_verify() -> None:
-    """The server stops first, the counter is read before any ZFS change and raised before the server starts."""
+    """The server stops first, the counter is read before any ZFS change and raised before the server starts; the
+    CNID dataset is swapped before the share, and its install starts preparing the re-pointing (cnid dev = yes)."""
     plan = plan_rollback(facts_of(make_world()), RollbackRequest("tm", last_good=True))
     assert [s.id for s in plan.steps] == [
         "stop-server", "read-counter",
-        "clone-data", "promote-data", "retire-data", "install-data",
         "clone-cnid", "promote-cnid", "retire-cnid", "install-cnid",
+        "clone-data", "promote-data", "retire-data", "install-data",
         "raise-counter", "start-server", "verify",
     ]  # fmt: skip
+    assert all("prepare" not in s.args for s in plan.steps)  # cnid dev = no: nothing to re-point
+    repointing = plan_rollback(facts_of(make_world(), cnid_dev=True), RollbackRequest("tm", last_good=True))
+    assert repointing.step("install-cnid").args["prepare"] == repointing.step("raise-counter").args["db_dir"]
+    assert [s.id for s in repointing.steps if "prepare" in s.args] == ["install-cnid"]
 
 
 def test_clone_gets_the_local_properties_but_not_the_mountpoint() -> None:
@@ -105,7 +110,7 @@ def test_discard_newer_plans_in_place_rollbacks() -> None:
     world.release([DATA.snapshot("s3")], HoldTag("backup-keep"))
     plan = plan_rollback(facts_of(world), RollbackRequest("tm", to="s2", mode=Mode.DISCARD))
     assert [s.id for s in plan.steps] == [
-        "stop-server", "read-counter", "rollback-data", "rollback-cnid", "raise-counter", "start-server", "verify"
+        "stop-server", "read-counter", "rollback-cnid", "rollback-data", "raise-counter", "start-server", "verify"
     ]  # fmt: skip
     assert plan.kept_as is None and plan.newer == ("tank/tm@s3",)
 

@@ -79,6 +79,12 @@ class FakeCnid:
     def require_quiet(self, db_dir: str) -> None:
         pass
 
+    def prepare(self, db_dir: str) -> None:
+        self.log.append(f"prepare {db_dir}")
+
+    def settle(self) -> None:
+        pass
+
 
 def make_world(*, local_mountpoint: bool = False) -> FakeBackend:
     """tank/tm and tank/cnid with snapshots s1 (paired, known-good), s2 (paired), s3 (data only, held)."""
