@@ -106,15 +106,16 @@ def break_share() -> None:
         band.write_bytes(b"garbage" * 100)
 
 
-def make_share(bands_count: int) -> Iterator[Share]:
-    """Build the broken share (see the module docstring); yields it with netatalk running, stops it after."""
+def make_share(bands_count: int, *, cnid_dev: bool = True) -> Iterator[Share]:
+    """Build the broken share (see the module docstring), served with ``cnid dev = yes`` (netatalk's default) or
+    ``no``; yields it with netatalk running, stops it after."""
     OUT.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     sh("zfs", "create", "-o", "compression=lz4", "-o", "refquota=10G", f"{POOL}/tm")
     sh("zfs", "create", f"{POOL}/cnid")
     sh("zfs", "set", "zfstm:note=tm share", f"{POOL}/tm")
     shutil.chown(SHARE, user="tmuser", group=sh("id", "-gn", "tmuser").stdout.strip())
-    AFP_CONF.write_text(afp_conf_text(POOL))
+    AFP_CONF.write_text(afp_conf_text(POOL, cnid_dev=cnid_dev))
     lockfile = netatalk_lockfile()
     write_config(lockfile)
     server = PidfileControl(argv=["netatalk"], pidfile=lockfile, program="netatalk")

@@ -40,6 +40,7 @@ GROUPS = (
             "tests/integration/test_service_delegation.py",
             "tests/integration/test_provision.py",
             "tests/integration/test_service_pidfile.py",
+            "tests/integration/test_rollback_devno.py",  # an AFP test, in this lane because it is the shorter one
         ),
     ),
     Group(
