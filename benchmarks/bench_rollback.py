@@ -16,9 +16,10 @@ gives the two datasets' snapshots different createtxgs, so they would not count 
   .AppleDB contents, start netatalk, ``dbd`` rescan.
 
 zfstm runs as installed: copied into the VM's site-packages and byte-compiled (not from the read-only 9p checkout).
-Measured: seconds from the start of the method until netatalk serves the share again (for zfstm the command returns
-only once asip-status answers; for the manual procedure after the rescan), and how many of the snapshot's files have
-a different CNID afterwards (read from cnid2.db with netatalk stopped). Writes ``bench_rollback.json``.
+Measured: seconds from the start of the method until netatalk serves the share again (for zfstm the command
+returns only once netatalk answers a DSI status request; for the manual procedure after the rescan), and how many
+of the snapshot's files have a different CNID afterwards (read from cnid2.db with netatalk stopped). Writes
+``bench_rollback.json``.
 """
 
 from __future__ import annotations
