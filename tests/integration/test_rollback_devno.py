@@ -44,7 +44,8 @@ def test_cnid_dev_no_raises_only_the_counter_and_keeps_every_cnid(share: Share) 
     assert decided["strategy"] == "paired", decided["strategy_reason"]
     raise_step = next(s for s in decided["steps"] if s["kind"] == "raise-counter")
     assert "share" not in raise_step["args"], raise_step
-    assert all("prepare" not in s["args"] for s in decided["steps"])
+    install = next(s for s in decided["steps"] if s["id"] == "install-cnid")
+    assert install["args"]["prepare_kind"] == "counter", install
     done = zfstm("rollback", "tm", "--last-good", "--yes", "--json", "--config", str(CONFIG))
     assert done.returncode == 0, done.stdout + done.stderr
     raised = json.loads(done.stdout.splitlines()[-1])["results"]["raise-counter"]

@@ -200,8 +200,11 @@ class Prepared:
 
     state: tuple[tuple[str, int, int], ...]
     names: tuple[str, ...]
+    #: every record of the primary; only its first (the rootinfo) when the records are not re-pointed
     primary: DumpedDatabase
-    copied: Mapping[str, int]
+    #: sub-databases already in the new file with their item counts (all of them, for the counter alone)
+    copied: Mapping[str, int | None]
+    repoint: bool = True
 
 
 def directory_state(db_dir: Path) -> tuple[tuple[str, int, int], ...]:
@@ -233,20 +236,50 @@ def prepare_repoint(db_dir: Path) -> Prepared:
     return Prepared(state=directory_state(db_dir), names=tuple(names), primary=primary, copied=counts)
 
 
+def prepare_counter(db_dir: Path) -> Prepared:
+    """Only the counter will change (no record is re-pointed): recover, copy cnid2.db, make the copy stand alone
+    (``db_load -r`` resets its log sequence numbers and file id, as when a database moves to another environment),
+    count its items and read its rootinfo. Its cost does not grow with the number of records."""
+    db_file = db_dir / PRIMARY
+    require_quiet(db_dir)
+    recover(db_dir)
+    new = db_dir / (PRIMARY + NEW_SUFFIX)
+    new.unlink(missing_ok=True)
+    shutil.copyfile(db_file, new)
+    try:
+        load = _tool(LOAD_TOOLS)
+        _run([load, "-r", "lsn", str(new)], new)
+        _run([load, "-r", "fileid", str(new)], new)
+        names = list_subdatabases(new)
+        counts = {name: _count(new, name) for name in names}
+        first = _first_pair(new, PRIMARY)
+    except BaseException:
+        new.unlink(missing_ok=True)
+        raise
+    return Prepared(state=directory_state(db_dir), names=names, primary=first, copied=counts, repoint=False)
+
+
+def prepare(db_dir: Path, *, repoint: bool) -> Prepared:
+    """What :func:`raise_counter` can do before it knows the share's new st_dev (see :class:`Prepared`)."""
+    return prepare_repoint(db_dir) if repoint else prepare_counter(db_dir)
+
+
 def raise_counter(
     db_dir: Path, minimum: int, new_dev: int | None = None, prepared: Prepared | None = None
 ) -> tuple[int, int, int]:
     """Make the counter at least ``minimum`` and (with ``new_dev``) re-point the records at the share's current
     st_dev; returns (counter before, counter after, records re-pointed). Never lowers the counter. ``prepared``
-    (from :func:`prepare_repoint`) is used when nothing in the directory changed since."""
+    (from :func:`prepare`) is used when it was prepared for the same work and nothing in the directory changed
+    since; otherwise that work is done here."""
     require_quiet(db_dir)
-    if new_dev is None:
-        recover(db_dir)
-        return _raise_in_copy(db_dir, minimum)
+    repoint = new_dev is not None
     new = db_dir / (PRIMARY + NEW_SUFFIX)
-    if prepared is None or prepared.state != directory_state(db_dir) or not new.is_file():
-        prepared = prepare_repoint(db_dir)
-    return _finish_repoint(db_dir, minimum, new_dev, prepared)
+    stale = prepared is None or prepared.repoint != repoint or prepared.state != directory_state(db_dir)
+    if prepared is None or stale or not new.is_file():
+        prepared = prepare(db_dir, repoint=repoint)
+    if new_dev is not None:
+        return _finish_repoint(db_dir, minimum, new_dev, prepared)
+    return _finish_counter(db_dir, minimum, prepared)
 
 
 def _finish_repoint(db_dir: Path, minimum: int, new_dev: int, prepared: Prepared) -> tuple[int, int, int]:
@@ -278,28 +311,20 @@ def _finish_repoint(db_dir: Path, minimum: int, new_dev: int, prepared: Prepared
     return info.last_cnid, target, len(moved)
 
 
-def _raise_in_copy(db_dir: Path, minimum: int) -> tuple[int, int, int]:
-    """Only the counter changes (no record is re-pointed): copy cnid2.db, make the copy stand alone (``db_load -r``
-    resets its log sequence numbers and file id, as when a database moves to another environment), overwrite the
-    one rootinfo record in it, check, replace. Its cost does not grow with the number of records."""
-    db_file = db_dir / PRIMARY
-    info = rootinfo_of(_first_pair(db_file, PRIMARY))
+def _finish_counter(db_dir: Path, minimum: int, prepared: Prepared) -> tuple[int, int, int]:
+    """Overwrite the one rootinfo record in the prepared copy, check, replace."""
+    db_file, new = db_dir / PRIMARY, db_dir / (PRIMARY + NEW_SUFFIX)
+    info = rootinfo_of(prepared.primary)
     if info is None:
+        new.unlink(missing_ok=True)
         raise CnidDatabaseError(f"{db_file}: no rootinfo record")
     target = max(info.last_cnid, minimum)
     if target == info.last_cnid:
+        new.unlink(missing_ok=True)
         return info.last_cnid, info.last_cnid, 0
-    new = db_dir / (PRIMARY + NEW_SUFFIX)
-    new.unlink(missing_ok=True)
-    shutil.copyfile(db_file, new)
-    load = _tool(LOAD_TOOLS)
-    _run([load, "-r", "lsn", str(new)], new)
-    _run([load, "-r", "fileid", str(new)], new)
-    names = list_subdatabases(new)
-    before = {name: _count(new, name) for name in names}
     record = DumpedDatabase(BTREE_HEADER, (encode_rootinfo(attrs.evolve(info, last_cnid=target)),))
-    _run([load, str(new)], new, stdin=format_dump(_named(record, PRIMARY)))
-    _check_new(new, before, target)
+    _run([_tool(LOAD_TOOLS), str(new)], new, stdin=format_dump(_named(record, PRIMARY)))
+    _check_new(new, prepared.copied, target)
     _install(new, db_dir)
     return info.last_cnid, target, 0
 

@@ -48,15 +48,15 @@ class CnidOps(Protocol):
 
     def require_quiet(self, db_dir: str) -> None: ...
 
-    def prepare(self, db_dir: str) -> None: ...
+    def prepare(self, db_dir: str, *, repoint: bool) -> None: ...
 
     def settle(self) -> None: ...
 
 
-def _in_background(function: Callable[[Path], cnid_counter.Prepared], db_dir: Path) -> Future[cnid_counter.Prepared]:
+def _in_background(db_dir: Path, *, repoint: bool) -> Future[cnid_counter.Prepared]:
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnid-prepare")
     try:
-        return pool.submit(function, db_dir)
+        return pool.submit(cnid_counter.prepare, db_dir, repoint=repoint)
     finally:
         pool.shutdown(wait=False)
 
@@ -79,11 +79,11 @@ class ToolCnidOps:
                 prepared = early.result()
         return cnid_counter.raise_counter(Path(db_dir), minimum, new_dev, prepared)
 
-    def prepare(self, db_dir: str) -> None:
-        """Start re-pointing ``db_dir``'s records in the background as far as it goes without the share's new
-        st_dev (see cnid_counter.Prepared); raise_counter picks it up."""
+    def prepare(self, db_dir: str, *, repoint: bool) -> None:
+        """Start raising the counter (and re-pointing the records) of ``db_dir`` in the background, as far as it
+        goes without the share's new st_dev (see cnid_counter.Prepared); raise_counter picks it up."""
         if db_dir not in self._early and (Path(db_dir) / PRIMARY).is_file():
-            self._early[db_dir] = _in_background(cnid_counter.prepare_repoint, Path(db_dir))
+            self._early[db_dir] = _in_background(Path(db_dir), repoint=repoint)
 
     def settle(self) -> None:
         """Wait until nothing runs in the background: before a step is reversed (it may unmount the CNID dataset)."""
@@ -159,7 +159,7 @@ def _promote(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
 def _rollback(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
     report = ctx.backend.rollback_to(SnapshotName.parse(a["snapshot"]), destroy_newer=True)
     if "prepare" in a:
-        ctx.cnid.prepare(a["prepare"])
+        ctx.cnid.prepare(a["prepare"], repoint=a.get("prepare_kind", "repoint") == "repoint")
     return {"destroyed": [n.full for n in report.destroyed]}
 
 
@@ -220,7 +220,7 @@ def _rename(ctx: Context, a: Mapping[str, str]) -> dict[str, Any]:
     if "mark_before" in a:
         backend.set_property(DatasetName(new), BEFORE_PROP, a["mark_before"])
     if "prepare" in a:
-        ctx.cnid.prepare(a["prepare"])
+        ctx.cnid.prepare(a["prepare"], repoint=a.get("prepare_kind", "repoint") == "repoint")
     return {"skipped": "already renamed"} if skipped else {}
 
 

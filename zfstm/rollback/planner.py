@@ -348,10 +348,12 @@ def _props(local: Mapping[str, str]) -> dict[str, str]:
 
 
 def _prepare(facts: RollbackFacts) -> dict[str, str]:
-    """For the step that puts the CNID dataset in place, when its records will be re-pointed: start the part of
-    that work which does not need the share's new st_dev (dumping, copying) while the share is swapped. That is
-    why the CNID dataset goes first."""
-    return {"prepare": facts.cnid.db_dir} if facts.cnid is not None and facts.cnid.cnid_dev else {}
+    """For the step that puts the CNID dataset in place: start, in the background, the part of raising the counter
+    (and re-pointing the records) that does not need the share's new st_dev (recovering, dumping, copying), so that
+    it runs while the share is swapped. That is why the CNID dataset goes first."""
+    if facts.cnid is None:
+        return {}
+    return {"prepare": facts.cnid.db_dir, "prepare_kind": "repoint" if facts.cnid.cnid_dev else "counter"}
 
 
 def _swap_steps(

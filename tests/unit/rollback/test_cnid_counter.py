@@ -208,7 +208,12 @@ def test_prepared_work_is_used_only_while_the_directory_is_unchanged(
 
     dumps: list[str] = []
     real = cnid_counter._dump
-    monkeypatch.setattr(cnid_counter, "_dump", lambda f, name: (dumps.append(name), real(f, name))[1])
+
+    def counted(db_file: Path, name: str) -> DumpedDatabase:
+        dumps.append(name)
+        return real(db_file, name)
+
+    monkeypatch.setattr(cnid_counter, "_dump", counted)
     for touch, expected_dumps in ((False, 1), (True, 2)):
         build_db(tmp_path, dev=0x2D)
         dumps.clear()
@@ -228,9 +233,25 @@ def test_the_tool_ops_prepare_in_the_background_and_the_raise_picks_it_up(tmp_pa
 
     build_db(tmp_path, dev=0x2D)
     ops = ToolCnidOps()
-    ops.prepare(str(tmp_path))
+    ops.prepare(str(tmp_path), repoint=True)
     ops.settle()
     assert (tmp_path / "cnid2.db.zfstm-new").is_file()  # didname.db and name.db copied already
     assert ops.raise_counter(str(tmp_path), 50, str(tmp_path)) == (40, 50, 24)
     assert {r.dev for r in read_cnid_database(tmp_path).records} == {tmp_path.stat().st_dev}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cnid2.db"]
+
+
+@needs_tools
+def test_the_counter_alone_is_prepared_too_and_a_prepared_repoint_is_not_taken_for_it(tmp_path: Path) -> None:
+    """cnid dev = no: the standalone copy is prepared early and only the rootinfo record is overwritten in it; work
+    prepared for re-pointing is not used for the counter alone (nor the other way round)."""
+    from zfstm.rollback import cnid_counter
+
+    build_db(tmp_path)
+    prepared = cnid_counter.prepare(tmp_path, repoint=False)
+    assert prepared.copied == {"cnid2.db": 25, "devino.db": 25, "didname.db": 25, "name.db": 1}
+    assert raise_counter(tmp_path, 77, prepared=prepared) == (40, 77, 0)
+    assert read_cnid_database(tmp_path).rootinfo == RootInfo(stamp=b"\x01" * 8, last_cnid=77, version=1)
+    wrong = cnid_counter.prepare(tmp_path, repoint=True)
+    assert raise_counter(tmp_path, 90, prepared=wrong) == (77, 90, 0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cnid2.db"]

@@ -46,10 +46,11 @@ def test_paired_swap_steps_are_ordered_stop_read_swap_raise_start_verify() -> No
         "clone-data", "promote-data", "retire-data", "install-data",
         "raise-counter", "start-server", "verify",
     ]  # fmt: skip
-    assert all("prepare" not in s.args for s in plan.steps)  # cnid dev = no: nothing to re-point
+    assert [s.id for s in plan.steps if "prepare" in s.args] == ["install-cnid"]
+    assert plan.step("install-cnid").args["prepare"] == plan.step("raise-counter").args["db_dir"]
+    assert plan.step("install-cnid").args["prepare_kind"] == "counter"  # cnid dev = no: nothing to re-point
     repointing = plan_rollback(facts_of(make_world(), cnid_dev=True), RollbackRequest("tm", last_good=True))
-    assert repointing.step("install-cnid").args["prepare"] == repointing.step("raise-counter").args["db_dir"]
-    assert [s.id for s in repointing.steps if "prepare" in s.args] == ["install-cnid"]
+    assert repointing.step("install-cnid").args["prepare_kind"] == "repoint"
 
 
 def test_clone_gets_the_local_properties_but_not_the_mountpoint() -> None:

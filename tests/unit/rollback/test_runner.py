@@ -58,7 +58,7 @@ def test_swap_rolls_back_keeps_newer_snapshots_and_raises_the_counter(tmp_path: 
                      "zfstm:note": "tm share", "zfstm:rollback-before": kept.full}  # fmt: skip
     assert backend.get_properties(kept, ["mountpoint"])["mountpoint"] == "/srv/tm.before-rollback-20261128T030000Z"
     assert backend.read_contents(CNID) == "counter=350"  # rolled back to 100, raised to the 350 read before
-    assert cnid.log == ["raise 100->350"]
+    assert cnid.log == ["prepare /tank/cnid/tm/.AppleDB repoint=False", "raise 100->350"]
     assert server.log == ["stop", "start"] and server.running
     assert unfinished_rollbacks(tmp_path) == []
     assert Path(outcome.journal).name.endswith(".jsonl.done")

@@ -79,8 +79,8 @@ class FakeCnid:
     def require_quiet(self, db_dir: str) -> None:
         pass
 
-    def prepare(self, db_dir: str) -> None:
-        self.log.append(f"prepare {db_dir}")
+    def prepare(self, db_dir: str, *, repoint: bool) -> None:
+        self.log.append(f"prepare {db_dir} repoint={repoint}")
 
     def settle(self) -> None:
         pass
