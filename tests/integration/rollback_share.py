@@ -20,6 +20,9 @@ from pathlib import Path
 
 import attrs
 
+from zfstm.netatalk.check import record_paths
+from zfstm.netatalk.cnid import CnidDatabase
+from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.service.pidfile import PidfileControl
 from zfstm.testbed.afpclient import AfpClient
 from zfstm.testbed.guest_netatalk import AFP_CONF, afp_conf_text, netatalk_lockfile, wait_listening
@@ -176,3 +179,33 @@ def check_cnids_over_afp(share: Share, sample: int = 50) -> None:
     finally:
         afp.logout()
         afp.close()
+
+
+def next_cnid(share: Share, name: str, *, keep: bool = False) -> int:
+    """Create a file over AFP in the bands directory: the CNID the server hands out now (the file is deleted
+    again unless ``keep``)."""
+    afp, vol = afp_session()
+    try:
+        cnid = afp.write_file(vol, share.bands_did, name, b"x")
+        if not keep:
+            afp.delete(vol, share.bands_did, name)
+        return cnid
+    finally:
+        afp.logout()
+        afp.close()
+
+
+def read_database_stopped(share: Share) -> CnidDatabase:
+    """cnid2.db as netatalk leaves it on stop (while it serves, cnid2.db lags the transaction log)."""
+    share.server.stop()
+    try:
+        return read_cnid_database(DB_DIR)
+    finally:
+        share.server.start()
+
+
+def database_mismatches(share: Share, db: CnidDatabase) -> dict[str, tuple[int, int | None]]:
+    """Paths of the snapshot whose record in ``db`` has another CNID: path -> (CNID then, CNID now)."""
+    paths, _ = record_paths(db.records)
+    by_path = {p: c for c, p in paths.items()}
+    return {p: (c, by_path.get(p)) for p, c in share.cnids.items() if by_path.get(p) != c}

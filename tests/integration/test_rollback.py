@@ -19,22 +19,21 @@ import pytest
 from tests.integration.rollback_share import (
     BUNDLE,
     CONFIG,
-    DB_DIR,
     MACHINE_ID,
     OUT,
     POOL,
     SHARE,
     Share,
-    afp_session,
     check_cnids_over_afp,
+    database_mismatches,
     make_share,
     manifest,
+    next_cnid,
     plist,
+    read_database_stopped,
     sh,
     zfstm,
 )
-from zfstm.netatalk.check import record_paths
-from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.netatalk.metadata_ea import read_metadata_ea
 
 pytestmark = pytest.mark.integration
@@ -64,22 +63,12 @@ def test_rollback_last_good_restores_files_cnids_counter_and_service(share: Shar
     assert kept.startswith(f"{POOL}/tm.before-rollback-"), kept
     assert manifest(SHARE) == share.snapshot_manifest
     check_cnids_over_afp(share)
-    afp, vol = afp_session()
-    fresh = afp.write_file(vol, share.bands_did, "after-rollback", b"x")
-    assert fresh > share.highest_cnid, "a CNID handed out after the snapshot would be reused"
-    afp.delete(vol, share.bands_did, "after-rollback")
-    afp.logout()
-    afp.close()
-    share.server.stop()
-    db = read_cnid_database(DB_DIR)
-    paths, _ = record_paths(db.records)
-    by_path = {p: c for c, p in paths.items()}
-    wrong_db = {p: (c, by_path.get(p)) for p, c in share.cnids.items() if by_path.get(p) != c}
-    assert wrong_db == {}
+    assert next_cnid(share, "after-rollback") > share.highest_cnid, "a CNID from after the snapshot is reused"
+    db = read_database_stopped(share)
+    assert database_mismatches(share, db) == {}
     wrong_ea = [p for p, c in share.cnids.items() if (ea := read_metadata_ea(SHARE / p)) is None or ea.cnid != c]
     assert wrong_ea == []
     assert db.rootinfo is not None and db.rootinfo.last_cnid >= share.highest_cnid
-    share.server.start()
     snaps = sh("zfs", "list", "-H", "-o", "name", "-t", "snapshot", kept).stdout.split()
     assert f"{kept}@later" in snaps
     assert (Path(f"/{kept}") / BUNDLE / MACHINE_ID).read_bytes() == plist(2)
@@ -95,10 +84,7 @@ def test_discard_newer_rolls_back_in_place_and_still_repoints_the_records(share:
     """`--discard-newer` rolls back in place: the share keeps its mount and st_dev, but the snapshot's records carry
     the dev of the mount at snapshot time (before the swap of the test above), so the plan still re-points them;
     every file keeps its CNID over AFP, and a CNID handed out just before the rollback is never handed out again."""
-    afp, vol = afp_session()
-    handed_out = afp.write_file(vol, share.bands_did, "before-discard", b"y")
-    afp.logout()
-    afp.close()
+    handed_out = next_cnid(share, "before-discard", keep=True)
     plan = zfstm("rollback", "tm", "--last-good", "--discard-newer", "--dry-run", "--json", "--config", str(CONFIG))
     assert plan.returncode == 0, plan.stderr
     raise_step = next(s for s in json.loads(plan.stdout)["steps"] if s["kind"] == "raise-counter")
@@ -110,9 +96,5 @@ def test_discard_newer_rolls_back_in_place_and_still_repoints_the_records(share:
     assert json.loads(done.stdout.splitlines()[-1])["results"]["raise-counter"]["records_repointed"] > 0
     assert manifest(SHARE) == share.snapshot_manifest
     check_cnids_over_afp(share)
-    afp, vol = afp_session()
-    fresh = afp.write_file(vol, share.bands_did, "after-discard", b"z")
-    afp.delete(vol, share.bands_did, "after-discard")
-    afp.logout()
-    afp.close()
+    fresh = next_cnid(share, "after-discard")
     assert fresh > handed_out, f"CNID {fresh} after the rollback, {handed_out} was handed out before it"
