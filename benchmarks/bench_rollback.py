@@ -25,6 +25,7 @@ of the snapshot's files have a different CNID afterwards (read from cnid2.db wit
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -132,6 +133,7 @@ def write_config(root: str) -> Path:
     return config
 
 
+@functools.cache
 def install_zfstm() -> dict[str, str]:
     """Install zfstm into the VM's site-packages, byte-compiled, and return the environment that runs it from there.
 
@@ -151,20 +153,15 @@ def install_zfstm() -> dict[str, str]:
     return env
 
 
-INSTALLED_ENV: dict[str, str] = {}
-
-
 def zfstm(*argv: str, profile: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed zfstm command (under cProfile, written to ``profile``, when given)."""
-    if not INSTALLED_ENV:  # main() installs before anything is timed; this is for other callers
-        INSTALLED_ENV.update(install_zfstm())
     prefix = ["-m", "cProfile", "-o", str(profile)] if profile else []
     done = subprocess.run(
         [sys.executable, *prefix, "-m", "zfstm.cli.main", *argv],
         capture_output=True,
         text=True,
         check=False,
-        env=INSTALLED_ENV,
+        env=install_zfstm(),  # done once, by main() before anything is timed
         cwd="/",
     )
     if done.returncode != 0:
@@ -247,7 +244,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    INSTALLED_ENV.update(install_zfstm())
+    install_zfstm()
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         master = build_master(n, args.afp_limit, cnid_dev=not args.cnid_dev_no)

@@ -47,6 +47,11 @@ NEW_SUFFIX = ".zfstm-new"
 DEVINO = "devino.db"
 
 
+def _new_file(db_dir: Path) -> Path:
+    """Where the new cnid2.db is built before it replaces the old one."""
+    return db_dir / (PRIMARY + NEW_SUFFIX)
+
+
 def _which(candidates: Sequence[str]) -> str | None:
     return next((path for path in map(shutil.which, candidates) if path), None)
 
@@ -204,12 +209,13 @@ class Prepared:
     primary: DumpedDatabase
     #: sub-databases already in the new file with their item counts (all of them, for the counter alone)
     copied: Mapping[str, int | None]
-    repoint: bool = True
+    repoint: bool
 
 
 def directory_state(db_dir: Path) -> tuple[tuple[str, int, int], ...]:
     """Name, size and modification time of every file in ``db_dir`` but the new file being built."""
-    entries = (entry for entry in os.scandir(db_dir) if entry.name != PRIMARY + NEW_SUFFIX)
+    building = _new_file(db_dir).name
+    entries = (entry for entry in os.scandir(db_dir) if entry.name != building)
     return tuple(sorted((e.name, (st := e.stat()).st_size, st.st_mtime_ns) for e in entries))
 
 
@@ -219,7 +225,7 @@ def prepare_repoint(db_dir: Path) -> Prepared:
     require_quiet(db_dir)
     recover(db_dir)
     names = list_subdatabases(db_file)
-    new = db_dir / (PRIMARY + NEW_SUFFIX)
+    new = _new_file(db_dir)
     new.unlink(missing_ok=True)
     load = _tool(LOAD_TOOLS)
     with ThreadPoolExecutor(max_workers=1) as copier:
@@ -233,7 +239,7 @@ def prepare_repoint(db_dir: Path) -> Prepared:
             new.unlink(missing_ok=True)
             raise
         counts = copied.result()
-    return Prepared(state=directory_state(db_dir), names=tuple(names), primary=primary, copied=counts)
+    return Prepared(state=directory_state(db_dir), names=tuple(names), primary=primary, copied=counts, repoint=True)
 
 
 def prepare_counter(db_dir: Path) -> Prepared:
@@ -243,7 +249,7 @@ def prepare_counter(db_dir: Path) -> Prepared:
     db_file = db_dir / PRIMARY
     require_quiet(db_dir)
     recover(db_dir)
-    new = db_dir / (PRIMARY + NEW_SUFFIX)
+    new = _new_file(db_dir)
     new.unlink(missing_ok=True)
     shutil.copyfile(db_file, new)
     try:
@@ -273,9 +279,12 @@ def raise_counter(
     since; otherwise that work is done here."""
     require_quiet(db_dir)
     repoint = new_dev is not None
-    new = db_dir / (PRIMARY + NEW_SUFFIX)
-    stale = prepared is None or prepared.repoint != repoint or prepared.state != directory_state(db_dir)
-    if prepared is None or stale or not new.is_file():
+    if (
+        prepared is None
+        or prepared.repoint != repoint
+        or prepared.state != directory_state(db_dir)
+        or not _new_file(db_dir).is_file()
+    ):
         prepared = prepare(db_dir, repoint=repoint)
     if new_dev is not None:
         return _finish_repoint(db_dir, minimum, new_dev, prepared)
@@ -283,7 +292,7 @@ def raise_counter(
 
 
 def _finish_repoint(db_dir: Path, minimum: int, new_dev: int, prepared: Prepared) -> tuple[int, int, int]:
-    db_file, new = db_dir / PRIMARY, db_dir / (PRIMARY + NEW_SUFFIX)
+    db_file, new = db_dir / PRIMARY, _new_file(db_dir)
     changed = {PRIMARY: prepared.primary}
     info = rootinfo_of(prepared.primary)
     if info is None:
@@ -313,7 +322,7 @@ def _finish_repoint(db_dir: Path, minimum: int, new_dev: int, prepared: Prepared
 
 def _finish_counter(db_dir: Path, minimum: int, prepared: Prepared) -> tuple[int, int, int]:
     """Overwrite the one rootinfo record in the prepared copy, check, replace."""
-    db_file, new = db_dir / PRIMARY, db_dir / (PRIMARY + NEW_SUFFIX)
+    db_file, new = db_dir / PRIMARY, _new_file(db_dir)
     info = rootinfo_of(prepared.primary)
     if info is None:
         new.unlink(missing_ok=True)

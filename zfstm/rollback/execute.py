@@ -158,8 +158,6 @@ def _promote(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
 
 def _rollback(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
     report = ctx.backend.rollback_to(SnapshotName.parse(a["snapshot"]), destroy_newer=True)
-    if "prepare" in a:
-        ctx.cnid.prepare(a["prepare"], repoint=a.get("prepare_kind", "repoint") == "repoint")
     return {"destroyed": [n.full for n in report.destroyed]}
 
 
@@ -193,7 +191,7 @@ def run_step(step: Step, ctx: Context, results: Results) -> dict[str, Any]:
         StepKind.READ_COUNTER: _read_counter,
         StepKind.CLONE: _clone,
         StepKind.PROMOTE: _promote,
-        StepKind.RENAME: lambda c, a, _r: _rename(c, a),
+        StepKind.RENAME: lambda c, a, _r: _rename(c.backend, a),
         StepKind.ROLLBACK: _rollback,
         StepKind.RESET_CNID: _reset,
         StepKind.RAISE_COUNTER: _raise_counter,
@@ -201,11 +199,13 @@ def run_step(step: Step, ctx: Context, results: Results) -> dict[str, Any]:
         StepKind.RESCAN: _rescan,
         StepKind.VERIFY: lambda c, a, _r: _verify(c, a),
     }
-    return actions[step.kind](ctx, step.args, results)
+    done = actions[step.kind](ctx, step.args, results)
+    if "prepare" in step.args:  # the step put the CNID dataset in place: start what the raise can do early
+        ctx.cnid.prepare(step.args["prepare"], repoint=step.args["prepare_kind"] == "repoint")
+    return done
 
 
-def _rename(ctx: Context, a: Mapping[str, str]) -> dict[str, Any]:
-    backend = ctx.backend
+def _rename(backend: ZfsBackend, a: Mapping[str, str]) -> dict[str, Any]:
     old, new = a["old"], a["new"]
     old_there, new_there = _exists(backend, old), _exists(backend, new)
     if old_there and new_there:
@@ -219,8 +219,6 @@ def _rename(ctx: Context, a: Mapping[str, str]) -> dict[str, Any]:
         backend.set_property(DatasetName(new), "mountpoint", a["mountpoint"])
     if "mark_before" in a:
         backend.set_property(DatasetName(new), BEFORE_PROP, a["mark_before"])
-    if "prepare" in a:
-        ctx.cnid.prepare(a["prepare"], repoint=a.get("prepare_kind", "repoint") == "repoint")
     return {"skipped": "already renamed"} if skipped else {}
 
 

@@ -87,11 +87,12 @@ def test_discard_newer_destroys_newer_snapshots_in_place(tmp_path: Path) -> None
     backend = make_world()
     backend.release([DATA.snapshot("s3")], HoldTag("backup-keep"))
     journal, _ = start(tmp_path, backend, RollbackRequest("tm", to="s2", mode=Mode.DISCARD))
-    ctx, _, _ = context(backend)
+    ctx, _, cnid = context(backend)
     run(journal, ctx)
     assert backend.read_contents(DATA) == "data-s2"
     assert [i.name.short for i in backend.list_snapshots(DATA)] == ["s1", "s2"]
     assert backend.read_contents(CNID) == "counter=350"
+    assert cnid.log == ["prepare /tank/cnid/tm/.AppleDB repoint=False", "raise 200->350"]
 
 
 class FlakyRenames:
