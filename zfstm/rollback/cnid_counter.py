@@ -35,8 +35,25 @@ import attrs
 from zfstm.errors import CnidDatabaseError, EnvironmentMissing, FileServerError
 from zfstm.netatalk.appledb import FileRole, classify, probe_lock
 from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump, parse_dump
-from zfstm.netatalk.cnid import ROOTINFO_KEY, RootInfo, decode_rootinfo, encode_rootinfo
+from zfstm.netatalk.cnid import (
+    ROOTINFO_KEY,
+    CnidFormatError,
+    RootInfo,
+    database_from_pairs,
+    decode_rootinfo,
+    encode_rootinfo,
+)
 from zfstm.netatalk.cniddb import EXPECTED_SUBDATABASES, PRIMARY, find_dump_tool, list_subdatabases
+from zfstm.netatalk.rebuild import (
+    Rebuilt,
+    devino_pairs,
+    didname_pairs,
+    duplicate_keys,
+    name_pairs,
+    primary_pairs,
+    rebuild_records,
+)
+from zfstm.netatalk.scan import scan_volume
 
 LOAD_TOOLS = ("db5.3_load", "db53_load", "db5_load", "db_load")
 RECOVER_TOOLS = ("db5.3_recover", "db53_recover", "db5_recover", "db_recover")
@@ -45,6 +62,8 @@ STAT_TOOLS = ("db5.3_stat", "db53_stat", "db5_stat", "db_stat")
 BTREE_HEADER = (("VERSION", "3"), ("format", "bytevalue"), ("type", "btree"))
 NEW_SUFFIX = ".zfstm-new"
 DEVINO = "devino.db"
+DIDNAME = "didname.db"
+NAME = "name.db"
 
 
 def _new_file(db_dir: Path) -> Path:
@@ -114,10 +133,16 @@ def _named(database: DumpedDatabase, name: str) -> DumpedDatabase:
 
 
 def read_counter(db_dir: Path) -> int | None:
-    """The last-used CNID of a stopped volume (after recovery), or None when there is no database yet."""
+    """The last-used CNID of a stopped volume (after recovery); None when the database has no rootinfo yet.
+
+    A database that is not there is an error, not a zero: zfstm derived ``db_dir`` from afp.conf, and a wrong
+    derivation must stop the rollback before anything changes (seen: netatalk 3.1 keeps ``$v``'s case)."""
     db_file = db_dir / PRIMARY
-    if not db_file.exists():
-        return None
+    if not db_file.is_file():
+        raise CnidDatabaseError(
+            f"{db_file}: no CNID database there, so zfstm cannot read the highest CNID handed out; nothing was "
+            "changed. Check `vol dbpath`/`vol dbnest` in afp.conf (and `zfstm cnid check`)"
+        )
     require_quiet(db_dir)
     recover(db_dir)
     info = rootinfo_of(_first_pair(db_file, PRIMARY))
@@ -420,6 +445,55 @@ def _check_new(new: Path, expected: Mapping[str, int | None], counter: int) -> N
         raise CnidDatabaseError(
             f"{new}: the rewritten database is not as written ({'; '.join(problems)}); nothing was replaced"
         )
+
+
+def _header(db_file: Path, subdb: str) -> tuple[tuple[str, str], ...]:
+    """The dump header of a sub-database as netatalk created it (flags such as ``dupsort`` included)."""
+    return _first_pair(db_file, subdb).header
+
+
+def rebuild_database(db_dir: Path, volume_root: Path, *, mark: int, dev: int, use_hints: bool = True) -> Rebuilt:
+    """Replace the volume's cnid2.db with records for exactly the files now under ``volume_root`` (netatalk
+    stopped), each keeping the CNID its EA or the live database gives it, new ones above ``mark`` (the counter
+    journaled before the rollback) and above anything the live database shows. The live database's stamp and
+    version are kept, so EA hints stay tied to it."""
+    db_file = db_dir / PRIMARY
+    if not db_file.is_file():
+        raise CnidDatabaseError(f"{db_file}: no CNID database to rebuild (is `vol dbpath` right?); nothing changed")
+    require_quiet(db_dir)
+    recover(db_dir)
+    missing = set(EXPECTED_SUBDATABASES) - set(list_subdatabases(db_file))
+    if missing:
+        raise CnidDatabaseError(f"{db_file}: sub-databases missing: {', '.join(sorted(missing))}; nothing changed")
+    live = _dump(db_file, PRIMARY)
+    try:
+        db = database_from_pairs(live.pairs)
+    except CnidFormatError as exc:
+        raise CnidDatabaseError(f"{db_file}: unreadable CNID record ({exc}); nothing changed") from exc
+    if db.rootinfo is None:
+        raise CnidDatabaseError(f"{db_file}: no rootinfo record; nothing changed")
+    old_names = _dump(db_file, NAME)
+    rebuilt = rebuild_records(db, scan_volume(volume_root), mark=mark, dev=dev, use_hints=use_hints)
+    # netatalk's index callbacks index the rootinfo record too (it is a primary record like any other); Berkeley DB
+    # updates those index entries whenever netatalk writes a new counter, so they must be there as it made them
+    primary = [encode_rootinfo(attrs.evolve(db.rootinfo, last_cnid=rebuilt.counter)), *primary_pairs(rebuilt.records)]
+    devino, didname = devino_pairs(primary), didname_pairs(primary)
+    if duplicate_keys(devino) or duplicate_keys(didname):
+        raise CnidDatabaseError(f"{db_file}: the rebuilt records are not unique by dev/inode or name; nothing changed")
+    lowered = name_pairs(rebuilt.records, old_names.pairs, {r.cnid: r.name for r in db.records})
+    lowered += [(k, c) for k, c in old_names.pairs if c == ROOTINFO_KEY] or [(b"rootinfo", ROOTINFO_KEY)]
+    subdbs = {
+        PRIMARY: DumpedDatabase(live.header, tuple(primary)),
+        DEVINO: DumpedDatabase(_header(db_file, DEVINO), tuple(devino)),
+        DIDNAME: DumpedDatabase(_header(db_file, DIDNAME), tuple(didname)),
+        NAME: DumpedDatabase(old_names.header, tuple(sorted(lowered))),
+    }
+    new = _new_file(db_dir)
+    new.unlink(missing_ok=True)
+    _run([_tool(LOAD_TOOLS), str(new)], new, stdin="".join(format_dump(_named(d, n)) for n, d in subdbs.items()))
+    _check_new(new, {name: len(d.pairs) for name, d in subdbs.items()}, rebuilt.counter)
+    _install(new, db_dir)
+    return rebuilt
 
 
 def reset_database(db_dir: Path) -> list[str]:

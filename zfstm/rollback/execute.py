@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from zfstm.errors import FileServerError, SafetyRefusal, ZfsError
+from zfstm.errors import CnidDatabaseError, FileServerError, SafetyRefusal, ZfsError
 from zfstm.netatalk.cniddb import PRIMARY
 from zfstm.rollback import cnid_counter
 from zfstm.rollback.model import Step, StepKind
@@ -44,6 +44,8 @@ class CnidOps(Protocol):
 
     def reset(self, db_dir: str) -> list[str]: ...
 
+    def rebuild(self, db_dir: str, share: str, *, mark: int, cnid_dev: bool, hints: bool) -> dict[str, Any]: ...
+
     def rescan(self, path: str) -> None: ...
 
     def require_quiet(self, db_dir: str) -> None: ...
@@ -69,7 +71,7 @@ class ToolCnidOps:
     _early: dict[str, Future[cnid_counter.Prepared]] = attrs.field(factory=dict, init=False, repr=False, eq=False)
 
     def read_counter(self, db_dir: str) -> int | None:
-        return cnid_counter.read_counter(Path(db_dir)) if Path(db_dir).is_dir() else None
+        return cnid_counter.read_counter(Path(db_dir))
 
     def raise_counter(self, db_dir: str, minimum: int, share: str | None) -> tuple[int, int, int]:
         new_dev = Path(share).stat().st_dev if share else None
@@ -91,6 +93,21 @@ class ToolCnidOps:
 
     def reset(self, db_dir: str) -> list[str]:
         return cnid_counter.reset_database(Path(db_dir)) if Path(db_dir).is_dir() else []
+
+    def rebuild(self, db_dir: str, share: str, *, mark: int, cnid_dev: bool, hints: bool) -> dict[str, Any]:
+        dev = Path(share).stat().st_dev if cnid_dev else 0
+        done = cnid_counter.rebuild_database(Path(db_dir), Path(share), mark=mark, dev=dev, use_hints=hints)
+        return {
+            "mark": done.mark,
+            "counter": done.counter,
+            "records": len(done.records),
+            "from_ea": done.from_ea,
+            "from_record": done.from_record,
+            "new": len(done.new),
+            "new_examples": list(done.new[:5]),
+            "skipped": len(done.skipped),
+            "dropped": done.dropped,
+        }
 
     def rescan(self, path: str) -> None:
         done = subprocess.run([self.dbd, "-f", path], capture_output=True, text=True, check=False, timeout=24 * 3600)
@@ -165,12 +182,26 @@ def _reset(ctx: Context, a: Mapping[str, str], _r: Results) -> dict[str, Any]:
     return {"removed": ctx.cnid.reset(a["db_dir"])}
 
 
-def _raise_counter(ctx: Context, a: Mapping[str, str], results: Results) -> dict[str, Any]:
+def _mark(a: Mapping[str, str], results: Results) -> int:
+    """The counter read before anything changed (journaled, so a resumed rollback uses the same one)."""
     wanted = results.get("read-counter", {}).get("counter")
     if wanted is None:
-        return {"skipped": "no counter was read before the rollback"}
-    before, after, moved = ctx.cnid.raise_counter(a["db_dir"], int(wanted), a.get("share"))
+        raise CnidDatabaseError(
+            f"{a['db_dir']}: no CNID counter was read before the rollback, so zfstm cannot make sure no CNID is "
+            "handed out twice; nothing was changed in the database. Look at the journal's read-counter record"
+        )
+    return int(wanted)
+
+
+def _raise_counter(ctx: Context, a: Mapping[str, str], results: Results) -> dict[str, Any]:
+    before, after, moved = ctx.cnid.raise_counter(a["db_dir"], _mark(a, results), a.get("share"))
     return {"before": before, "after": after, "records_repointed": moved}
+
+
+def _rebuild(ctx: Context, a: Mapping[str, str], results: Results) -> dict[str, Any]:
+    return ctx.cnid.rebuild(
+        a["db_dir"], a["share"], mark=_mark(a, results), cnid_dev=a.get("dev") != "no", hints=a.get("hints") != "no"
+    )
 
 
 def _start_server(ctx: Context, _a: Mapping[str, str], _r: Results) -> dict[str, Any]:
@@ -195,6 +226,7 @@ def run_step(step: Step, ctx: Context, results: Results) -> dict[str, Any]:
         StepKind.ROLLBACK: _rollback,
         StepKind.RESET_CNID: _reset,
         StepKind.RAISE_COUNTER: _raise_counter,
+        StepKind.REBUILD_CNID: _rebuild,
         StepKind.START_SERVER: _start_server,
         StepKind.RESCAN: _rescan,
         StepKind.VERIFY: lambda c, a, _r: _verify(c, a),

@@ -36,9 +36,10 @@ class Mode(enum.StrEnum):
 class CnidStrategy(enum.StrEnum):
     """How the Netatalk CNID database is brought into agreement with the rolled-back files."""
 
-    PAIRED = "paired"  # the database's dataset rolls back with the data (same txg); then the counter is raised
+    PAIRED = "paired"  # the database rolls back with the data (its own dataset, same txg, or inside the share)
+    REBUILD = "rebuild"  # zfstm writes the records of the rolled-back files: CNIDs from EAs and the live database
     RESCAN = "rescan"  # start netatalk, `dbd -f`: counter kept, CNIDs restored from the files' EA hints
-    RESET = "reset"  # delete cnid2.db and the disposable files, rescan: the last resort (CNIDs may be reused)
+    RESET = "reset"  # every file gets a new CNID above the counter: the last resort (CNIDs change, none is reused)
     NONE = "none"  # Samba or no file server: there is no CNID database
 
 
@@ -51,7 +52,8 @@ class StepKind(enum.StrEnum):
     PROMOTE = "promote"
     RENAME = "rename"
     ROLLBACK = "rollback"
-    RESET_CNID = "reset-cnid"
+    RESET_CNID = "reset-cnid"  # in plans journaled by earlier versions only: delete cnid2.db
+    REBUILD_CNID = "rebuild-cnid"
     RAISE_COUNTER = "raise-counter"
     START_SERVER = "start-server"
     RESCAN = "rescan"
@@ -59,7 +61,7 @@ class StepKind(enum.StrEnum):
 
 
 #: Steps whose effect cannot be reversed; once one has run, a failure can only go forward (and say so).
-IRREVERSIBLE = frozenset({StepKind.ROLLBACK, StepKind.RESET_CNID})
+IRREVERSIBLE = frozenset({StepKind.ROLLBACK, StepKind.RESET_CNID, StepKind.REBUILD_CNID})
 #: Steps that need no reversal (they change nothing that matters, or only ever make things safer).
 NO_REVERSE = frozenset(
     {StepKind.READ_COUNTER, StepKind.RAISE_COUNTER, StepKind.START_SERVER, StepKind.RESCAN, StepKind.VERIFY}
@@ -125,6 +127,10 @@ class CnidFacts:
     #: roll their databases back too.
     others_on_cnid_dataset: tuple[str, ...] = ()
     platform: str = "linux"
+    #: cnid2.db is in db_dir now (a database that is not where zfstm looks must stop the rollback, not pass)
+    db_exists: bool = True
+    #: how db_dir was derived (netatalk version, `$v` case, symlinks and `..` resolved), for the plan to show
+    derived: str = ""
 
 
 @attrs.frozen

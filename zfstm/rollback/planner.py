@@ -70,7 +70,7 @@ def choose_snapshot(facts: RollbackFacts, request: RollbackRequest) -> str:
     raise UsageError("say where to roll back to: --to SNAPSHOT or --last-good (or --undo to swap back)")
 
 
-def choose_strategy(
+def choose_strategy(  # noqa: PLR0911 - one return per documented case
     facts: RollbackFacts, snapshot: str | None, forced: CnidStrategy | None
 ) -> tuple[CnidStrategy, str, str | None]:
     """(strategy, why, paired CNID snapshot short name or None)."""
@@ -87,15 +87,37 @@ def choose_strategy(
         )
     if cnid.scheme != "dbd":
         return CnidStrategy.NONE, f"cnid scheme = {cnid.scheme} keeps no database on disk", None
+    if forced is CnidStrategy.NONE:
+        raise UsageError(f"volume {cnid.volume} has a CNID database: --cnid-strategy none would leave it stale")
+    if not cnid.db_exists:
+        raise SafetyRefusal(
+            f"target {facts.target}: volume {cnid.volume} has no CNID database at {cnid.db_dir} "
+            f"({cnid.derived or 'from afp.conf'}); "
+            "zfstm will not roll back a share whose database it cannot find, since it could not keep its CNIDs or "
+            "its counter. Check `vol dbpath`/`vol dbnest` in afp.conf and that netatalk has served the volume"
+        )
+    if _within(cnid.db_dir, facts.data.mountpoint):
+        if forced not in (None, CnidStrategy.PAIRED):
+            return _forced(forced, "the database lies inside the share")
+        return (
+            CnidStrategy.PAIRED,
+            f"{cnid.db_dir} lies inside the share: it rolls back with the files (the snapshot's own database); "
+            "its counter is then raised to the highest CNID handed out before",
+            None,
+        )
     paired, why_not = _paired_snapshot(facts, snapshot)
     if forced is CnidStrategy.PAIRED and paired is None:
         raise SafetyRefusal(f"--cnid-strategy paired is impossible: {why_not}")
-    if forced is CnidStrategy.RESET:
-        return CnidStrategy.RESET, "forced with --cnid-strategy reset: the last resort; CNIDs will change", None
-    if forced is CnidStrategy.RESCAN or (forced is None and paired is None):
-        reason = "forced with --cnid-strategy rescan" if forced else why_not
-        return CnidStrategy.RESCAN, f"{reason}; `dbd -f` keeps the counter and restores CNIDs from EA hints", None
-    assert paired is not None
+    if forced in (CnidStrategy.RESET, CnidStrategy.RESCAN, CnidStrategy.REBUILD):
+        assert forced is not None
+        return _forced(forced, why_not or "paired was possible")
+    if paired is None:
+        return (
+            CnidStrategy.REBUILD,
+            f"{why_not}; zfstm rewrites the volume's records for the rolled-back files: each keeps the CNID its "
+            "metadata EA or the live database gives it, and none is handed out again",
+            None,
+        )
     return (
         CnidStrategy.PAIRED,
         (
@@ -106,12 +128,21 @@ def choose_strategy(
     )
 
 
+def _forced(forced: CnidStrategy, context: str) -> tuple[CnidStrategy, str, None]:
+    what = {
+        CnidStrategy.RESET: "the last resort: every file and directory gets a new CNID above the counter",
+        CnidStrategy.RESCAN: "`dbd -f` after the counter is raised: CNIDs come back only from EA hints that match",
+        CnidStrategy.REBUILD: "records rewritten from the metadata EAs and the live database",
+    }[forced]
+    return forced, f"forced with --cnid-strategy {forced} ({context}): {what}", None
+
+
 def _paired_snapshot(facts: RollbackFacts, snapshot: str | None) -> tuple[str | None, str]:  # noqa: PLR0911
     """The CNID dataset's snapshot taken in the same txg as ``snapshot``, or None and why not."""
     cnid, cds = facts.cnid, facts.cnid_dataset
     assert cnid is not None
     if cds is None:
-        return None, "no CNID dataset is configured for this target"
+        return None, f"the volume's database {cnid.db_dir} is not on a CNID dataset of this target"
     if not _within(cnid.db_dir, cds.mountpoint):
         return None, f"the volume's database {cnid.db_dir} is not on the CNID dataset {cds.name} ({cds.mountpoint})"
     if cnid.others_on_cnid_dataset:
@@ -260,14 +291,18 @@ def _check_swappable(ds: DatasetFacts) -> None:
 
 def _warnings(facts: RollbackFacts, strategy: CnidStrategy) -> list[str]:
     out = []
-    if strategy in (CnidStrategy.RESCAN, CnidStrategy.RESET) and facts.cnid is not None and facts.cnid.cnid_dev:
+    if strategy is CnidStrategy.RESCAN and facts.cnid is not None and facts.cnid.cnid_dev:
         out.append(
             f"volume {facts.cnid.volume} has `cnid dev = yes` (the default): netatalk trusts a file's CNID hint only "
             "while st_dev matches, and a remount (a swapped dataset; any rollback on illumos) changes st_dev, so "
-            "CNIDs may change. Fix: add `cnid dev = no` to the volume's section in afp.conf"
+            "CNIDs may change. Fix: add `cnid dev = no` to the volume's section in afp.conf, or leave out "
+            "--cnid-strategy (zfstm then rebuilds the records itself and keeps them)"
         )
     if strategy is CnidStrategy.RESET:
-        out.append("reset deletes the CNID database: every file gets a new CNID and old ones may be reused")
+        out.append(
+            "reset gives every file and directory a new CNID (above every CNID handed out before: none is reused); "
+            "aliases and anything else a Mac remembers by CNID stop resolving"
+        )
     if facts.journal_on_tmpfs:
         out.append(
             "the state directory holding the rollback journal is RAM-backed (/run, /tmp): after a reboot "
@@ -279,8 +314,12 @@ def _warnings(facts: RollbackFacts, strategy: CnidStrategy) -> list[str]:
 def _cnid_outcome(strategy: CnidStrategy) -> str:
     return {
         CnidStrategy.PAIRED: "the CNID database is the one from the same moment, its counter no lower than before",
+        CnidStrategy.REBUILD: (
+            "the CNID database holds a record for every rolled-back file and directory, with the CNID its EA or the "
+            "live database gave it; the counter is above every CNID handed out before"
+        ),
         CnidStrategy.RESCAN: "the CNID database is rebuilt by `dbd -f` from EA hints, counter kept",
-        CnidStrategy.RESET: "the CNID database is rebuilt from scratch (CNIDs change)",
+        CnidStrategy.RESET: "every file and directory has a new CNID, above every CNID handed out before",
         CnidStrategy.NONE: "no CNID database to repair",
     }[strategy]
 
@@ -294,7 +333,7 @@ def _stop(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
         steps.append(
             Step("stop-server", StepKind.STOP_SERVER, f"stop {facts.server_name}; confirm nothing holds it", watched)
         )
-    if strategy is CnidStrategy.PAIRED and facts.cnid is not None:
+    if strategy is not CnidStrategy.NONE and facts.cnid is not None:  # the mark no CNID may fall back below
         steps.append(
             Step(
                 "read-counter",
@@ -313,11 +352,17 @@ def _after(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
     ``cnid dev = no`` records carry no dev and only the counter is raised."""
     steps: list[Step] = []
     cnid = facts.cnid
-    if strategy is CnidStrategy.RESET and cnid is not None:
+    if strategy in (CnidStrategy.REBUILD, CnidStrategy.RESET) and cnid is not None:
+        hints = strategy is CnidStrategy.REBUILD
+        summary = (
+            f"rewrite the CNID records of {cnid.volume} for the rolled-back files "
+            + ("(CNIDs from their EAs and the live database)" if hints else "(all new CNIDs)")
+            + "; counter above every CNID handed out before"
+        )
+        args = {"db_dir": cnid.db_dir, "share": facts.data.mountpoint, "hints": "yes" if hints else "no"}
         steps.append(
-            Step("reset-cnid", StepKind.RESET_CNID, f"delete cnid2.db and disposable files in {cnid.db_dir}",
-                 {"db_dir": cnid.db_dir})
-        )  # fmt: skip
+            Step("rebuild-cnid", StepKind.REBUILD_CNID, summary, args | {"dev": "yes" if cnid.cnid_dev else "no"})
+        )
     if strategy is CnidStrategy.PAIRED and cnid is not None:
         if cnid.cnid_dev:
             summary = "raise the CNID counter to its pre-rollback value; re-point records at the share's new st_dev"
@@ -325,9 +370,14 @@ def _after(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
         else:
             summary, args = "raise the CNID counter to its pre-rollback value", {"db_dir": cnid.db_dir}
         steps.append(Step("raise-counter", StepKind.RAISE_COUNTER, summary, args))
+    if strategy is CnidStrategy.RESCAN and cnid is not None:  # `dbd -f` keeps the counter it finds: raise it first
+        steps.append(
+            Step("raise-counter", StepKind.RAISE_COUNTER, "raise the CNID counter to its pre-rollback value",
+                 {"db_dir": cnid.db_dir})
+        )  # fmt: skip
     if facts.server != "none":
         steps.append(Step("start-server", StepKind.START_SERVER, f"start {facts.server_name}; wait until it answers"))
-    if strategy in (CnidStrategy.RESCAN, CnidStrategy.RESET):
+    if strategy is CnidStrategy.RESCAN:
         steps.append(
             Step("rescan", StepKind.RESCAN, f"dbd -f {facts.data.mountpoint}", {"path": facts.data.mountpoint})
         )

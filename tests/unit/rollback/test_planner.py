@@ -66,28 +66,90 @@ def test_clone_gets_the_local_properties_but_not_the_mountpoint() -> None:
     assert install.args["mountpoint"] == "/srv/tm"
 
 
-def test_txg_mismatch_falls_back_to_rescan_and_says_why() -> None:
-    """A snapshot whose CNID twin is missing (not taken in the same txg) gets the rescan strategy, with the reason."""
+def test_txg_mismatch_falls_back_to_rebuild_and_says_why() -> None:
+    """A snapshot whose CNID twin is missing (not taken in the same txg) gets the rebuild strategy, with the reason:
+    the mark is read before any change, the records are rewritten before the server starts, no rescan."""
     plan = plan_rollback(facts_of(make_world()), RollbackRequest("tm", to="s3"))
-    assert plan.strategy is CnidStrategy.RESCAN
+    assert plan.strategy is CnidStrategy.REBUILD
     assert "same transaction group" in plan.strategy_reason
-    assert [s.id for s in plan.steps][-3:] == ["start-server", "rescan", "verify"]
+    ids = [s.id for s in plan.steps]
+    assert ids[:2] == ["stop-server", "read-counter"]
+    assert ids[-3:] == ["rebuild-cnid", "start-server", "verify"]
+    assert "clone-cnid" not in ids
+    rebuild = plan.step("rebuild-cnid")
+    assert rebuild.args["share"] == "/tank/tm" and rebuild.args["hints"] == "yes" and rebuild.args["dev"] == "no"
+
+
+def test_forced_rescan_raises_the_counter_before_the_server_starts() -> None:
+    """--cnid-strategy rescan: `dbd -f` keeps the counter it finds, so the counter read before the rollback is put
+    back first; nothing of the old rescan ordering is lost."""
+    plan = plan_rollback(facts_of(make_world()), RollbackRequest("tm", to="s3", strategy=CnidStrategy.RESCAN))
+    assert plan.strategy is CnidStrategy.RESCAN
+    ids = [s.id for s in plan.steps]
+    assert ids[:2] == ["stop-server", "read-counter"]
+    assert ids[-4:] == ["raise-counter", "start-server", "rescan", "verify"]
+    assert "share" not in plan.step("raise-counter").args
+
+
+def test_forced_reset_rewrites_every_record_new_above_the_mark() -> None:
+    """--cnid-strategy reset: no database is deleted any more; every entry gets a new CNID above the mark."""
+    plan = plan_rollback(facts_of(make_world()), RollbackRequest("tm", last_good=True, strategy=CnidStrategy.RESET))
+    assert plan.strategy is CnidStrategy.RESET
+    assert plan.step("rebuild-cnid").args["hints"] == "no"
+    assert StepKind.RESET_CNID not in {s.kind for s in plan.steps}
+    assert "read-counter" in [s.id for s in plan.steps]
+    assert any("none is reused" in w for w in plan.warnings)
+
+
+def test_database_inside_the_share_rolls_back_with_it() -> None:
+    """`vol dbnest = yes` or a dbpath under the share: the snapshot's own database comes back with the files, so the
+    plan is paired without a CNID dataset: counter read before, raised (and re-pointed) after."""
+    facts = facts_of(make_world(), cnid_dev=True)
+    assert facts.cnid is not None
+    facts = attrs.evolve(facts, cnid=attrs.evolve(facts.cnid, db_dir="/tank/tm/.AppleDB"), cnid_dataset=None)
+    for mode in (Mode.SWAP, Mode.DISCARD):
+        world = make_world()
+        world.release([DATA.snapshot("s3")], HoldTag("backup-keep"))
+        base = facts_of(world, cnid_dev=True)
+        inshare = attrs.evolve(base, cnid=facts.cnid, cnid_dataset=None)
+        plan = plan_rollback(inshare, RollbackRequest("tm", to="s1", mode=mode))
+        assert plan.strategy is CnidStrategy.PAIRED, plan.strategy_reason
+        assert "inside the share" in plan.strategy_reason
+        ids = [s.id for s in plan.steps]
+        assert ids[:2] == ["stop-server", "read-counter"] and ids[-3:] == ["raise-counter", "start-server", "verify"]
+        assert not any(i.endswith("-cnid") for i in ids)
+        assert plan.step("raise-counter").args == {"db_dir": "/tank/tm/.AppleDB", "share": "/tank/tm"}
+
+
+def test_a_database_that_is_not_there_is_refused_before_anything() -> None:
+    """zfstm derived the database's place from afp.conf; when nothing is there the plan refuses (it would otherwise
+    read no counter and keep no CNID), naming the path and how it was derived."""
+    facts = facts_of(make_world())
+    assert facts.cnid is not None
+    missing = attrs.evolve(facts.cnid, db_exists=False, derived="netatalk 3.1 keeps $v's case")
+    with pytest.raises(SafetyRefusal, match=r"no CNID database at /tank/cnid/tm/.AppleDB \(netatalk 3.1"):
+        plan_rollback(attrs.evolve(facts, cnid=missing), RollbackRequest("tm", last_good=True))
 
 
 def test_shared_cnid_dataset_is_not_rolled_back() -> None:
-    """When other volumes keep their databases on the CNID dataset, paired would roll them back too: rescan."""
+    """When other volumes keep their databases on the CNID dataset, paired would roll them back too: rebuild (this
+    volume's records only; the CNID dataset is neither swapped nor rolled back)."""
     facts = facts_of(make_world())
     assert facts.cnid is not None
     facts = attrs.evolve(facts, cnid=attrs.evolve(facts.cnid, others_on_cnid_dataset=("target office",)))
     plan = plan_rollback(facts, RollbackRequest("tm", last_good=True))
-    assert plan.strategy is CnidStrategy.RESCAN and "target office" in plan.strategy_reason
+    assert plan.strategy is CnidStrategy.REBUILD and "target office" in plan.strategy_reason
+    assert not any(s.id.endswith("-cnid") and s.id != "rebuild-cnid" for s in plan.steps)
+    assert plan.cnid_snapshot is None
     with pytest.raises(SafetyRefusal):
         plan_rollback(facts, RollbackRequest("tm", last_good=True, strategy=CnidStrategy.PAIRED))
 
 
 def test_cnid_dev_yes_warns_with_the_fix_for_rescan() -> None:
     """Rescan with `cnid dev = yes` warns that hints may fail and names the afp.conf fix."""
-    plan = plan_rollback(facts_of(make_world(), cnid_dev=True), RollbackRequest("tm", to="s3"))
+    plan = plan_rollback(
+        facts_of(make_world(), cnid_dev=True), RollbackRequest("tm", to="s3", strategy=CnidStrategy.RESCAN)
+    )
     assert any("cnid dev = no" in w for w in plan.warnings)
 
 
@@ -96,7 +158,7 @@ def test_samba_needs_no_cnid_step() -> None:
     plan = plan_rollback(facts_of(make_world(), server="samba"), RollbackRequest("tm", last_good=True))
     assert plan.strategy is CnidStrategy.NONE
     kinds = {s.kind for s in plan.steps}
-    assert not kinds & {StepKind.READ_COUNTER, StepKind.RAISE_COUNTER, StepKind.RESCAN, StepKind.RESET_CNID}
+    assert not kinds & {StepKind.READ_COUNTER, StepKind.RAISE_COUNTER, StepKind.RESCAN, StepKind.REBUILD_CNID}
 
 
 def test_discard_newer_refuses_held_newer_snapshots_before_anything() -> None:
@@ -199,7 +261,10 @@ def test_plan_invariants(case: tuple[RollbackFacts, str, bool]) -> None:
         i for i, k in enumerate(kinds) if k in {StepKind.CLONE, StepKind.PROMOTE, StepKind.RENAME, StepKind.ROLLBACK}
     ]
     assert max(zfs) < kinds.index(StepKind.START_SERVER)
-    if StepKind.READ_COUNTER in kinds:
-        assert kinds.index(StepKind.READ_COUNTER) < min(zfs) and kinds.index(StepKind.RAISE_COUNTER) > max(zfs)
+    # every strategy reads the mark before any ZFS change and repairs the database after the last one, before the
+    # server starts (raise-counter for paired, rebuild-cnid for rebuild)
+    repair = StepKind.RAISE_COUNTER if plan.strategy is CnidStrategy.PAIRED else StepKind.REBUILD_CNID
+    assert kinds.index(StepKind.READ_COUNTER) < min(zfs)
+    assert max(zfs) < kinds.index(repair) < kinds.index(StepKind.START_SERVER)
     assert len({s.id for s in plan.steps}) == len(plan.steps)
     assert not DatasetName(plan.dataset).is_ancestor_of(DATA)

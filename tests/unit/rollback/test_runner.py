@@ -12,7 +12,7 @@ import pytest
 from tests.unit.rollback.world import CNID, DATA, FakeServer, context, facts_of, make_world
 from zfstm.errors import ZfsError
 from zfstm.rollback.journal import Journal, unfinished_rollbacks
-from zfstm.rollback.model import Mode, RollbackPlan, RollbackRequest
+from zfstm.rollback.model import CnidStrategy, Mode, RollbackPlan, RollbackRequest
 from zfstm.rollback.planner import plan_rollback
 from zfstm.rollback.runner import RollbackFailed, run
 from zfstm.zfs.fake import FakeBackend
@@ -154,7 +154,9 @@ def _clean_final_state(tmp_path: Path, request: RollbackRequest) -> dict[str, An
 
 REQUESTS = {
     "swap": RollbackRequest("tm", last_good=True),
-    "rescan": RollbackRequest("tm", to="s3"),
+    "rebuild": RollbackRequest("tm", to="s3"),
+    "rescan": RollbackRequest("tm", to="s3", strategy=CnidStrategy.RESCAN),
+    "reset": RollbackRequest("tm", last_good=True, strategy=CnidStrategy.RESET),
     "discard": RollbackRequest("tm", to="s1", mode=Mode.DISCARD),
 }
 

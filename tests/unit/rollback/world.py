@@ -4,6 +4,7 @@ operations that model the counter, plus builders for facts (test helper, not shi
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 
@@ -75,6 +76,15 @@ class FakeCnid:
 
     def rescan(self, path: str) -> None:
         self.log.append(f"rescan {path}")
+
+    def rebuild(self, db_dir: str, share: str, *, mark: int, cnid_dev: bool, hints: bool) -> dict[str, Any]:
+        """Idempotent like the real one: the counter ends at the mark or above, whatever ran before."""
+        assert db_dir == DB_DIR
+        before = self._counter()
+        after = max(before, mark)
+        self.backend.write_contents(CNID, f"counter={after}")
+        self.log.append(f"rebuild {share} {before}->{after} hints={hints}")
+        return {"mark": mark, "counter": after}
 
     def require_quiet(self, db_dir: str) -> None:
         pass
