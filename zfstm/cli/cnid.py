@@ -20,6 +20,7 @@ from zfstm.netatalk.appledb import LockHolder, probe_lock
 from zfstm.netatalk.check import INFORMATIONAL, CheckReport, Finding, check_volume
 from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.netatalk.scan import scan_volume
+from zfstm.netatalk.version import derivation, probe_netatalk
 
 #: Where netatalk 3/4 looks for afp.conf on the systems zfstm supports (Debian, source builds, pkgsrc/illumos).
 AFP_CONF_CANDIDATES = (
@@ -39,7 +40,9 @@ def register(subparsers: Any) -> None:
     check = verbs.add_parser("check", help="compare a volume's CNID database with its files and metadata EAs")
     check.add_argument("target", metavar="VOLUME_OR_PATH", help="afp.conf volume name, or a path inside a volume")
     check.add_argument("--afp-conf", type=Path, help="afp.conf to read (default: the first of the usual places)")
-    check.add_argument("--statedir", default=DEFAULT_STATEDIR, help="netatalk's state directory (default CNID home)")
+    check.add_argument(
+        "--statedir", help="netatalk's state directory (default CNID home; default: what `afpd -V` says)"
+    )
     check.add_argument("--examples", type=int, default=5, help="examples shown per finding (default 5)")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.add_argument(
@@ -50,7 +53,10 @@ def register(subparsers: Any) -> None:
     check.set_defaults(handler=run_check)
 
 
-def load_afp_conf(path: Path | None, statedir: str) -> AfpConf:
+def load_afp_conf(path: Path | None, statedir: str | None) -> AfpConf:
+    """afp.conf as the installed netatalk reads it (its version decides the case of `$v`, its build the state
+    directory; ``statedir`` overrides the latter)."""
+    found_statedir, lower, _ = derivation(probe_netatalk(), DEFAULT_STATEDIR)
     if path is None:
         found = next((Path(p) for p in AFP_CONF_CANDIDATES if Path(p).is_file()), None)
         if found is None:
@@ -64,8 +70,9 @@ def load_afp_conf(path: Path | None, statedir: str) -> AfpConf:
         text,
         str(path),
         read_include=lambda p: Path(p).read_text(encoding="utf-8", errors="surrogateescape"),
-        statedir=statedir,
+        statedir=statedir or found_statedir,
         hostname=socket.gethostname(),
+        lower_names=lower,
     )
 
 

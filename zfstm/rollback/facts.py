@@ -6,8 +6,9 @@ and whether it has child datasets (a rename would carry them along). See docs/ro
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,15 @@ from typing import Any
 import attrs
 
 from zfstm.config_model import Config, FileServerKind, Target
-from zfstm.netatalk.afpconf import AfpConf, parse_afp_conf, volumes_on_dataset, volumes_with_database_on
+from zfstm.netatalk.afpconf import (
+    DEFAULT_STATEDIR,
+    AfpConf,
+    parse_afp_conf,
+    volumes_on_dataset,
+    volumes_with_database_on,
+)
+from zfstm.netatalk.cniddb import PRIMARY
+from zfstm.netatalk.version import NetatalkBuild, derivation, probe_netatalk, resolve_db_dir
 from zfstm.rollback.model import CnidFacts, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
 from zfstm.rollback.planner import BEFORE_PROP
 from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
@@ -56,12 +65,24 @@ def with_holds(backend: ZfsBackend, listed: DatasetFacts) -> DatasetFacts:
 
 
 def cnid_facts(
-    conf: AfpConf, config: Config, target: Target, data: DatasetFacts, cnid_ds: DatasetFacts | None, *, platform: str
+    conf: AfpConf,
+    config: Config,
+    target: Target,
+    data: DatasetFacts,
+    cnid_ds: DatasetFacts | None,
+    *,
+    platform: str,
+    derived: str = "",
+    is_file: Callable[[str], bool] = os.path.isfile,
 ) -> CnidFacts | None:
+    """The volume serving the share and where its database really is (resolved, and whether cnid2.db is there)."""
     volumes = volumes_on_dataset(conf, data.mountpoint)
     if not volumes:
         return None
     volume = volumes[0]
+    db_dir = resolve_db_dir(volume.db_dir)
+    if db_dir != volume.db_dir:
+        derived = f"{derived}; {volume.db_dir} resolves to {db_dir}" if derived else f"resolves to {db_dir}"
     others: list[str] = []
     if cnid_ds is not None:
         others += [v.name for v in volumes_with_database_on(conf, cnid_ds.mountpoint) if v.name != volume.name]
@@ -70,11 +91,13 @@ def cnid_facts(
         ]
     return CnidFacts(
         volume=volume.name,
-        db_dir=volume.db_dir,
+        db_dir=db_dir,
         cnid_dev=volume.cnid_dev,
         scheme=volume.cnid_scheme,
         others_on_cnid_dataset=tuple(dict.fromkeys(others)),
         platform=platform,
+        db_exists=is_file(f"{db_dir}/{PRIMARY}"),
+        derived=derived,
     )
 
 
@@ -87,6 +110,7 @@ def gather(
     state_dir: Path,
     platform: str,
     read_text: Any = None,
+    build: NetatalkBuild | None = None,
 ) -> RollbackFacts:
     """All facts for planning a rollback (or an undo) of ``target``."""
     listed = listed_facts(backend, target.dataset)
@@ -97,8 +121,9 @@ def gather(
     cnid = None
     if fs.kind is FileServerKind.NETATALK and fs.afp_conf:
         text = (read_text or (lambda p: Path(p).read_text(encoding="utf-8")))(fs.afp_conf)
-        conf = parse_afp_conf(text, fs.afp_conf, hostname=socket.gethostname())
-        cnid = cnid_facts(conf, config, target, data, cnid_ds, platform=platform)
+        statedir, lower, derived = derivation(probe_netatalk() if build is None else build, DEFAULT_STATEDIR)
+        conf = parse_afp_conf(text, fs.afp_conf, hostname=socket.gethostname(), statedir=statedir, lower_names=lower)
+        cnid = cnid_facts(conf, config, target, data, cnid_ds, platform=platform, derived=derived)
     before = cnid_before = None
     if data.rollback_before and backend.exists(DatasetName(data.rollback_before)):
         before = dataset_facts(backend, DatasetName(data.rollback_before))
