@@ -9,13 +9,17 @@ snapshotted together (@good), changed over AFP, snapshotted (@later), broken and
 methods then run one after the other on that same pair of datasets (a received copy would not do: ``zfs recv``
 gives the two datasets' snapshots different createtxgs, so they would not count as paired):
 
-- paired / rescan / reset: ``zfstm rollback tm --to good --yes --cnid-strategy S`` (the default, non-destructive
-  swap); afterwards ``zfstm rollback --undo`` and an in-place ``zfs rollback`` of both datasets to @broken restore
-  the starting point (not timed);
+- auto / paired / rebuild / rescan / reset: ``zfstm rollback tm --to good --yes [--cnid-strategy S]`` (the default,
+  non-destructive swap; auto lets zfstm choose); afterwards ``zfstm rollback --undo`` and an in-place
+  ``zfs rollback`` of both datasets to @broken restore the starting point (not timed);
 - manual (last, because it destroys @later and @broken): stop netatalk, ``zfs rollback -r tm@good``, delete the
   .AppleDB contents, start netatalk, ``dbd`` rescan.
 
 zfstm runs as installed: copied into the VM's site-packages and byte-compiled (not from the read-only 9p checkout).
+``--layout`` puts the volume's CNID database where real shares have it: ``dataset`` (``vol dbpath`` on the CNID
+dataset, what zfstm provisions; auto = paired), ``default`` (no dbpath: netatalk's state directory, off ZFS; auto =
+rebuild) or ``nested`` (``vol dbnest = yes``, inside the share; auto = paired).
+
 Measured: seconds from the start of the method until netatalk serves the share again (for zfstm the command
 returns only once netatalk answers a DSI status request; for the manual procedure after the rescan), and how many
 of the snapshot's files have a different CNID afterwards (read from cnid2.db with netatalk stopped). Writes
@@ -46,6 +50,9 @@ from zfstm.testbed.guest_netatalk import AFP_CONF, afp_conf_text, netatalk_lockf
 POOL = "tank"
 WORK = Path("/tmp/work")
 METHODS = ("paired", "rescan", "reset", "manual")
+LAYOUTS = ("dataset", "default", "nested")
+#: netatalk's default place for volume TM (Debian's build: state directory /var/lib/netatalk/)
+DEFAULT_DB = Path("/var/lib/netatalk/CNID/tm/.AppleDB")
 
 
 def sh(*argv: str) -> str:
@@ -55,9 +62,18 @@ def sh(*argv: str) -> str:
 SERVER = PidfileControl(argv=["netatalk"], pidfile=netatalk_lockfile(), program="netatalk")
 
 
-def serve(root: str, *, cnid_dev: bool) -> None:
-    """One-volume afp.conf for the share at /tank/<root>/tm with its database on /tank/<root>/cnid."""
-    AFP_CONF.write_text(afp_conf_text(POOL, root, cnid_dev=cnid_dev))
+def serve(root: str, *, cnid_dev: bool, layout: str) -> None:
+    """One-volume afp.conf for the share at /tank/<root>/tm with its database where ``layout`` puts it."""
+    text = afp_conf_text(POOL, root, cnid_dev=cnid_dev)
+    if layout != "dataset":
+        dbpath = next(line for line in text.splitlines() if line.startswith("vol dbpath"))
+        text = text.replace(dbpath + "\n", "vol dbnest = yes\n" if layout == "nested" else "")
+    AFP_CONF.write_text(text)
+
+
+def db_dir(root: str, layout: str) -> Path:
+    return {"dataset": Path(f"/{POOL}/{root}/cnid/tm/.AppleDB"), "default": DEFAULT_DB,
+            "nested": Path(f"/{POOL}/{root}/tm/.AppleDB")}[layout]  # fmt: skip
 
 
 def wait_serving() -> None:
@@ -70,21 +86,22 @@ def wait_serving() -> None:
     raise RuntimeError("netatalk does not answer")
 
 
-def cnids(root: str) -> dict[str, int]:
+def cnids(root: str, layout: str) -> dict[str, int]:
     """path -> CNID from the live database (netatalk must be stopped)."""
-    db = read_cnid_database(Path(f"/{POOL}/{root}/cnid/tm/.AppleDB"))
+    db = read_cnid_database(db_dir(root, layout))
     paths, _ = record_paths(db.records)
     return {p: c for c, p in paths.items() if c > 16}
 
 
-def build_master(n: int, afp_limit: int, *, cnid_dev: bool) -> dict[str, Any]:
-    root = f"m{n}" if cnid_dev else f"m{n}-nodev"  # one VM can run both settings
+def build_master(n: int, afp_limit: int, *, cnid_dev: bool, layout: str) -> dict[str, Any]:
+    root = f"m{n}-{layout}" + ("" if cnid_dev else "-nodev")  # one VM can run several settings
     sh("zfs", "create", f"{POOL}/{root}")
     sh("zfs", "create", f"{POOL}/{root}/tm")
     sh("zfs", "create", f"{POOL}/{root}/cnid")
     share = Path(f"/{POOL}/{root}/tm")
     shutil.chown(share, user="tmuser", group=sh("id", "-gn", "tmuser").strip())
-    serve(root, cnid_dev=cnid_dev)
+    shutil.rmtree(DEFAULT_DB.parent, ignore_errors=True)
+    serve(root, cnid_dev=cnid_dev, layout=layout)
     SERVER.start()
     wait_serving()
     t0 = time.monotonic()
@@ -103,7 +120,7 @@ def build_master(n: int, afp_limit: int, *, cnid_dev: bool) -> dict[str, Any]:
     if n > over_afp:
         subprocess.run(["dbd", str(share)], capture_output=True, check=False)
     SERVER.stop()
-    good = cnids(root)
+    good = cnids(root, layout)
     sh("zfs", "snapshot", f"{POOL}/{root}/tm@good", f"{POOL}/{root}/cnid@good")
     SERVER.start()
     wait_serving()
@@ -119,16 +136,17 @@ def build_master(n: int, afp_limit: int, *, cnid_dev: bool) -> dict[str, Any]:
     for band in sorted((share / "mac.sparsebundle/bands").iterdir())[:50]:
         band.unlink()
     sh("zfs", "snapshot", f"{POOL}/{root}/tm@broken", f"{POOL}/{root}/cnid@broken")
-    return {"root": root, "good": good, "afp_files": over_afp, "afp_seconds": afp_seconds}
+    return {"root": root, "layout": layout, "good": good, "afp_files": over_afp, "afp_seconds": afp_seconds}
 
 
-def write_config(root: str) -> Path:
+def write_config(root: str, layout: str) -> Path:
     config = WORK / f"{root}.toml"
     config.write_text(
         f'state_dir = "{WORK / "state"}"\nrun_dir = "{WORK / "run"}"\n\n'  # the default backend: lzc here
         f'[file_server]\nkind = "netatalk"\nadapter = "pidfile"\nservice = "{SERVER.pidfile}"\n'
         f'start = ["netatalk"]\nprogram = "netatalk"\nafp_conf = "{AFP_CONF}"\n\n'
-        f'[[targets]]\nname = "tm"\ndataset = "{POOL}/{root}/tm"\ncnid_dataset = "{POOL}/{root}/cnid"\n'
+        f'[[targets]]\nname = "tm"\ndataset = "{POOL}/{root}/tm"\n'
+        + (f'cnid_dataset = "{POOL}/{root}/cnid"\n' if layout == "dataset" else "")
     )
     return config
 
@@ -180,8 +198,8 @@ def restore_broken(root: str, config: Path, now: str) -> None:
 
 
 def run_method(method: str, master: dict[str, Any], n: int, round_: int, *, profile: bool) -> dict[str, Any]:
-    root = master["root"]
-    config = write_config(root)
+    root, layout = master["root"], master["layout"]
+    config = write_config(root, layout)
     if not SERVER.is_running():
         SERVER.start()
     wait_serving()
@@ -190,8 +208,7 @@ def run_method(method: str, master: dict[str, Any], n: int, round_: int, *, prof
     if method == "manual":
         SERVER.stop()
         sh("zfs", "rollback", "-r", f"{POOL}/{root}/tm@good")
-        db_dir = Path(f"/{POOL}/{root}/cnid/tm/.AppleDB")
-        for entry in db_dir.iterdir():
+        for entry in db_dir(root, layout).iterdir():
             entry.unlink()
         SERVER.start()
         wait_serving()
@@ -199,17 +216,18 @@ def run_method(method: str, master: dict[str, Any], n: int, round_: int, *, prof
     else:
         stamp = f"2030-01-01T00:{round_:02d}:00Z"
         pstats = out_dir() / f"profile-{n}-{method}.pstats" if profile else None
-        done = zfstm("rollback", "tm", "--to", "good", "--yes", "--cnid-strategy", method, "--now", stamp,
+        strategy = [] if method == "auto" else ["--cnid-strategy", method]
+        done = zfstm("rollback", "tm", "--to", "good", "--yes", *strategy, "--now", stamp,
                      "--config", str(config), profile=pstats)  # fmt: skip
         detail = done.stderr
     seconds = time.monotonic() - t0
     SERVER.stop()
-    after = cnids(root)
+    after = cnids(root, layout)
     changed = sum(1 for path, cnid in master["good"].items() if after.get(path) != cnid)
     SERVER.start()
     if method != "manual":
         restore_broken(root, config, f"2030-01-01T00:{round_:02d}:30Z")
-    return {"n": n, "method": method, "seconds": round(seconds, 2), "cnids_changed": changed,
+    return {"n": n, "layout": layout, "method": method, "seconds": round(seconds, 2), "cnids_changed": changed,
             "files": len(master["good"]), "detail": detail}  # fmt: skip
 
 
@@ -223,6 +241,7 @@ def save(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """Write what was measured so far (a run cut short still leaves its rows)."""
     (out_dir() / args.json_name).write_text(
         json.dumps({"machine": platform.platform(), "cnid_dev": not args.cnid_dev_no, "afp_limit": args.afp_limit,
+                    "layout": args.layout,
                     "rows": rows}, indent=2)
     )  # fmt: skip
 
@@ -231,7 +250,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="2000,20000")
     parser.add_argument("--afp-limit", type=int, default=2000, help="files written over AFP; the rest locally")
-    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--methods", default=",".join(METHODS), help="auto, paired, rebuild, rescan, reset, manual")
+    parser.add_argument("--layout", choices=LAYOUTS, default="dataset", help="where the CNID database lives")
     parser.add_argument("--json-name", default="bench_rollback.json", help="file written into $ZFSTM_TESTBED_OUT")
     parser.add_argument(
         "--cnid-dev-no", action="store_true", help="serve with `cnid dev = no` (default: netatalk's yes)"
@@ -247,7 +267,7 @@ def main() -> int:
     install_zfstm()
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        master = build_master(n, args.afp_limit, cnid_dev=not args.cnid_dev_no)
+        master = build_master(n, args.afp_limit, cnid_dev=not args.cnid_dev_no, layout=args.layout)
         print(f"N={n}: {master['afp_files']} files over AFP in {master['afp_seconds']:.0f} s", flush=True)
         profiled: set[str] = set()
         for round_, method in enumerate(args.methods.split(",")):
@@ -257,8 +277,8 @@ def main() -> int:
             row["profiled"] = profile
             rows.append(row)
             save(rows, args)
-            print(f"N={n:>6} {method:<8} {row['seconds']:>8.2f} s  CNIDs changed {row['cnids_changed']:>6}"
-                  f" of {row['files']}", flush=True)  # fmt: skip
+            print(f"N={n:>6} {args.layout:<8} {method:<8} {row['seconds']:>8.2f} s"
+                  f"  CNIDs changed {row['cnids_changed']:>6} of {row['files']}", flush=True)  # fmt: skip
         SERVER.stop()
     return 0
 

@@ -1,9 +1,12 @@
 """The broken Time Machine share the rollback integration tests start from (real OpenZFS, netatalk, AFP).
 
-A sparsebundle with N bands and plists is written over AFP on tank/tm, with ``vol dbpath`` on tank/cnid. The two
-datasets are snapshotted in one atomic call (same txg) while netatalk runs, the snapshot is held as known-good, the
-share is changed further (new files over AFP, a newer atomic snapshot, more files), then broken
-(MachineID.plist VerificationState 2, bands deleted and overwritten).
+A sparsebundle with N bands and plists is written over AFP on tank/tm, its CNID database where the layout puts it:
+``dataset`` (``vol dbpath`` on tank/cnid, what zfstm provisions), ``default`` (no dbpath: netatalk's state
+directory, off ZFS), ``nested`` (``vol dbnest = yes``: inside the share) or ``shared`` (tank/cnid holds a second
+volume's database too). The datasets are snapshotted in one atomic call (same txg) while netatalk runs, the snapshot
+is held as known-good, the share is changed further over AFP (new files, a newer atomic snapshot, more new files,
+files deleted and files overwritten), then broken behind netatalk (MachineID.plist VerificationState 2, bands
+deleted and overwritten).
 """
 
 from __future__ import annotations
@@ -25,13 +28,21 @@ from zfstm.netatalk.cnid import CnidDatabase
 from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.service.pidfile import PidfileControl
 from zfstm.testbed.afpclient import AfpClient
-from zfstm.testbed.guest_netatalk import AFP_CONF, afp_conf_text, netatalk_lockfile, wait_listening
+from zfstm.testbed.guest_netatalk import AFP_CONF, netatalk_lockfile, wait_listening
 
 POOL = os.environ.get("ZFSTM_TESTBED_POOL", "tank")
 OUT = Path(os.environ.get("ZFSTM_TESTBED_OUT", "/tmp/work/out"))
 WORK = Path("/tmp/work")
 SHARE = Path(f"/{POOL}/tm")
 DB_DIR = Path(f"/{POOL}/cnid/tm/.AppleDB")
+#: Where each layout puts the volume's database (Debian's netatalk 4.2.3: state directory /var/lib/netatalk/).
+DB_DIRS = {
+    "dataset": DB_DIR,
+    "default": Path("/var/lib/netatalk/CNID/tm/.AppleDB"),
+    "nested": SHARE / ".AppleDB",
+    "shared": DB_DIR,
+}
+OTHER = Path(f"/{POOL}/other")
 CONFIG = WORK / "zfstm.toml"
 STATE = WORK / "state"
 BUNDLE = "mac.sparsebundle"
@@ -59,11 +70,26 @@ def zfstm(*argv: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )  # fmt: skip
 
 
+def afp_conf(layout: str, *, cnid_dev: bool) -> str:
+    """afp.conf for volume ``TM`` on tank/tm with its database where ``layout`` puts it (see the module docstring)."""
+    glob = {
+        "dataset": f"vol dbpath = /{POOL}/cnid/$v/\n",
+        "default": "",
+        "nested": "vol dbnest = yes\n",
+        "shared": f"vol dbpath = /{POOL}/cnid/$v/\n",
+    }[layout]
+    other = f"\n[Other]\npath = {OTHER}\n" if layout == "shared" else ""
+    return (
+        "[Global]\nuam list = uams_clrtxt.so uams_dhx2.so\n" + glob + "log file = /tmp/work/netatalk.log\n\n"
+        f"[TM]\npath = {SHARE}\ntime machine = yes\n" + ("" if cnid_dev else "cnid dev = no\n") + other
+    )
+
+
 def manifest(root: Path) -> dict[str, str]:
-    """relative path -> sha256 of every file (directories as 'dir'), without .zfs."""
+    """relative path -> sha256 of every file (directories as 'dir'), without .zfs and netatalk's .AppleDB."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".zfs"]
+        dirnames[:] = [d for d in dirnames if d not in {".zfs", ".AppleDB"}]
         here = Path(dirpath)
         for name in dirnames:
             out[str((here / name).relative_to(root))] = "dir"
@@ -79,23 +105,25 @@ class Share:
     snapshot_manifest: dict[str, str]
     highest_cnid: int  # the highest CNID handed out before the rollback
     bands_did: int
+    db_dir: Path = DB_DIR
 
 
-def afp_session() -> tuple[AfpClient, int]:
+def afp_session(volume: str = "tm") -> tuple[AfpClient, int]:
     wait_listening()
     afp = AfpClient()
     afp.login("tmuser", "tmpass")
-    name = next(n for n in afp.volume_names() if n.lower() == "tm")
+    name = next(n for n in afp.volume_names() if n.lower() == volume)
     return afp, afp.open_volume(name)
 
 
-def write_config(lockfile: Path) -> None:
+def write_config(lockfile: Path, *, cnid_dataset: bool = True) -> None:
     CONFIG.write_text(
         f'state_dir = "{STATE}"\nrun_dir = "{WORK / "run"}"\n\n'
         '[backend]\nkind = "cli"\n\n'
         '[file_server]\nkind = "netatalk"\nadapter = "pidfile"\n'
         f'service = "{lockfile}"\nstart = ["netatalk"]\nprogram = "netatalk"\nafp_conf = "{AFP_CONF}"\n\n'
-        f'[[targets]]\nname = "tm"\ndataset = "{POOL}/tm"\ncnid_dataset = "{POOL}/cnid"\n'
+        f'[[targets]]\nname = "tm"\ndataset = "{POOL}/tm"\n'
+        + (f'cnid_dataset = "{POOL}/cnid"\n' if cnid_dataset else "")
     )
 
 
@@ -109,18 +137,24 @@ def break_share() -> None:
         band.write_bytes(b"garbage" * 100)
 
 
-def make_share(bands_count: int, *, cnid_dev: bool = True) -> Iterator[Share]:
+def make_share(bands_count: int, *, cnid_dev: bool = True, layout: str = "dataset") -> Iterator[Share]:
     """Build the broken share (see the module docstring), served with ``cnid dev = yes`` (netatalk's default) or
-    ``no``; yields it with netatalk running, stops it after."""
+    ``no``; yields it with netatalk running, stops it after and removes what it made (so that a module can build
+    the next one)."""
     OUT.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
+    group = sh("id", "-gn", "tmuser").stdout.strip()
     sh("zfs", "create", "-o", "compression=lz4", "-o", "refquota=10G", f"{POOL}/tm")
     sh("zfs", "create", f"{POOL}/cnid")
+    if layout == "shared":
+        sh("zfs", "create", f"{POOL}/other")
+        shutil.chown(OTHER, user="tmuser", group=group)
     sh("zfs", "set", "zfstm:note=tm share", f"{POOL}/tm")
-    shutil.chown(SHARE, user="tmuser", group=sh("id", "-gn", "tmuser").stdout.strip())
-    AFP_CONF.write_text(afp_conf_text(POOL, cnid_dev=cnid_dev))
+    shutil.chown(SHARE, user="tmuser", group=group)
+    shutil.rmtree(DB_DIRS["default"].parent, ignore_errors=True)  # a default-place database of an earlier share
+    AFP_CONF.write_text(afp_conf(layout, cnid_dev=cnid_dev))
     lockfile = netatalk_lockfile()
-    write_config(lockfile)
+    write_config(lockfile, cnid_dataset=layout in {"dataset", "shared"})
     server = PidfileControl(argv=["netatalk"], pidfile=lockfile, program="netatalk")
     server.start()
     cnids: dict[str, int] = {}
@@ -154,15 +188,31 @@ def make_share(bands_count: int, *, cnid_dev: bool = True) -> Iterator[Share]:
     sh("zfs", "snapshot", f"{POOL}/tm@later", f"{POOL}/cnid@later")
     for i in range(bands_count + 200, bands_count + 300):
         later[f"{BUNDLE}/bands/{i:x}"] = afp.write_file(vol, bands, f"{i:x}", b"newer" * 100)
+    # over AFP, so netatalk drops their records: the snapshot's EAs are then the only word on their CNIDs
+    for i in range(0, min(50, bands_count)):
+        afp.delete(vol, bands, f"{i:x}")
+    for i in range(50, min(80, bands_count)):
+        later[f"{BUNDLE}/bands/{i:x}"] = afp.write_file(vol, bands, f"{i:x}", b"overwritten" * 50)
     afp.logout()
     afp.close()
+    if layout == "shared":  # the other volume's database on tank/cnid must come through untouched
+        afp, vol = afp_session("other")
+        afp.write_file(vol, 2, "other-file", b"other")
+        afp.logout()
+        afp.close()
     break_share()
     highest = max([*cnids.values(), *later.values()])
     (OUT / "rollback-setup.json").write_text(json.dumps({**timings, "files": len(cnids), "highest": highest}))
-    yield Share(server, cnids, good_manifest, highest, bands)
+    yield Share(server, cnids, good_manifest, highest, bands, DB_DIRS[layout])
     server.stop()
     if STATE.is_dir():  # the journals (with each step's time) for whoever reads the test's output
-        shutil.copytree(STATE, OUT / "journals", dirs_exist_ok=True)
+        shutil.copytree(STATE, OUT / f"journals-{layout}-{'dev' if cnid_dev else 'nodev'}", dirs_exist_ok=True)
+        shutil.rmtree(STATE)
+    for dataset in (f"{POOL}/tm", f"{POOL}/cnid", f"{POOL}/other"):
+        sh("zfs", "destroy", "-r", dataset, check=False)
+    for leftover in sh("zfs", "list", "-H", "-o", "name", "-r", POOL).stdout.split():
+        if leftover.startswith((f"{POOL}/tm.", f"{POOL}/cnid.")):  # kept or rolled-back datasets of a swap
+            sh("zfs", "destroy", "-r", leftover, check=False)
 
 
 def check_cnids_over_afp(share: Share, sample: int = 50) -> None:
@@ -199,7 +249,7 @@ def read_database_stopped(share: Share) -> CnidDatabase:
     """cnid2.db as netatalk leaves it on stop (while it serves, cnid2.db lags the transaction log)."""
     share.server.stop()
     try:
-        return read_cnid_database(DB_DIR)
+        return read_cnid_database(share.db_dir)
     finally:
         share.server.start()
 
@@ -209,3 +259,49 @@ def database_mismatches(share: Share, db: CnidDatabase) -> dict[str, tuple[int, 
     paths, _ = record_paths(db.records)
     by_path = {p: c for c, p in paths.items()}
     return {p: (c, by_path.get(p)) for p, c in share.cnids.items() if by_path.get(p) != c}
+
+
+def cnids_over_afp(share: Share) -> dict[str, int]:
+    """Every file and directory of the share as the server lists it now (FPEnumerateExt2 from the root): path ->
+    node ID."""
+    afp, vol = afp_session()
+    out: dict[str, int] = {}
+    try:
+        pending = [(2, "")]
+        while pending:
+            did, prefix = pending.pop()
+            for entry in afp.enumerate(vol, did):
+                path = f"{prefix}/{entry.name}" if prefix else entry.name
+                out[path] = entry.node_id
+                if entry.is_dir:
+                    pending.append((entry.node_id, path))
+    finally:
+        afp.logout()
+        afp.close()
+    return out
+
+
+def every_cnid_kept(share: Share) -> dict[str, tuple[int, int | None]]:
+    """Paths of the snapshot whose CNID over AFP is not the one they had then (listed from the root, and every file
+    resolved by its old CNID as a Mac resolves a remembered ID): path -> (CNID then, CNID now)."""
+    listed = cnids_over_afp(share)
+    wrong = {p: (c, listed.get(p)) for p, c in share.cnids.items() if listed.get(p) != c}
+    afp, vol = afp_session()
+    try:
+        for path, cnid in share.cnids.items():
+            if path in wrong or path in {BUNDLE, f"{BUNDLE}/bands"}:
+                continue
+            try:
+                entry = afp.resolve_id(vol, cnid)
+            except Exception:
+                wrong[path] = (cnid, None)
+                continue
+            # AFP's long name is cut to 31 bytes and mangled (com.apple.TimeMachine.MachineID.plist): the parent
+            # and the ID say which file it is
+            parent = share.cnids.get(path.rpartition("/")[0], 2)
+            if entry.node_id != cnid or entry.parent_id != parent:
+                wrong[path] = (cnid, entry.node_id)
+    finally:
+        afp.logout()
+        afp.close()
+    return wrong

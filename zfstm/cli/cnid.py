@@ -10,17 +10,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from zfstm.errors import AfpConfError, CnidDatabaseInUse, UsageError
-from zfstm.netatalk.afpconf import DEFAULT_STATEDIR, AfpConf, Volume, parse_afp_conf
+from zfstm.cli.config import add_config_argument, backend_for, load_from_args, run_dir_for, select_targets
+from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.errors import AfpConfError, CnidDatabaseError, CnidDatabaseInUse, UsageError
+from zfstm.lock import target_lock
+from zfstm.netatalk.afpconf import DEFAULT_STATEDIR, AfpConf, Volume, parse_afp_conf, volumes_on_dataset
 from zfstm.netatalk.appledb import LockHolder, probe_lock
 from zfstm.netatalk.check import INFORMATIONAL, CheckReport, Finding, check_volume
-from zfstm.netatalk.cniddb import read_cnid_database
+from zfstm.netatalk.cniddb import PRIMARY, read_cnid_database
+from zfstm.netatalk.migrate import MigrationPlan, set_section_option
 from zfstm.netatalk.scan import scan_volume
-from zfstm.netatalk.version import derivation, probe_netatalk
+from zfstm.netatalk.version import derivation, probe_netatalk, resolve_db_dir
+from zfstm.rollback import cnid_counter
+from zfstm.zfs.backend import ZfsBackend
+from zfstm.zfs.names import DatasetName
 
 #: Where netatalk 3/4 looks for afp.conf on the systems zfstm supports (Debian, source builds, pkgsrc/illumos).
 AFP_CONF_CANDIDATES = (
@@ -35,7 +45,7 @@ EXIT_PROBLEMS = 1
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("cnid", help="inspect Netatalk CNID databases (read-only)")
+    parser = subparsers.add_parser("cnid", help="inspect Netatalk CNID databases; move one onto its own dataset")
     verbs = parser.add_subparsers(dest="cnid_verb", required=True, metavar="ACTION")
     check = verbs.add_parser("check", help="compare a volume's CNID database with its files and metadata EAs")
     check.add_argument("target", metavar="VOLUME_OR_PATH", help="afp.conf volume name, or a path inside a volume")
@@ -51,6 +61,7 @@ def register(subparsers: Any) -> None:
         help="read cnid2.db even while cnid_dbd has it open (recent changes are then missing: expect false findings)",
     )
     check.set_defaults(handler=run_check)
+    register_migrate(verbs)
 
 
 def load_afp_conf(path: Path | None, statedir: str | None) -> AfpConf:
@@ -165,3 +176,144 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         print(report_table(volume, report, holder, args.examples))
     return 0 if report.healthy else EXIT_PROBLEMS
+
+
+def register_migrate(verbs: Any) -> None:
+    migrate = verbs.add_parser(
+        "migrate", help="move a target's CNID database onto a dataset of its own (later rollbacks are then paired)"
+    )
+    migrate.add_argument("target", help="target name in the configuration")
+    migrate.add_argument(
+        "--dataset", help="the dataset for the database (default: the target's cnid_dataset, else DATASET-cnid)"
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    migrate.add_argument("--yes", action="store_true", help="do it without asking (needed without a terminal)")
+    migrate.add_argument("--json", action="store_true", help="the plan (and the outcome) as JSON")
+    add_config_argument(migrate)
+    migrate.set_defaults(handler=run_migrate)
+
+
+def _migration_plan(config: Config, target: Target, backend: ZfsBackend, dataset: str | None) -> MigrationPlan:
+    fs = target.file_server
+    if fs.kind is not FileServerKind.NETATALK or not fs.afp_conf:
+        raise UsageError(f"target {target.name}: only a Netatalk share (with afp_conf) has a CNID database to move")
+    conf = load_afp_conf(Path(fs.afp_conf), None)
+    share = backend.get_properties(target.dataset, ["mountpoint"]).get("mountpoint") or ""
+    volumes = volumes_on_dataset(conf, share)
+    if not volumes:
+        raise UsageError(f"target {target.name}: no volume of {fs.afp_conf} serves {share}")
+    volume = volumes[0]
+    old = resolve_db_dir(volume.db_dir)
+    if not (Path(old) / PRIMARY).is_file():
+        raise CnidDatabaseError(f"{old}/{PRIMARY}: volume {volume.name} has no CNID database there; nothing to move")
+    name = DatasetName(dataset or (target.cnid_dataset.full if target.cnid_dataset else f"{target.dataset}-cnid"))
+    exists = backend.exists(name)
+    mountpoint = (backend.get_properties(name, ["mountpoint"]).get("mountpoint") if exists else None) or ""
+    if not exists:
+        parent = backend.get_properties(DatasetName(name.full.rsplit("/", 1)[0]), ["mountpoint"]).get("mountpoint")
+        mountpoint = f"{(parent or '').rstrip('/')}/{name.full.rsplit('/', 1)[1]}"
+    if mountpoint in ("", "none", "legacy", "-"):
+        raise UsageError(f"{name} has no usable mountpoint ({mountpoint or 'none'}); give it one or pick --dataset")
+    if old.startswith(mountpoint.rstrip("/") + "/"):
+        raise UsageError(f"volume {volume.name}'s database {old} is on {name} already: nothing to move")
+    if name == target.dataset or target.dataset.is_ancestor_of(name) or name.is_ancestor_of(target.dataset):
+        raise UsageError(f"{name} is the share or contains it: the database needs a dataset of its own")
+    return MigrationPlan(
+        target=target.name,
+        volume=volume.name,
+        section=volume.section,
+        afp_conf=fs.afp_conf,
+        old_db_dir=old,
+        dataset=name.full,
+        create_dataset=not exists,
+        mountpoint=mountpoint,
+    )
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    config = load_from_args(args)
+    (target,) = select_targets(config, [args.target])
+    backend = backend_for(config, args)
+    plan = _migration_plan(config, target, backend, args.dataset)
+    sys.stdout.write(json.dumps(plan.to_json()) + "\n" if args.json else plan.text())
+    if args.dry_run:
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("standard input is not a terminal: pass --yes to confirm the migration")
+        if input("Move the database now? Type 'yes': ").strip().lower() != "yes":
+            raise UsageError("not confirmed; nothing was changed")
+    with target_lock(target.name, run_dir_for(config)):
+        outcome = _migrate(plan, target, backend)
+    print(json.dumps(outcome) if args.json else f"zfstm cnid migrate: {outcome['summary']}")
+    return 0
+
+
+def _migrate(plan: MigrationPlan, target: Target, backend: ZfsBackend) -> dict[str, Any]:
+    """Run the plan; on any failure after the server stopped, afp.conf is put back and the server started."""
+    from zfstm.service.factory import make_control, verified_server
+
+    fs = target.file_server
+    if fs.adapter is None or fs.service is None:
+        raise UsageError(f"target {target.name}: file_server needs adapter and service to be stopped and started")
+    if plan.create_dataset:
+        backend.create_filesystem(DatasetName(plan.dataset))
+    share = backend.get_properties(target.dataset, ["mountpoint"]).get("mountpoint") or ""
+    control = make_control(fs.adapter.value, fs.service, argv=fs.start, program=fs.program or "")
+    server = verified_server("netatalk", control, [Path(share), Path(plan.old_db_dir)])
+    conf_path = Path(plan.afp_conf)
+    original = conf_path.read_bytes()
+    backup = conf_path.with_name(
+        f"{conf_path.name}.zfstm-before-migrate-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    )
+    server.stop()
+    try:
+        counter, counts = cnid_counter.copy_database(Path(plan.old_db_dir), Path(plan.new_db_dir))
+        text = set_section_option(original.decode("utf-8", "surrogateescape"), plan.afp_conf, plan.section,
+                                  "vol dbpath", plan.dbpath)  # fmt: skip
+        shutil.copy2(conf_path, backup)
+        _write_atomically(conf_path, text.encode("utf-8", "surrogateescape"))
+        _check_moved(plan)
+    except BaseException:
+        if conf_path.read_bytes() != original:
+            _write_atomically(conf_path, original)
+        server.start()
+        raise
+    server.start()
+    return {
+        "summary": f"volume {plan.volume}'s database is {plan.new_db_dir} (counter {counter}); the old one stays in "
+        f'{plan.old_db_dir}; afp.conf was {backup.name}; add cnid_dataset = "{plan.dataset}" to target '
+        f"{plan.target}",
+        "counter": counter,
+        "items": counts,
+        "afp_conf_backup": str(backup),
+        "plan": plan.to_json(),
+    }
+
+
+def _check_moved(plan: MigrationPlan) -> None:
+    """afp.conf, read again as netatalk reads it, puts the volume's database at the new place."""
+    moved = load_afp_conf(Path(plan.afp_conf), None).volume(plan.volume)
+    if moved is None or resolve_db_dir(moved.db_dir) != plan.new_db_dir:
+        raise CnidDatabaseError(
+            f"{plan.afp_conf}: after the edit volume {plan.volume}'s database is "
+            f"{moved.db_dir if moved else 'gone'}, not {plan.new_db_dir}; afp.conf is put back"
+        )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write next to ``path`` and rename over it, keeping its mode; fsync both."""
+    mode = path.stat().st_mode & 0o7777
+    fresh = path.with_name(path.name + ".zfstm-new")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fresh.replace(path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -28,7 +28,7 @@ from zfstm.config_model import Config, FileServerKind, Target
 from zfstm.errors import SafetyRefusal, UsageError
 from zfstm.lock import target_lock
 from zfstm.rollback.execute import Context, Server, ToolCnidOps
-from zfstm.rollback.facts import gather, watched_paths
+from zfstm.rollback.facts import forecast_cnids, gather, watched_paths
 from zfstm.rollback.journal import Journal
 from zfstm.rollback.model import CnidStrategy, Mode, RollbackPlan, RollbackRequest
 from zfstm.rollback.planner import plan_rollback
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 mode=mode,
                 strategy=CnidStrategy(args.cnid_strategy) if args.cnid_strategy else None,
             )
-            plan = plan_rollback(facts, request)
+            plan = forecast_cnids(plan_rollback(facts, request), facts)
             sys.stdout.write(plan_json(plan) if args.json else plan_text(plan))
             if args.dry_run:
                 return 0

@@ -496,6 +496,41 @@ def rebuild_database(db_dir: Path, volume_root: Path, *, mark: int, dev: int, us
     return rebuilt
 
 
+def copy_database(old_dir: Path, new_dir: Path) -> tuple[int, dict[str, int | None]]:
+    """Copy a stopped volume's database to ``new_dir`` with Berkeley DB's own tools: recover the old environment,
+    copy cnid2.db (and ``db_param``), make the copy stand alone (``db_load -r lsn``, ``-r fileid``: it joins no
+    environment of the old place), then check every sub-database's item count and the counter against the old file.
+    Returns (counter, item counts). The old database is only read."""
+    old_file = old_dir / PRIMARY
+    if not old_file.is_file():
+        raise CnidDatabaseError(f"{old_file}: no CNID database to copy; nothing changed")
+    require_quiet(old_dir)
+    recover(old_dir)
+    new_dir.mkdir(parents=True, exist_ok=True)
+    st = old_dir.stat()
+    os.chown(new_dir, st.st_uid, st.st_gid)
+    new_dir.chmod(st.st_mode & 0o7777)
+    building = _new_file(new_dir)
+    shutil.copyfile(old_file, building)
+    load = _tool(LOAD_TOOLS)
+    _run([load, "-r", "lsn", str(building)], building)
+    _run([load, "-r", "fileid", str(building)], building)
+    names = list_subdatabases(old_file)
+    counts = {name: _count(old_file, name) for name in names}
+    info = rootinfo_of(_first_pair(old_file, PRIMARY))
+    if info is None:
+        building.unlink(missing_ok=True)
+        raise CnidDatabaseError(f"{old_file}: no rootinfo record; nothing changed")
+    _check_new(building, counts, info.last_cnid)
+    if (old_dir / "db_param").is_file():
+        shutil.copy2(old_dir / "db_param", new_dir / "db_param")
+    file_st = old_file.stat()
+    os.chown(building, file_st.st_uid, file_st.st_gid)
+    building.chmod(file_st.st_mode & 0o7777)
+    _install(building, new_dir)
+    return info.last_cnid, counts
+
+
 def reset_database(db_dir: Path) -> list[str]:
     """The last resort: delete cnid2.db and the disposable files (netatalk rebuilds on start). Returns the names."""
     require_quiet(db_dir)

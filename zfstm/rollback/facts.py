@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.errors import ZfstmError
 from zfstm.netatalk.afpconf import (
     DEFAULT_STATEDIR,
     AfpConf,
@@ -23,9 +24,11 @@ from zfstm.netatalk.afpconf import (
     volumes_on_dataset,
     volumes_with_database_on,
 )
-from zfstm.netatalk.cniddb import PRIMARY
+from zfstm.netatalk.cniddb import PRIMARY, read_cnid_database
+from zfstm.netatalk.rebuild import highest_handed_out, rebuild_records
+from zfstm.netatalk.scan import scan_volume
 from zfstm.netatalk.version import NetatalkBuild, derivation, probe_netatalk, resolve_db_dir
-from zfstm.rollback.model import CnidFacts, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
+from zfstm.rollback.model import CnidFacts, CnidStrategy, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
 from zfstm.rollback.planner import BEFORE_PROP
 from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
 from zfstm.zfs.backend import ZfsBackend
@@ -161,3 +164,34 @@ def watched_paths(plan: RollbackPlan) -> Sequence[Path]:
         return []
     paths = [Path(stop.args[key]) for key in ("share", "db_dir") if key in stop.args]
     return [p for p in paths if p.is_dir()]
+
+
+def forecast_cnids(plan: RollbackPlan, facts: RollbackFacts) -> RollbackPlan:
+    """The plan with what the rebuild will do to CNIDs, counted before anything runs: the snapshot's files are
+    scanned in ``.zfs/snapshot`` and matched against the live database (read-only, while netatalk serves: a
+    forecast, the step decides again on the stopped database). Files with neither a metadata EA nor a record (written
+    on the server, never seen over AFP) are the ones whose CNID changes; the plan says how many, never silently."""
+    if plan.strategy not in (CnidStrategy.REBUILD, CnidStrategy.RESET) or plan.snapshot is None or facts.cnid is None:
+        return plan
+    short = plan.snapshot.partition("@")[2]
+    root = Path(facts.data.mountpoint) / ".zfs" / "snapshot" / short
+    try:
+        live = read_cnid_database(Path(facts.cnid.db_dir))
+        scan = scan_volume(root)
+    except (ZfstmError, OSError) as exc:
+        note = f"could not count the CNIDs that will change beforehand ({exc}); the rebuild step reports them"
+        return attrs.evolve(plan, warnings=(*plan.warnings, note))
+    # while netatalk serves, cnid2.db lags its log: the counter the step will read (netatalk stopped) is at least
+    # every CNID an EA caches, so the forecast takes that as its mark
+    mark = max([highest_handed_out(live), *(e.ea.cnid for e in scan.entries if e.ea is not None)])
+    done = rebuild_records(live, scan, mark=mark, dev=0, use_hints=plan.strategy is CnidStrategy.REBUILD)
+    entries = len(scan.entries) - 1
+    if done.changed == 0:
+        note = f"all {entries} files and directories of the snapshot keep their CNIDs (from their EAs or records)"
+    else:
+        shown = ", ".join(list(done.new[:3]) + list(done.skipped[:2]))
+        note = (
+            f"{done.changed} of {entries} files and directories will get a new CNID above {mark} (they have neither "
+            f"a metadata EA nor a database record: written on the server, not over AFP; e.g. {shown})"
+        )
+    return attrs.evolve(plan, warnings=(*plan.warnings, note))

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.unit.netatalk.test_check import DEV, STAMP, healthy_volume
+from tests.unit.rollback.world import facts_of, make_world
 from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump, parse_dump
 from zfstm.netatalk.check import FsEntry, VolumeScan, check_volume
 from zfstm.netatalk.cnid import (
@@ -30,6 +31,9 @@ from zfstm.netatalk.metadata_ea import MetadataEa, encode_metadata_ea
 from zfstm.netatalk.rebuild import highest_handed_out, rebuild_records
 from zfstm.netatalk.scan import scan_volume
 from zfstm.rollback.cnid_counter import rebuild_database
+from zfstm.rollback.facts import forecast_cnids
+from zfstm.rollback.model import RollbackRequest
+from zfstm.rollback.planner import plan_rollback
 
 NEW_DEV = 99
 
@@ -223,3 +227,27 @@ def test_rebuild_database_writes_what_netatalk_indexes_and_keeps_the_snapshot_cn
     assert {f.value for f in scan_check.counts} <= {"ea-stale-hint", "no-ea"}, scan_check.counts
     again = rebuild_database(db_dir, share, mark=21, dev=dev)  # a resumed step: the same database
     assert read_cnid_database(db_dir) == db and again.counter == 22
+
+
+@needs_tools
+def test_the_plan_counts_the_cnids_that_will_change_before_anything_runs(tmp_path: Path) -> None:
+    """The rebuild's forecast scans the snapshot (.zfs/snapshot/NAME) against the live database: a file written on
+    the server (no EA, no record) is counted and named in the plan's warnings; nothing is written."""
+    share, db_dir = tmp_path / "tm", tmp_path / "db" / ".AppleDB"
+    snap = share / ".zfs" / "snapshot" / "s3"
+    snap.mkdir(parents=True)
+    db_dir.mkdir(parents=True)
+    (snap / "seen").write_bytes(b"x")
+    os.setxattr(snap / "seen", EA_NAME, encode_metadata_ea(MetadataEa(17, 1, (snap / "seen").stat().st_ino, STAMP)))
+    (snap / "local").write_bytes(b"y")
+    _load(db_dir / "cnid2.db", [CnidRecord(17, 1, 5, EntryType.FILE, 2, "seen")], counter=40)
+    facts = facts_of(make_world())
+    assert facts.cnid is not None
+    facts = attrs.evolve(
+        facts, data=attrs.evolve(facts.data, mountpoint=str(share)), cnid=attrs.evolve(facts.cnid, db_dir=str(db_dir))
+    )
+    plan = plan_rollback(facts, RollbackRequest("tm", to="s3"))
+    before = sorted(p.name for p in db_dir.iterdir())
+    told = forecast_cnids(plan, facts)
+    assert any("1 of 2 files and directories will get a new CNID above 40" in w and "local" in w for w in told.warnings)
+    assert sorted(p.name for p in db_dir.iterdir()) == before

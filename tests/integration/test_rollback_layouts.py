@@ -1,0 +1,90 @@
+"""Rollback keeps every CNID in the layouts real shares have (real OpenZFS, netatalk 4.2.3, a real AFP client).
+
+Layouts (``rollback_share``): ``default`` — no ``vol dbpath``, the database in netatalk's state directory, off ZFS
+(strategy rebuild); ``nested`` — ``vol dbnest = yes``, the database inside the share (paired: it rolls back with
+the files); ``shared`` — ``vol dbpath`` on a CNID dataset that holds another volume's database too (rebuild; the
+CNID dataset is not rolled back and the other volume's records stay as they were). Each with ``cnid dev = yes`` and
+``no``, the default swap and ``--discard-newer``. After each rollback: the snapshot's files, every file and directory
+with its snapshot-time CNID over AFP (listed from the root and resolved by ID), the database agreeing, and a file
+created afterwards getting a CNID above every CNID handed out before.
+
+The suite runs six cases covering each layout, each ``cnid dev`` and each mode once; the whole matrix (12) with
+``ZFSTM_LAYOUT_CASES=all`` (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration import rollback_share as tm
+from zfstm.netatalk.cniddb import read_cnid_database
+
+pytestmark = pytest.mark.integration
+
+BANDS = int(os.environ.get("ZFSTM_LAYOUT_BANDS", "150"))
+EXPECTED = {"default": "rebuild", "nested": "paired", "shared": "rebuild"}
+SUITE = [
+    ("default", True, "swap"),
+    ("default", False, "discard"),
+    ("nested", True, "discard"),
+    ("nested", False, "swap"),
+    ("shared", True, "swap"),
+    ("shared", False, "discard"),
+]
+ALL = [(layout, dev, mode) for layout in EXPECTED for dev in (True, False) for mode in ("swap", "discard")]
+CASES = ALL if os.environ.get("ZFSTM_LAYOUT_CASES") == "all" else SUITE
+
+
+@pytest.fixture(params=CASES, ids=[f"{layout}-{'dev' if dev else 'nodev'}-{mode}" for layout, dev, mode in CASES])
+def case(request: pytest.FixtureRequest) -> Iterator[tuple[tm.Share, str, bool, str]]:
+    layout, dev, mode = request.param
+    for share in tm.make_share(BANDS, cnid_dev=dev, layout=layout):
+        yield share, layout, dev, mode
+
+
+def test_every_cnid_is_kept_and_none_is_reused(case: tuple[tm.Share, str, bool, str]) -> None:
+    share, layout, dev, mode = case
+    flags = ["--last-good", "--yes", "--json", "--config", str(tm.CONFIG)]
+    flags += ["--discard-newer"] if mode == "discard" else []
+    plan = tm.zfstm("rollback", "tm", "--dry-run", *flags)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    decided = json.loads(plan.stdout)
+    assert decided["strategy"] == EXPECTED[layout], decided["strategy_reason"]
+    if EXPECTED[layout] == "rebuild":  # counted before anything runs: every file came over AFP, so none changes
+        assert any("keep their CNIDs" in w for w in decided["warnings"]), decided["warnings"]
+    other_db = tm.DB_DIRS["shared"].parent.parent / "other" / ".AppleDB"
+    other_before = None
+    if layout == "shared":
+        share.server.stop()
+        other_before = read_cnid_database(other_db)
+        share.server.start()
+    t0 = time.monotonic()
+    done = tm.zfstm("rollback", "tm", *flags)
+    seconds = time.monotonic() - t0
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(done.stdout.splitlines()[-1])["results"]
+    mark = results["read-counter"]["counter"]
+    assert mark >= share.highest_cnid, results["read-counter"]
+    if EXPECTED[layout] == "rebuild":
+        rebuilt = results["rebuild-cnid"]
+        assert rebuilt["new"] == 0 and rebuilt["skipped"] == 0, rebuilt  # every file came over AFP: all kept
+        assert rebuilt["counter"] >= mark, rebuilt
+    assert tm.manifest(tm.SHARE) == share.snapshot_manifest
+    assert tm.every_cnid_kept(share) == {}
+    assert tm.next_cnid(share, "after-rollback") > share.highest_cnid, "a CNID handed out before is handed out again"
+    db = tm.read_database_stopped(share)
+    assert tm.database_mismatches(share, db) == {}
+    assert db.rootinfo is not None and db.rootinfo.last_cnid > share.highest_cnid
+    if other_before is not None:
+        share.server.stop()
+        assert read_cnid_database(other_db).records == other_before.records
+        share.server.start()
+    tm.OUT.mkdir(parents=True, exist_ok=True)
+    with (tm.OUT / "rollback-layouts.jsonl").open("a") as out:
+        out.write(json.dumps({"layout": layout, "cnid_dev": dev, "mode": mode,
+                              "seconds": seconds, "files": len(share.cnids), "results": results}) + "\n")  # fmt: skip
