@@ -116,14 +116,14 @@ def afp_session(volume: str = "tm") -> tuple[AfpClient, int]:
     return afp, afp.open_volume(name)
 
 
-def write_config(lockfile: Path, *, cnid_dataset: bool = True) -> None:
+def write_config(lockfile: Path, *, cnid_dataset: str | None = f"{POOL}/cnid") -> None:
     CONFIG.write_text(
         f'state_dir = "{STATE}"\nrun_dir = "{WORK / "run"}"\n\n'
         '[backend]\nkind = "cli"\n\n'
         '[file_server]\nkind = "netatalk"\nadapter = "pidfile"\n'
         f'service = "{lockfile}"\nstart = ["netatalk"]\nprogram = "netatalk"\nafp_conf = "{AFP_CONF}"\n\n'
         f'[[targets]]\nname = "tm"\ndataset = "{POOL}/tm"\n'
-        + (f'cnid_dataset = "{POOL}/cnid"\n' if cnid_dataset else "")
+        + (f'cnid_dataset = "{cnid_dataset}"\n' if cnid_dataset else "")
     )
 
 
@@ -154,7 +154,7 @@ def make_share(bands_count: int, *, cnid_dev: bool = True, layout: str = "datase
     shutil.rmtree(DB_DIRS["default"].parent, ignore_errors=True)  # a default-place database of an earlier share
     AFP_CONF.write_text(afp_conf(layout, cnid_dev=cnid_dev))
     lockfile = netatalk_lockfile()
-    write_config(lockfile, cnid_dataset=layout in {"dataset", "shared"})
+    write_config(lockfile, cnid_dataset=f"{POOL}/cnid" if layout in {"dataset", "shared"} else None)
     server = PidfileControl(argv=["netatalk"], pidfile=lockfile, program="netatalk")
     server.start()
     cnids: dict[str, int] = {}
@@ -208,7 +208,7 @@ def make_share(bands_count: int, *, cnid_dev: bool = True, layout: str = "datase
     if STATE.is_dir():  # the journals (with each step's time) for whoever reads the test's output
         shutil.copytree(STATE, OUT / f"journals-{layout}-{'dev' if cnid_dev else 'nodev'}", dirs_exist_ok=True)
         shutil.rmtree(STATE)
-    for dataset in (f"{POOL}/tm", f"{POOL}/cnid", f"{POOL}/other"):
+    for dataset in (f"{POOL}/tm", f"{POOL}/cnid", f"{POOL}/other", f"{POOL}/tm-cnid"):
         sh("zfs", "destroy", "-r", dataset, check=False)
     for leftover in sh("zfs", "list", "-H", "-o", "name", "-r", POOL).stdout.split():
         if leftover.startswith((f"{POOL}/tm.", f"{POOL}/cnid.")):  # kept or rolled-back datasets of a swap
@@ -261,45 +261,51 @@ def database_mismatches(share: Share, db: CnidDatabase) -> dict[str, tuple[int, 
     return {p: (c, by_path.get(p)) for p, c in share.cnids.items() if by_path.get(p) != c}
 
 
-def cnids_over_afp(share: Share) -> dict[str, int]:
-    """Every file and directory of the share as the server lists it now (FPEnumerateExt2 from the root): path ->
-    node ID."""
-    afp, vol = afp_session()
-    out: dict[str, int] = {}
-    try:
-        pending = [(2, "")]
-        while pending:
-            did, prefix = pending.pop()
-            for entry in afp.enumerate(vol, did):
-                path = f"{prefix}/{entry.name}" if prefix else entry.name
-                out[path] = entry.node_id
-                if entry.is_dir:
-                    pending.append((entry.node_id, path))
-    finally:
-        afp.logout()
-        afp.close()
+def _listing(afp: AfpClient, vol: int) -> dict[str, tuple[int, bool]]:
+    """Every file and directory as the server lists it (FPEnumerateExt2 from the root): path -> (node ID, is dir)."""
+    out: dict[str, tuple[int, bool]] = {}
+    pending = [(2, "")]
+    while pending:
+        did, prefix = pending.pop()
+        for entry in afp.enumerate(vol, did):
+            path = f"{prefix}/{entry.name}" if prefix else entry.name
+            out[path] = (entry.node_id, entry.is_dir)
+            if entry.is_dir:
+                pending.append((entry.node_id, path))
     return out
 
 
-def every_cnid_kept(share: Share) -> dict[str, tuple[int, int | None]]:
-    """Paths of the snapshot whose CNID over AFP is not the one they had then (listed from the root, and every file
-    resolved by its old CNID as a Mac resolves a remembered ID): path -> (CNID then, CNID now)."""
-    listed = cnids_over_afp(share)
-    wrong = {p: (c, listed.get(p)) for p, c in share.cnids.items() if listed.get(p) != c}
+def cnids_over_afp(share: Share) -> dict[str, int]:
+    """Every file and directory of the share as the server lists it now: path -> node ID."""
     afp, vol = afp_session()
     try:
+        return {path: node for path, (node, _) in _listing(afp, vol).items()}
+    finally:
+        afp.logout()
+        afp.close()
+
+
+def every_cnid_kept(share: Share) -> dict[str, tuple[int, int | str | None]]:
+    """Paths of the snapshot whose CNID over AFP is not the one they had then: listed from the root, and every file
+    resolved by its old CNID in the same session, as a Mac resolves a remembered ID (FPResolveID is for files; a
+    session knows a directory once it has listed it). path -> (CNID then, CNID now or the error)."""
+    afp, vol = afp_session()
+    try:
+        listed = _listing(afp, vol)
+        wrong: dict[str, tuple[int, int | str | None]] = {
+            p: (c, listed[p][0] if p in listed else None) for p, c in share.cnids.items() if listed.get(p, (0,))[0] != c
+        }
         for path, cnid in share.cnids.items():
-            if path in wrong or path in {BUNDLE, f"{BUNDLE}/bands"}:
+            if path in wrong or listed[path][1]:
                 continue
             try:
                 entry = afp.resolve_id(vol, cnid)
-            except Exception:
-                wrong[path] = (cnid, None)
+            except Exception as exc:
+                wrong[path] = (cnid, repr(exc))
                 continue
             # AFP's long name is cut to 31 bytes and mangled (com.apple.TimeMachine.MachineID.plist): the parent
             # and the ID say which file it is
-            parent = share.cnids.get(path.rpartition("/")[0], 2)
-            if entry.node_id != cnid or entry.parent_id != parent:
+            if entry.node_id != cnid or entry.parent_id != share.cnids.get(path.rpartition("/")[0], 2):
                 wrong[path] = (cnid, entry.node_id)
     finally:
         afp.logout()

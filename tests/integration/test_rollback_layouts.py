@@ -18,11 +18,14 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import attrs
 import pytest
 
 from tests.integration import rollback_share as tm
 from zfstm.netatalk.cniddb import read_cnid_database
+from zfstm.testbed.guest_netatalk import AFP_CONF, netatalk_lockfile
 
 pytestmark = pytest.mark.integration
 
@@ -88,3 +91,44 @@ def test_every_cnid_is_kept_and_none_is_reused(case: tuple[tm.Share, str, bool, 
     with (tm.OUT / "rollback-layouts.jsonl").open("a") as out:
         out.write(json.dumps({"layout": layout, "cnid_dev": dev, "mode": mode,
                               "seconds": seconds, "files": len(share.cnids), "results": results}) + "\n")  # fmt: skip
+
+
+@pytest.fixture
+def default_share() -> Iterator[tm.Share]:
+    yield from tm.make_share(BANDS, cnid_dev=True, layout="default")
+
+
+def test_migrate_moves_the_database_and_later_rollbacks_are_paired(default_share: tm.Share) -> None:
+    """`zfstm cnid migrate tm` on a share whose database is at netatalk's default place: the database moves to
+    tank/tm-cnid with every record and the counter, afp.conf points there, every CNID over AFP is unchanged and none
+    is handed out again; with cnid_dataset configured, a snapshot taken afterwards is rolled back paired, every CNID
+    kept."""
+    share = default_share
+    before = tm.cnids_over_afp(share)
+    plan = tm.zfstm("cnid", "migrate", "tm", "--dry-run", "--json", "--config", str(tm.CONFIG))
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    planned = json.loads(plan.stdout)
+    assert planned["dataset"] == f"{tm.POOL}/tm-cnid" and planned["old_db_dir"] == str(tm.DB_DIRS["default"])
+    done = tm.zfstm("cnid", "migrate", "tm", "--yes", "--json", "--config", str(tm.CONFIG))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"vol dbpath = /{tm.POOL}/tm-cnid/" in AFP_CONF.read_text()
+    assert tm.cnids_over_afp(share) == before
+    assert tm.next_cnid(share, "after-migrate") > share.highest_cnid
+    moved = attrs.evolve(share, db_dir=Path(f"/{tm.POOL}/tm-cnid/.AppleDB"))
+    db = tm.read_database_stopped(moved)
+    assert db.rootinfo is not None and db.rootinfo.last_cnid > share.highest_cnid
+    tm.write_config(netatalk_lockfile(), cnid_dataset=f"{tm.POOL}/tm-cnid")
+    snap = tm.zfstm("snapshot", "tm", "--config", str(tm.CONFIG))
+    assert snap.returncode == 0, snap.stdout + snap.stderr
+    name = tm.sh("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-s", "createtxg", f"{tm.POOL}/tm").stdout.split()
+    at_snapshot = tm.cnids_over_afp(share)
+    afp, vol = tm.afp_session()
+    afp.write_file(vol, share.bands_did, "after-snapshot", b"z")
+    afp.logout()
+    afp.close()
+    flags = ["--to", name[-1], "--yes", "--json", "--config", str(tm.CONFIG)]
+    decided = json.loads(tm.zfstm("rollback", "tm", "--dry-run", *flags).stdout)
+    assert decided["strategy"] == "paired", decided["strategy_reason"]
+    rolled = tm.zfstm("rollback", "tm", *flags)
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert tm.cnids_over_afp(share) == at_snapshot
