@@ -275,11 +275,27 @@ def _listing(afp: AfpClient, vol: int) -> dict[str, tuple[int, bool]]:
     return out
 
 
+def _unmangled(listed: dict[str, tuple[int, bool]], known: dict[str, int]) -> dict[str, tuple[int, bool]]:
+    """AFP's long names are at most 31 bytes: netatalk lists ``com.apple.TimeMachine.MachineID.plist`` as
+    ``com.apple.TimeMachine.M#15.plis``. Give such an entry back its full name when exactly one known path of the
+    same directory starts with its part before the ``#``."""
+    out = dict(listed)
+    for path in listed:
+        parent, _, leaf = path.rpartition("/")
+        if "#" not in leaf:
+            continue
+        stem = leaf.split("#", 1)[0]
+        matches = [p for p in known if p.rpartition("/")[0] == parent and p.rpartition("/")[2].startswith(stem)]
+        if len(matches) == 1 and matches[0] not in listed:
+            out[matches[0]] = out.pop(path)
+    return out
+
+
 def cnids_over_afp(share: Share) -> dict[str, int]:
     """Every file and directory of the share as the server lists it now: path -> node ID."""
     afp, vol = afp_session()
     try:
-        return {path: node for path, (node, _) in _listing(afp, vol).items()}
+        return {path: node for path, (node, _) in _unmangled(_listing(afp, vol), share.cnids).items()}
     finally:
         afp.logout()
         afp.close()
@@ -291,7 +307,7 @@ def every_cnid_kept(share: Share) -> dict[str, tuple[int, int | str | None]]:
     session knows a directory once it has listed it). path -> (CNID then, CNID now or the error)."""
     afp, vol = afp_session()
     try:
-        listed = _listing(afp, vol)
+        listed = _unmangled(_listing(afp, vol), share.cnids)
         wrong: dict[str, tuple[int, int | str | None]] = {
             p: (c, listed[p][0] if p in listed else None) for p, c in share.cnids.items() if listed.get(p, (0,))[0] != c
         }
