@@ -208,11 +208,15 @@ def make_share(bands_count: int, *, cnid_dev: bool = True, layout: str = "datase
     if STATE.is_dir():  # the journals (with each step's time) for whoever reads the test's output
         shutil.copytree(STATE, OUT / f"journals-{layout}-{'dev' if cnid_dev else 'nodev'}", dirs_exist_ok=True)
         shutil.rmtree(STATE)
-    for dataset in (f"{POOL}/tm", f"{POOL}/cnid", f"{POOL}/other", f"{POOL}/tm-cnid"):
-        sh("zfs", "destroy", "-r", dataset, check=False)
+    for held in sh("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", POOL).stdout.split():
+        for tag in sh("zfs", "holds", "-H", held).stdout.splitlines():
+            sh("zfs", "release", tag.split("\t")[1], held, check=False)
     for leftover in sh("zfs", "list", "-H", "-o", "name", "-r", POOL).stdout.split():
         if leftover.startswith((f"{POOL}/tm.", f"{POOL}/cnid.")):  # kept or rolled-back datasets of a swap
-            sh("zfs", "destroy", "-r", leftover, check=False)
+            sh("zfs", "destroy", "-R", leftover, check=False)
+    for dataset in (f"{POOL}/tm", f"{POOL}/cnid", f"{POOL}/other", f"{POOL}/tm-cnid"):
+        if sh("zfs", "list", dataset, check=False).returncode == 0:
+            sh("zfs", "destroy", "-R", dataset)  # -R: a swap leaves clones of the snapshots behind
 
 
 def check_cnids_over_afp(share: Share, sample: int = 50) -> None:
