@@ -98,8 +98,18 @@ def require_quiet(db_dir: Path) -> None:
 
 
 def recover(db_dir: Path) -> None:
-    """Apply the transaction logs to cnid2.db (``db_recover``); a no-op without logs."""
-    if any(name.startswith("log.") for name in _names(db_dir)):
+    """Apply the transaction logs to cnid2.db (``db_recover``); a no-op without logs.
+
+    The environment's region files (``__db.*``) go first: they are the shared memory of processes that are gone
+    (callers made sure no cnid_dbd holds the lock), and a snapshot taken while netatalk served keeps them as they
+    were, marked in use: recovery then refused to open them (seen with a database inside the share, rolled back in
+    place: "PANIC: Invalid argument ... unable to find environment"). Committed changes are in the logs, which
+    recovery replays."""
+    names = _names(db_dir)
+    for name in names:
+        if name.startswith("__db."):
+            (db_dir / name).unlink()
+    if any(name.startswith("log.") for name in names):
         _run([_tool(RECOVER_TOOLS), "-h", str(db_dir)], db_dir)
 
 
