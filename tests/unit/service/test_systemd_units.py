@@ -1,4 +1,4 @@
-"""The systemd units in systemd/ have the keys zfstm relies on, and pass `systemd-analyze verify` when available."""
+"""The systemd units in share/systemd/ have the keys zfstm relies on and pass `systemd-analyze verify` if present."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from zfstm.lock import LINUX_RUN_DIR
 from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG
 
 ROOT = Path(__file__).resolve().parents[3]
-UNITS = ROOT / "systemd"
+UNITS = ROOT / "zfstm" / "share" / "systemd"
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
 
