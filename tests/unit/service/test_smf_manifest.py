@@ -169,3 +169,10 @@ def test_exit_code_contract_is_stated_in_the_manifest() -> None:
     text = ZFSTM_MANIFEST.read_text()
     assert f"Exit {SMF_EXIT_ERR_CONFIG}" in text
     assert EXIT_INTERRUPTED == 130  # the systemd units rely on it too (test_systemd_units)
+
+
+def test_method_path_reaches_pkgsrc_in_the_global_zone_and_in_zones(service: Any) -> None:
+    """pkgsrc-tools lives in /opt/tools in the SmartOS global zone, pkgsrc in /opt/local in zones."""
+    envvar = service.find("method_context/method_environment/envvar[@name='PATH']")
+    entries = envvar.get("value").split(":")
+    assert {"/opt/local/bin", "/opt/tools/bin", "/usr/sbin"} <= set(entries)
