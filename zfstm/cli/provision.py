@@ -25,6 +25,7 @@ from zfstm.provision import (
     ProvisionRequest,
     config_change,
     default_cnid_dataset,
+    effective_valid_users,
     plan_json,
     plan_provision,
     plan_text,
@@ -45,8 +46,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--server", choices=("netatalk", "samba"), default="netatalk")
     parser.add_argument("--cnid-dataset", metavar="DATASET", help="netatalk's CNID datasets (default: <parent>/cnid)")
     parser.add_argument("--platform", choices=("linux", "illumos"), help="default: this machine's")
-    parser.add_argument("--valid-users", nargs="+", default=[], metavar="USER", help="who may use the share")
-    parser.add_argument("--owner", metavar="USER", help="chown the share's mountpoint to USER (the AFP/SMB user)")
+    parser.add_argument(
+        "--valid-users", nargs="+", default=[], metavar="USER", help="who may use the share (default: the owner)"
+    )
+    parser.add_argument(
+        "--owner", metavar="USER", help="chown the share's mountpoint to USER, the share's valid user by default"
+    )
     parser.add_argument("--write-config", metavar="FILE", help="add the stanza to FILE (afp.conf or smb.conf)")
     parser.add_argument("--target", metavar="NAME", help="target name in the printed zfstm.toml snippet")
     parser.add_argument("--backend", choices=("auto", "lzc", "cli"), default="auto", help="ZFS backend")
@@ -87,7 +92,7 @@ def build(args: argparse.Namespace, backend: ZfsBackend) -> tuple[ProvisionPlan,
         server=args.server,
         platform=args.platform or this_platform(),
         cnid_dataset=cnid if args.server == "netatalk" else None,
-        valid_users=tuple(args.valid_users),
+        valid_users=effective_valid_users(args.valid_users, args.owner),
     )
     names = [dataset] + ([cnid] if cnid is not None and args.server == "netatalk" else [])
     existing = frozenset(name.full for name in names if backend.exists(name))
