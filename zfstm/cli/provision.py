@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
+from zfstm.atomicfile import write_atomically
 from zfstm.config import parse_size
 from zfstm.errors import UsageError
 from zfstm.provision import (
@@ -106,23 +105,6 @@ def build(args: argparse.Namespace, backend: ZfsBackend) -> tuple[ProvisionPlan,
     return plan, change
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` in one rename, keeping its mode, so a crash never leaves half a configuration."""
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def execute(plan: ProvisionPlan, change: ConfigChange | None, backend: ZfsBackend, args: argparse.Namespace) -> None:
     for step in plan.datasets:
         if not step.exists:
@@ -135,7 +117,7 @@ def execute(plan: ProvisionPlan, change: ConfigChange | None, backend: ZfsBacken
         if path and path.startswith("/"):
             shutil.chown(path, user=args.owner)
     if change is not None and change.action != "unchanged":
-        _write_atomically(Path(args.write_config), change.text)
+        write_atomically(Path(args.write_config), change.text)
 
 
 def run(args: argparse.Namespace) -> int:

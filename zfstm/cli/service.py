@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from zfstm.atomicfile import write_atomically
 from zfstm.errors import ZfstmError
 from zfstm.service.command import Runner
 from zfstm.service.install import (
@@ -96,11 +97,7 @@ def apply_plan(plan: InstallPlan, *, runner: Runner = run_command, read: Callabl
     """Write every file (atomically, with its mode), then run the commands in order; stop at the first failure."""
     for write in plan.files:
         target = Path(staged_path(plan.root, write.path))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.zfstm-new")
-        temporary.write_text(render(write, read(write.source)), encoding="utf-8")
-        temporary.chmod(write.mode)
-        temporary.replace(target)
+        write_atomically(target, render(write, read(write.source)), mode=write.mode)
         print(f"wrote {target}", file=sys.stderr)
     for command in plan.commands:
         done = runner(command.argv, timeout=120)

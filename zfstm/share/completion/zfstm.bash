@@ -67,6 +67,7 @@ _zfstm() {
         "zfstm daemon:--interval") COMPREPLY=(); return ;;
         "zfstm status:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm status:--now") COMPREPLY=(); return ;;
+        "zfstm status:--prometheus") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm rollback:--to") COMPREPLY=(); return ;;
         "zfstm rollback:--cnid-strategy") COMPREPLY=($(compgen -W 'paired rescan reset' -- "$cur")); return ;;
         "zfstm rollback:--now") COMPREPLY=(); return ;;
@@ -89,6 +90,7 @@ _zfstm() {
         "zfstm check:--capacity") COMPREPLY=(); return ;;
         "zfstm check:--verification-failed") COMPREPLY=($(compgen -W 'warning critical' -- "$cur")); return ;;
         "zfstm check:--missing") COMPREPLY=($(compgen -W 'ok warning critical unknown' -- "$cur")); return ;;
+        "zfstm check:--timeout") COMPREPLY=(); return ;;
         "zfstm service install:--root") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm service install:--platform") COMPREPLY=($(compgen -W 'linux smartos-global illumos' -- "$cur")); return ;;
         "zfstm service install:--zfstm-bin") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -104,10 +106,10 @@ _zfstm() {
         "zfstm snapshot") COMPREPLY=($(compgen -W '-h --help --config --dry-run --now --json' -- "$cur")) ;;
         "zfstm run") COMPREPLY=($(compgen -W '-h --help --config --dry-run --now --force --json' -- "$cur")) ;;
         "zfstm daemon") COMPREPLY=($(compgen -W '-h --help --config --interval' -- "$cur")) ;;
-        "zfstm status") COMPREPLY=($(compgen -W '-h --help --config --json --summary --now' -- "$cur")) ;;
+        "zfstm status") COMPREPLY=($(compgen -W '-h --help --config --json --summary --now --prometheus' -- "$cur")) ;;
         "zfstm rollback") COMPREPLY=($(compgen -W '-h --help --to --last-good --undo --resume --abort --discard-newer --cnid-strategy --dry-run --yes --json --now --config' -- "$cur")) ;;
         "zfstm provision") COMPREPLY=($(compgen -W '-h --help --share --size --server --cnid-dataset --platform --valid-users --owner --write-config --target --backend --force --dry-run --json' -- "$cur")) ;;
-        "zfstm check") COMPREPLY=($(compgen -W '-h --help --config --json --now --backup-age --snapshot-age --known-good-age --capacity --verification-failed --missing' -- "$cur")) ;;
+        "zfstm check") COMPREPLY=($(compgen -W '-h --help --config --json --now --backup-age --snapshot-age --known-good-age --capacity --verification-failed --missing --timeout' -- "$cur")) ;;
         "zfstm service") COMPREPLY=($(compgen -W 'install print -h --help' -- "$cur")) ;;
         "zfstm service install") COMPREPLY=($(compgen -W '-h --help --dry-run --json --root --no-enable --platform --zfstm-bin' -- "$cur")) ;;
         "zfstm service print") COMPREPLY=($(compgen -W 'zfstm.service zfstm.timer zfstm-daemon.service zfstm.xml zfstm-account example-config bash-completion zsh-completion man -h --help' -- "$cur")) ;;
