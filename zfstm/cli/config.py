@@ -60,18 +60,21 @@ def select_targets(config: Config, names: Sequence[str]) -> list[Target]:
     return chosen
 
 
-def backend_for(config: Config, args: argparse.Namespace | None = None) -> ZfsBackend:
+def backend_for(config: Config, args: argparse.Namespace | None = None, *, announce: bool = True) -> ZfsBackend:
     """The configured ZFS backend; a caller embedding the CLI (or a test) may pass one as ``args.zfs_backend``."""
-    return backend_choice_for(config, args)[0]
+    return backend_choice_for(config, args, announce=announce)[0]
 
 
-def backend_choice_for(config: Config, args: argparse.Namespace | None = None) -> tuple[ZfsBackend, BackendChoice]:
-    """The backend and why it was chosen; logged at INFO (the daemon's start-up log shows it)."""
+def backend_choice_for(
+    config: Config, args: argparse.Namespace | None = None, *, announce: bool = True
+) -> tuple[ZfsBackend, BackendChoice]:
+    """The backend and why it was chosen, logged at INFO (at DEBUG with ``announce=False``: the daemon says it
+    once at start, not at every tick)."""
     given = getattr(args, "zfs_backend", None)
     if given is not None:
         return given, BackendChoice(str(given.kind), "passed in by the caller")
     backend, choice = open_backend_explained(config.backend.kind.value, config.backend.command_prefix)
-    log.info("ZFS backend: %s (%s)", choice.label, choice.reason)
+    log.log(logging.INFO if announce else logging.DEBUG, "ZFS backend: %s (%s)", choice.label, choice.reason)
     return backend, choice
 
 
