@@ -126,3 +126,20 @@ def test_ticks_open_the_backend_without_announcing_it(caplog: pytest.LogCaptureF
     with caplog.at_level(logging.INFO, logger="zfstm"):
         backend_for(config, announce=False)
     assert "ZFS backend" not in caplog.text
+
+
+def test_a_backend_that_cannot_work_exits_96_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kind = "lzc" without pyzfs: the daemon says so at start and exits 96 (a restart will not help)."""
+    from zfstm.cli import daemon
+    from zfstm.errors import PyzfsMissing
+
+    def no_pyzfs(*_args: object) -> object:
+        raise PyzfsMissing("pyzfs (import libzfs_core) is not installed")
+
+    monkeypatch.setattr(daemon, "choose_backend", no_pyzfs)
+    path = tmp_path / "c.toml"
+    path.write_text('[backend]\nkind = "lzc"\n[[targets]]\ndataset = "tank/tm"\n')
+    assert main(["daemon", "--config", str(path)]) == 96
+    assert "pyzfs (import libzfs_core) is not installed" in capsys.readouterr().err
