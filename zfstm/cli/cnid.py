@@ -37,8 +37,8 @@ AFP_CONF_CANDIDATES = (
     "/etc/netatalk/afp.conf",
     "/usr/local/etc/afp.conf",
     "/usr/local/etc/netatalk/afp.conf",
-    "/opt/local/etc/afp.conf",
     "/opt/local/etc/netatalk/afp.conf",
+    "/opt/local/etc/afp.conf",
     "/etc/afp.conf",
 )
 EXIT_PROBLEMS = 1
