@@ -6,7 +6,7 @@ _zfstm() {
     cmd=zfstm
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$cmd ${COMP_WORDS[i]}" in
-            "zfstm cnid"|"zfstm cnid check"|"zfstm plan"|"zfstm prune"|"zfstm config"|"zfstm config check"|"zfstm snapshot"|"zfstm run"|"zfstm daemon"|"zfstm status"|"zfstm rollback"|"zfstm provision"|"zfstm check"|"zfstm service"|"zfstm service install"|"zfstm service print") cmd="$cmd ${COMP_WORDS[i]}" ;;
+            "zfstm cnid"|"zfstm cnid check"|"zfstm cnid migrate"|"zfstm plan"|"zfstm prune"|"zfstm config"|"zfstm config check"|"zfstm snapshot"|"zfstm run"|"zfstm daemon"|"zfstm status"|"zfstm rollback"|"zfstm provision"|"zfstm check"|"zfstm service"|"zfstm service install"|"zfstm service print") cmd="$cmd ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$cmd:$prev" in
@@ -14,6 +14,8 @@ _zfstm() {
         "zfstm cnid check:--afp-conf") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm cnid check:--statedir") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm cnid check:--examples") COMPREPLY=(); return ;;
+        "zfstm cnid migrate:--dataset") COMPREPLY=(); return ;;
+        "zfstm cnid migrate:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm plan:--input") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm plan:--usage") COMPREPLY=(); return ;;
         "zfstm plan:--now") COMPREPLY=(); return ;;
@@ -69,7 +71,7 @@ _zfstm() {
         "zfstm status:--now") COMPREPLY=(); return ;;
         "zfstm status:--prometheus") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm rollback:--to") COMPREPLY=(); return ;;
-        "zfstm rollback:--cnid-strategy") COMPREPLY=($(compgen -W 'paired rescan reset' -- "$cur")); return ;;
+        "zfstm rollback:--cnid-strategy") COMPREPLY=($(compgen -W 'paired rebuild rescan reset' -- "$cur")); return ;;
         "zfstm rollback:--now") COMPREPLY=(); return ;;
         "zfstm rollback:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm provision:--share") COMPREPLY=(); return ;;
@@ -97,8 +99,9 @@ _zfstm() {
     esac
     case "$cmd" in
         "zfstm") COMPREPLY=($(compgen -W 'cnid plan prune config snapshot run daemon status rollback provision check service -h --help --version -v --verbose --syslog' -- "$cur")) ;;
-        "zfstm cnid") COMPREPLY=($(compgen -W 'check -h --help' -- "$cur")) ;;
+        "zfstm cnid") COMPREPLY=($(compgen -W 'check migrate -h --help' -- "$cur")) ;;
         "zfstm cnid check") COMPREPLY=($(compgen -W '-h --help --afp-conf --statedir --examples --json --live' -- "$cur")) ;;
+        "zfstm cnid migrate") COMPREPLY=($(compgen -W '-h --help --dataset --dry-run --yes --json --config' -- "$cur")) ;;
         "zfstm plan") COMPREPLY=($(compgen -W '-h --help --input --usage --destroy-only --now --json --backend --naming --adopt-legacy --adopt --policy --tz --keep-all --hourly --daily --weekly --monthly --pick --min-keep --week-start --clock-tolerance --max-destroy-share --breaker-min --space-above --space-per-run --space-basis' -- "$cur")) ;;
         "zfstm prune") COMPREPLY=($(compgen -W '-h --help --dry-run --force --now --json --backend --naming --adopt-legacy --adopt --policy --tz --keep-all --hourly --daily --weekly --monthly --pick --min-keep --week-start --clock-tolerance --max-destroy-share --breaker-min --space-above --space-per-run --space-basis' -- "$cur")) ;;
         "zfstm config") COMPREPLY=($(compgen -W 'check -h --help' -- "$cur")) ;;
