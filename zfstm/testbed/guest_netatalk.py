@@ -149,10 +149,11 @@ class Netatalk:
         return self.outside(inside)
 
     def lockfile(self) -> Path:
-        """The netatalk master's pidfile as the guest sees it (4.2 calls it "lockfile", 3.1 "netatalk lock file")."""
+        """The netatalk master's pidfile as the guest sees it ("netatalk lock file" in ``netatalk -V``: 3.1.12 and
+        4.2.3 both say /var/lock/netatalk, a link to /run/lock/netatalk)."""
         done = self.run("netatalk", "-V")
         text = done.stdout + done.stderr
-        inside = version_field(text, "lockfile") or version_field(text, "netatalk lock file") or "/run/lock/netatalk"
+        inside = version_field(text, "netatalk lock file") or version_field(text, "lockfile") or "/run/lock/netatalk"
         return self.outside(inside)
 
     def prepare(self, pool: str, users: Sequence[str] = GUEST_USER_NAMES) -> None:
@@ -191,14 +192,16 @@ class Netatalk:
             if os.path.ismount(where):
                 subprocess.run(["umount", "-R", str(where)], check=True)
 
-    def running(self) -> list[int]:
-        """Pids of this build's daemons (by name and by root directory: a 4.2 is not mistaken for a 3.1)."""
+    def running(self, *names: str) -> list[int]:
+        """Pids of this build's daemons, or of those called ``names`` (by name and by root directory: a 4.2 is not
+        mistaken for a 3.1)."""
+        wanted = names or DAEMONS
         found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() in DAEMONS and (entry / "root").readlink() == self.root:
+                if (entry / "comm").read_text().strip() in wanted and (entry / "root").readlink() == self.root:
                     found.append(int(entry.name))
         return found
 
@@ -222,8 +225,9 @@ class Netatalk:
         """SIGTERM to the master, then wait until none of its daemons is left (cnid_dbd has closed its database);
         the seconds that took."""
         started = time.monotonic()
-        with contextlib.suppress(OSError, ValueError):
-            os.kill(int(self.lockfile().read_text().split()[0]), signal.SIGTERM)
+        for pid in self.running("netatalk"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
         while self.running():
             if time.monotonic() - started > seconds:
                 raise TimeoutError(f"netatalk {self.version} still running after {seconds} s: {self.running()}")
