@@ -15,6 +15,7 @@ import os
 import pwd
 import re
 import struct
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +129,7 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
     OUT.mkdir(parents=True, exist_ok=True)
     nt = netatalk(request.param)
     base = Path(f"/{POOL}/n{request.param.replace('.', '')}")
+    subprocess.run(["zfs", "create", base.relative_to("/").as_posix()], check=True)
     user = pwd.getpwnam("tmuser")
     for sub in ("tm", "plain", "nest", "cnid"):
         (base / sub).mkdir(parents=True)
@@ -226,3 +228,15 @@ def test_metadata_ea_and_cnid2db_carry_the_cnid_handed_out(served: Served) -> No
     assert (record.did, record.name, record.devino) == (served.cnids["folder"], "file.txt", (st.st_dev, st.st_ino))
     assert served.cnids == {"folder": 17, "folder/file.txt": 18}
     assert served.db.rootinfo.last_cnid == 18
+
+
+def test_datasets_made_later_appear_in_the_root_and_release_keeps_the_guests(served: Served) -> None:
+    """The pool is shared into the 3.1 root, so a dataset created after netatalk started is there too; releasing
+    the root's mounts leaves every dataset mounted in the guest (runs last for each version)."""
+    later = served.base / "later"
+    subprocess.run(["zfs", "create", later.relative_to("/").as_posix()], check=True)
+    inside = served.nt.root / later.relative_to("/")
+    assert os.path.ismount(inside) and inside.samefile(later)
+    served.nt.release(POOL)
+    assert os.path.ismount(served.base) and os.path.ismount(later)
+    assert not served.nt.chrooted or not os.path.ismount(served.nt.root / POOL)

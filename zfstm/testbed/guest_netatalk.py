@@ -184,12 +184,16 @@ class Netatalk:
             _copy_account_lines(Path("/etc") / name, self.root / "etc" / name, users)
 
     def release(self, pool: str) -> None:
-        """Undo :meth:`prepare`'s mounts (netatalk must be stopped): the pool first, so nothing keeps it busy."""
+        """Undo :meth:`prepare`'s mounts (netatalk must be stopped): the pool first, so nothing keeps it busy.
+
+        Each copy is made private before it is unmounted: the pool's copy is a peer of the pool, and unmounting
+        its dataset mounts while they are peers would unmount the guest's own datasets too."""
         if not self.chrooted:
             return
         for target in (pool, "run", "tmp", "dev", "sys", "proc"):
             where = self.root / target
             if os.path.ismount(where):
+                subprocess.run(["mount", "--make-rprivate", str(where)], check=True)
                 subprocess.run(["umount", "-R", str(where)], check=True)
 
     def running(self, *names: str) -> list[int]:
