@@ -208,11 +208,15 @@ def make_share(bands_count: int, *, cnid_dev: bool = True, layout: str = "datase
     if STATE.is_dir():  # the journals (with each step's time) for whoever reads the test's output
         shutil.copytree(STATE, OUT / f"journals-{layout}-{'dev' if cnid_dev else 'nodev'}", dirs_exist_ok=True)
         shutil.rmtree(STATE)
-    for dataset in (f"{POOL}/tm", f"{POOL}/cnid", f"{POOL}/other", f"{POOL}/tm-cnid"):
-        sh("zfs", "destroy", "-r", dataset, check=False)
+    for held in sh("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", POOL).stdout.split():
+        for tag in sh("zfs", "holds", "-H", held).stdout.splitlines():
+            sh("zfs", "release", tag.split("\t")[1], held, check=False)
     for leftover in sh("zfs", "list", "-H", "-o", "name", "-r", POOL).stdout.split():
         if leftover.startswith((f"{POOL}/tm.", f"{POOL}/cnid.")):  # kept or rolled-back datasets of a swap
-            sh("zfs", "destroy", "-r", leftover, check=False)
+            sh("zfs", "destroy", "-R", leftover, check=False)
+    for dataset in (f"{POOL}/tm", f"{POOL}/cnid", f"{POOL}/other", f"{POOL}/tm-cnid"):
+        if sh("zfs", "list", dataset, check=False).returncode == 0:
+            sh("zfs", "destroy", "-R", dataset)  # -R: a swap leaves clones of the snapshots behind
 
 
 def check_cnids_over_afp(share: Share, sample: int = 50) -> None:
@@ -275,11 +279,27 @@ def _listing(afp: AfpClient, vol: int) -> dict[str, tuple[int, bool]]:
     return out
 
 
+def _unmangled(listed: dict[str, tuple[int, bool]], known: dict[str, int]) -> dict[str, tuple[int, bool]]:
+    """AFP's long names are at most 31 bytes: netatalk lists ``com.apple.TimeMachine.MachineID.plist`` as
+    ``com.apple.TimeMachine.M#15.plis``. Give such an entry back its full name when exactly one known path of the
+    same directory starts with its part before the ``#``."""
+    out = dict(listed)
+    for path in listed:
+        parent, _, leaf = path.rpartition("/")
+        if "#" not in leaf:
+            continue
+        stem = leaf.split("#", 1)[0]
+        matches = [p for p in known if p.rpartition("/")[0] == parent and p.rpartition("/")[2].startswith(stem)]
+        if len(matches) == 1 and matches[0] not in listed:
+            out[matches[0]] = out.pop(path)
+    return out
+
+
 def cnids_over_afp(share: Share) -> dict[str, int]:
     """Every file and directory of the share as the server lists it now: path -> node ID."""
     afp, vol = afp_session()
     try:
-        return {path: node for path, (node, _) in _listing(afp, vol).items()}
+        return {path: node for path, (node, _) in _unmangled(_listing(afp, vol), share.cnids).items()}
     finally:
         afp.logout()
         afp.close()
@@ -291,7 +311,7 @@ def every_cnid_kept(share: Share) -> dict[str, tuple[int, int | str | None]]:
     session knows a directory once it has listed it). path -> (CNID then, CNID now or the error)."""
     afp, vol = afp_session()
     try:
-        listed = _listing(afp, vol)
+        listed = _unmangled(_listing(afp, vol), share.cnids)
         wrong: dict[str, tuple[int, int | str | None]] = {
             p: (c, listed[p][0] if p in listed else None) for p, c in share.cnids.items() if listed.get(p, (0,))[0] != c
         }
