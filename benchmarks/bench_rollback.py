@@ -22,7 +22,8 @@ rebuild) or ``nested`` (``vol dbnest = yes``, inside the share; auto = paired).
 
 Measured: seconds from the start of the method until netatalk serves the share again (for zfstm the command
 returns only once netatalk answers a DSI status request; for the manual procedure after the rescan), and how many
-of the snapshot's files have a different CNID afterwards (read from cnid2.db with netatalk stopped). Writes
+of the snapshot's files have a different CNID afterwards (read from cnid2.db with netatalk stopped), and whether
+the counter afterwards is below the highest CNID handed out before (then CNIDs are handed out again). Writes
 ``bench_rollback.json``.
 """
 
@@ -91,6 +92,12 @@ def cnids(root: str, layout: str) -> dict[str, int]:
     db = read_cnid_database(db_dir(root, layout))
     paths, _ = record_paths(db.records)
     return {p: c for c, p in paths.items() if c > 16}
+
+
+def counter(root: str, layout: str) -> int:
+    """The database's last-used CNID (netatalk must be stopped)."""
+    info = read_cnid_database(db_dir(root, layout)).rootinfo
+    return info.last_cnid if info is not None else 0
 
 
 def build_master(n: int, afp_limit: int, *, cnid_dev: bool, layout: str) -> dict[str, Any]:
@@ -200,8 +207,10 @@ def restore_broken(root: str, config: Path, now: str) -> None:
 def run_method(method: str, master: dict[str, Any], n: int, round_: int, *, profile: bool) -> dict[str, Any]:
     root, layout = master["root"], master["layout"]
     config = write_config(root, layout)
-    if not SERVER.is_running():
-        SERVER.start()
+    if SERVER.is_running():
+        SERVER.stop()
+    handed_out = counter(root, layout)  # the highest CNID handed out before: none may be handed out again
+    SERVER.start()
     wait_serving()
     t0 = time.monotonic()
     detail = ""
@@ -224,11 +233,13 @@ def run_method(method: str, master: dict[str, Any], n: int, round_: int, *, prof
     SERVER.stop()
     after = cnids(root, layout)
     changed = sum(1 for path, cnid in master["good"].items() if after.get(path) != cnid)
+    counter_after = counter(root, layout)
     SERVER.start()
     if method != "manual":
         restore_broken(root, config, f"2030-01-01T00:{round_:02d}:30Z")
     return {"n": n, "layout": layout, "method": method, "seconds": round(seconds, 2), "cnids_changed": changed,
-            "files": len(master["good"]), "detail": detail}  # fmt: skip
+            "files": len(master["good"]), "counter_before": handed_out, "counter_after": counter_after,
+            "reuses": counter_after < handed_out, "detail": detail}  # fmt: skip
 
 
 def out_dir() -> Path:
@@ -278,7 +289,9 @@ def main() -> int:
             rows.append(row)
             save(rows, args)
             print(f"N={n:>6} {args.layout:<8} {method:<8} {row['seconds']:>8.2f} s"
-                  f"  CNIDs changed {row['cnids_changed']:>6} of {row['files']}", flush=True)  # fmt: skip
+                  f"  CNIDs changed {row['cnids_changed']:>6} of {row['files']}"
+                  f"  counter {row['counter_before']} -> {row['counter_after']}"
+                  + ("  REUSES CNIDs" if row["reuses"] else ""), flush=True)  # fmt: skip
         SERVER.stop()
     return 0
 

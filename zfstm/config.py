@@ -635,8 +635,8 @@ def load_config(path: Path, *, platform: str = sys.platform) -> Config:
                 Problem(
                     "(file)",
                     None,
-                    f"does not exist; write one (docs/configuration.md, examples/zfstm.toml) or point --config or "
-                    f"${CONFIG_ENV} at it",
+                    "does not exist; write one (`zfstm service print example-config` prints an example) or point "
+                    f"--config or ${CONFIG_ENV} at it",
                 )
             ],
         ) from None

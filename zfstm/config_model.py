@@ -74,7 +74,7 @@ def platform_defaults(platform: str = sys.platform) -> PlatformDefaults:
             adapter=ServiceAdapter.SMF,
             netatalk_service="svc:/network/netatalk:default",
             samba_service=None,  # pkgsrc and OmniOS name it differently: the configuration must say
-            afp_conf="/opt/local/etc/afp.conf",
+            afp_conf="/opt/local/etc/netatalk/afp.conf",  # pkgsrc net/netatalk3 (PKG_SYSCONFDIR)
         )
     return PlatformDefaults(
         config_path=LINUX_CONFIG_PATH,

@@ -29,10 +29,11 @@ catch ``ValueError`` or ``PermissionError`` as usual::
     ├── EnvironmentMissing (RuntimeError)        9  a tool or library zfstm needs is absent
     │   ├── PyzfsMissing
     │   └── TestbedError
-    └── FileServerError                          10 netatalk/samba could not be stopped, started or verified
-        ├── CnidDatabaseError                       a CNID database (cnid2.db) cannot be read or is corrupt
-        │   └── CnidDatabaseInUse                   cnid_dbd has it open, so the file on disk is not current
-        └── MetadataEaError (ValueError)            an org.netatalk.Metadata EA has the wrong size or magic
+    ├── FileServerError                          10 netatalk/samba could not be stopped, started or verified
+    │   ├── CnidDatabaseError                       a CNID database (cnid2.db) cannot be read or is corrupt
+    │   │   └── CnidDatabaseInUse                   cnid_dbd has it open, so the file on disk is not current
+    │   └── MetadataEaError (ValueError)            an org.netatalk.Metadata EA has the wrong size or magic
+    └── DeadlineExceeded (TimeoutError)          1  a time limit given with --timeout ran out
 """
 
 from __future__ import annotations
@@ -168,6 +169,10 @@ class MetadataEaError(FileServerError, ValueError):
 
 class CnidDatabaseInUse(CnidDatabaseError):
     """cnid_dbd has the database open: cnid2.db lags behind its log until cnid_dbd stops; reading it would mislead."""
+
+
+class DeadlineExceeded(ZfstmError, TimeoutError):
+    """The time limit of ``--timeout`` ran out; `zfstm check` reports it as UNKNOWN."""
 
 
 #: Exit codes that are not an exception class.

@@ -157,6 +157,8 @@ class Finding:
     state: State
     value: float | str | None
     message: str
+    #: The thresholds the value was judged against (ages, capacity): written into the performance data.
+    limit: Limit | None = None
 
 
 def facts_from_status(status: TargetStatus, *, unfinished: str | None, capacity: float | None) -> TargetFacts:
@@ -190,8 +192,8 @@ def _age(
         return Finding(facts.target, metric, missing, None, f"no {what} yet")
     seconds = (now - when).total_seconds()
     if seconds < 0:
-        return Finding(facts.target, metric, State.UNKNOWN, seconds, f"{what} dated in the future (clock?)")
-    return Finding(facts.target, metric, limit.judge(seconds), seconds, f"{what} {_age_text(seconds)} ago")
+        return Finding(facts.target, metric, State.UNKNOWN, seconds, f"{what} dated in the future (clock?)", limit)
+    return Finding(facts.target, metric, limit.judge(seconds), seconds, f"{what} {_age_text(seconds)} ago", limit)
 
 
 def evaluate(facts: TargetFacts, thresholds: Thresholds, now: datetime) -> list[Finding]:
@@ -234,8 +236,25 @@ def evaluate(facts: TargetFacts, thresholds: Thresholds, now: datetime) -> list[
         found.append(Finding(facts.target, "capacity", State.UNKNOWN, None, "pool capacity unknown"))
     else:
         state = t.capacity.judge(facts.capacity)
-        found.append(Finding(facts.target, "capacity", state, facts.capacity, f"pool {facts.capacity:.0%} full"))
+        message = f"pool {facts.capacity:.0%} full"
+        found.append(Finding(facts.target, "capacity", state, facts.capacity, message, t.capacity))
     return found
+
+
+def _threshold(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def perfdata(finding: Finding) -> str:
+    """``'label'=value[UOM];warn;crit;min;max`` (monitoring plugins' format). Ages in seconds with min 0 and no
+    max; capacity in percent with min 0 and max 100. Thresholds are empty when the finding has none."""
+    value = finding.value if isinstance(finding.value, float) else 0.0
+    limit = finding.limit
+    if finding.metric == "capacity":
+        warn, crit = (_threshold(limit.warning * 100), _threshold(limit.critical * 100)) if limit else ("", "")
+        return f"'{finding.target}_capacity'={value * 100:.1f}%;{warn};{crit};0;100"
+    warn, crit = (_threshold(limit.warning), _threshold(limit.critical)) if limit else ("", "")
+    return f"'{finding.target}_{finding.metric}'={value:.0f}s;{warn};{crit};0;"
 
 
 def summary_line(findings: Sequence[Finding]) -> str:
@@ -247,9 +266,7 @@ def summary_line(findings: Sequence[Finding]) -> str:
         bad = [f.message for f in findings if f.target == target and f.state != State.OK]
         parts.append(f"{target}: {', '.join(bad) if bad else 'ok'}")
     perf = [
-        f"'{f.target}_{f.metric}'={f.value:.0f}s"
-        if f.metric.endswith("_age")
-        else f"'{f.target}_capacity'={f.value * 100:.1f}%"
+        perfdata(f)
         for f in findings
         if isinstance(f.value, float) and f.value >= 0 and (f.metric.endswith("_age") or f.metric == "capacity")
     ]

@@ -12,6 +12,7 @@ CNID database gets a dataset of its own so that zfstm snapshots it atomically wi
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 import attrs
@@ -219,12 +220,24 @@ def config_change(existing: str | None, stanza: str, share: str, source: str, *,
     )
 
 
+def effective_valid_users(valid_users: Sequence[str], owner: str | None) -> tuple[str, ...]:
+    """``--valid-users`` when given, else the ``--owner`` alone: the share's owner is the one who may use it."""
+    if valid_users:
+        return tuple(valid_users)
+    return (owner,) if owner else ()
+
+
 def target_snippet(plan: ProvisionPlan, name: str) -> str:
-    """The ``[[targets]]`` entry for zfstm.toml that goes with this share."""
+    """The ``[[targets]]`` entry for zfstm.toml that goes with this share (a Samba share says so: the default server
+    is Netatalk)."""
     lines = ["[[targets]]", f'name = "{name}"', f'dataset = "{plan.request.dataset.full}"']
     cnid = next((step.name for step in plan.datasets[1:]), None)
     if cnid is not None:
         lines.append(f'cnid_dataset = "{cnid.full}"')
+    if plan.request.server == "samba":
+        lines += ["[targets.file_server]", 'kind = "samba"']
+        if plan.request.platform == "illumos":
+            lines.append('service = "svc:/..."  # required on illumos: the FMRI of your smbd service')
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,7 @@ deleted and overwritten).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from zfstm.netatalk.cnid import CnidDatabase
 from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.service.pidfile import PidfileControl
 from zfstm.testbed.afpclient import AfpClient
-from zfstm.testbed.guest_netatalk import AFP_CONF, netatalk_lockfile, wait_listening
+from zfstm.testbed.guest_netatalk import AFP_CONF, Netatalk, netatalk, wait_listening
 
 POOL = os.environ.get("ZFSTM_TESTBED_POOL", "tank")
 OUT = Path(os.environ.get("ZFSTM_TESTBED_OUT", "/tmp/work/out"))
@@ -116,12 +117,16 @@ def afp_session(volume: str = "tm") -> tuple[AfpClient, int]:
     return afp, afp.open_volume(name)
 
 
-def write_config(lockfile: Path, *, cnid_dataset: str | None = f"{POOL}/cnid") -> None:
+def write_config(
+    lockfile: Path, *, cnid_dataset: str | None = f"{POOL}/cnid", start: tuple[str, ...] = ("netatalk",),
+    afp_conf_path: Path = AFP_CONF,
+) -> None:  # fmt: skip
     CONFIG.write_text(
         f'state_dir = "{STATE}"\nrun_dir = "{WORK / "run"}"\n\n'
         '[backend]\nkind = "cli"\n\n'
         '[file_server]\nkind = "netatalk"\nadapter = "pidfile"\n'
-        f'service = "{lockfile}"\nstart = ["netatalk"]\nprogram = "netatalk"\nafp_conf = "{AFP_CONF}"\n\n'
+        f'service = "{lockfile}"\nstart = {json.dumps(list(start))}\nprogram = "netatalk"\n'
+        f'afp_conf = "{afp_conf_path}"\n\n'
         f'[[targets]]\nname = "tm"\ndataset = "{POOL}/tm"\n'
         + (f'cnid_dataset = "{cnid_dataset}"\n' if cnid_dataset else "")
     )
@@ -137,10 +142,47 @@ def break_share() -> None:
         band.write_bytes(b"garbage" * 100)
 
 
-def make_share(bands_count: int, *, cnid_dev: bool = True, layout: str = "dataset") -> Iterator[Share]:
-    """Build the broken share (see the module docstring), served with ``cnid dev = yes`` (netatalk's default) or
-    ``no``; yields it with netatalk running, stops it after and removes what it made (so that a module can build
-    the next one)."""
+@contextlib.contextmanager
+def installed(version: str) -> Iterator[Netatalk]:
+    """netatalk ``version`` as if it were the one installed: for 3.1 (a bullseye root served with chroot) the
+    guest's ``afpd`` is covered by one that runs the chroot's, so zfstm's ``afpd -V`` sees 3.1 as on a SmartOS
+    host; undone afterwards."""
+    nt = netatalk(version)
+    if not nt.chrooted:
+        yield nt
+        return
+    nt.prepare(POOL)
+    wrapper = WORK / "afpd-3.1"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    wrapper.write_text(f'#!/bin/sh\nexec chroot {nt.root} afpd "$@"\n')
+    wrapper.chmod(0o755)
+    afpd = shutil.which("afpd") or "/usr/sbin/afpd"
+    sh("mount", "--bind", str(wrapper), afpd)
+    try:
+        yield nt
+    finally:
+        sh("umount", afpd, check=False)
+        nt.release(POOL)
+
+
+def db_dir_of(layout: str, version: str) -> Path:
+    """Where netatalk ``version`` puts volume ``[TM]``'s database (3.1 keeps the section's case in ``$v``)."""
+    path = DB_DIRS[layout]
+    return Path(str(path).replace("/tm/.AppleDB", "/TM/.AppleDB")) if version == "3.1" and layout != "nested" else path
+
+
+def make_share(
+    bands_count: int, *, cnid_dev: bool = True, layout: str = "dataset", version: str = "4.2"
+) -> Iterator[Share]:
+    """Build the broken share (see the module docstring), served by netatalk ``version`` with ``cnid dev = yes``
+    (netatalk's default) or ``no``; yields it with netatalk running, stops it after and removes what it made (so
+    that a module can build the next one). With 3.1 only layouts on the pool (not ``default``: its database would be
+    inside the chroot)."""
+    with installed(version) as nt:
+        yield from _make_share(bands_count, cnid_dev=cnid_dev, layout=layout, nt=nt)
+
+
+def _make_share(bands_count: int, *, cnid_dev: bool, layout: str, nt: Netatalk) -> Iterator[Share]:
     OUT.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     group = sh("id", "-gn", "tmuser").stdout.strip()
@@ -152,10 +194,13 @@ def make_share(bands_count: int, *, cnid_dev: bool = True, layout: str = "datase
     sh("zfs", "set", "zfstm:note=tm share", f"{POOL}/tm")
     shutil.chown(SHARE, user="tmuser", group=group)
     shutil.rmtree(DB_DIRS["default"].parent, ignore_errors=True)  # a default-place database of an earlier share
-    AFP_CONF.write_text(afp_conf(layout, cnid_dev=cnid_dev))
-    lockfile = netatalk_lockfile()
-    write_config(lockfile, cnid_dataset=f"{POOL}/cnid" if layout in {"dataset", "shared"} else None)
-    server = PidfileControl(argv=["netatalk"], pidfile=lockfile, program="netatalk")
+    nt.afp_conf.parent.mkdir(parents=True, exist_ok=True)
+    nt.afp_conf.write_text(afp_conf(layout, cnid_dev=cnid_dev))
+    server = nt.server()
+    write_config(
+        server.pidfile, cnid_dataset=f"{POOL}/cnid" if layout in {"dataset", "shared"} else None,
+        start=tuple(nt.command("netatalk")), afp_conf_path=nt.afp_conf,
+    )  # fmt: skip
     server.start()
     cnids: dict[str, int] = {}
     t0 = time.monotonic()
@@ -203,10 +248,11 @@ def make_share(bands_count: int, *, cnid_dev: bool = True, layout: str = "datase
     break_share()
     highest = max([*cnids.values(), *later.values()])
     (OUT / "rollback-setup.json").write_text(json.dumps({**timings, "files": len(cnids), "highest": highest}))
-    yield Share(server, cnids, good_manifest, highest, bands, DB_DIRS[layout])
+    yield Share(server, cnids, good_manifest, highest, bands, db_dir_of(layout, nt.version))
     server.stop()
     if STATE.is_dir():  # the journals (with each step's time) for whoever reads the test's output
-        shutil.copytree(STATE, OUT / f"journals-{layout}-{'dev' if cnid_dev else 'nodev'}", dirs_exist_ok=True)
+        where = OUT / f"journals-{nt.version}-{layout}-{'dev' if cnid_dev else 'nodev'}"
+        shutil.copytree(STATE, where, dirs_exist_ok=True)
         shutil.rmtree(STATE)
     for held in sh("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", POOL).stdout.split():
         for tag in sh("zfs", "holds", "-H", held).stdout.splitlines():

@@ -1,4 +1,5 @@
-"""Rollback keeps every CNID in the layouts real shares have (real OpenZFS, netatalk 4.2.3, a real AFP client).
+"""Rollback keeps every CNID in the layouts real shares have (real OpenZFS, netatalk 4.2.3 and 3.1.12, a real
+AFP client).
 
 Layouts (``rollback_share``): ``default`` — no ``vol dbpath``, the database in netatalk's state directory, off ZFS
 (strategy rebuild); ``nested`` — ``vol dbnest = yes``, the database inside the share (paired: it rolls back with
@@ -8,8 +9,8 @@ CNID dataset is not rolled back and the other volume's records stay as they were
 with its snapshot-time CNID over AFP (listed from the root and resolved by ID), the database agreeing, and a file
 created afterwards getting a CNID above every CNID handed out before.
 
-The suite runs six cases covering each layout, each ``cnid dev`` and each mode once; the whole matrix (12) with
-``ZFSTM_LAYOUT_CASES=all`` (see docs/benchmarks.md).
+The suite runs eight cases covering each layout, each ``cnid dev`` and each mode once on 4.2, and the provisioned
+layout and a rebuild on netatalk 3.1; the whole matrix (12 on 4.2, 12 on 3.1) with ``ZFSTM_LAYOUT_CASES=all``.
 """
 
 from __future__ import annotations
@@ -30,23 +31,36 @@ from zfstm.testbed.guest_netatalk import AFP_CONF, netatalk_lockfile
 pytestmark = pytest.mark.integration
 
 BANDS = int(os.environ.get("ZFSTM_LAYOUT_BANDS", "150"))
-EXPECTED = {"default": "rebuild", "nested": "paired", "shared": "rebuild"}
+EXPECTED = {"dataset": "paired", "default": "rebuild", "nested": "paired", "shared": "rebuild"}
 SUITE = [
-    ("default", True, "swap"),
-    ("default", False, "discard"),
-    ("nested", True, "discard"),
-    ("nested", False, "swap"),
-    ("shared", True, "swap"),
-    ("shared", False, "discard"),
+    ("default", True, "swap", "4.2"),
+    ("default", False, "discard", "4.2"),
+    ("nested", True, "discard", "4.2"),
+    ("nested", False, "swap", "4.2"),
+    ("shared", True, "swap", "4.2"),
+    ("shared", False, "discard", "4.2"),
+    # netatalk 3.1 (as SmartOS ships it) keeps [TM]'s case in $v: the layout zfstm provisions, and a rebuild from
+    # 3.1's EAs (its default place would be inside the chroot, so not here)
+    ("dataset", True, "swap", "3.1"),
+    ("shared", True, "discard", "3.1"),
 ]
-ALL = [(layout, dev, mode) for layout in EXPECTED for dev in (True, False) for mode in ("swap", "discard")]
+ALL = [
+    (layout, dev, mode, version)
+    for version in ("4.2", "3.1")
+    for layout in EXPECTED
+    if not (version == "3.1" and layout == "default")
+    for dev in (True, False)
+    for mode in ("swap", "discard")
+]
 CASES = ALL if os.environ.get("ZFSTM_LAYOUT_CASES") == "all" else SUITE
 
 
-@pytest.fixture(params=CASES, ids=[f"{layout}-{'dev' if dev else 'nodev'}-{mode}" for layout, dev, mode in CASES])
+@pytest.fixture(
+    params=CASES, ids=[f"{v}-{layout}-{'dev' if dev else 'nodev'}-{mode}" for layout, dev, mode, v in CASES]
+)
 def case(request: pytest.FixtureRequest) -> Iterator[tuple[tm.Share, str, bool, str]]:
-    layout, dev, mode = request.param
-    for share in tm.make_share(BANDS, cnid_dev=dev, layout=layout):
+    layout, dev, mode, version = request.param
+    for share in tm.make_share(BANDS, cnid_dev=dev, layout=layout, version=version):
         yield share, layout, dev, mode
 
 
@@ -60,7 +74,8 @@ def test_every_cnid_is_kept_and_none_is_reused(case: tuple[tm.Share, str, bool, 
     assert decided["strategy"] == EXPECTED[layout], decided["strategy_reason"]
     if EXPECTED[layout] == "rebuild":  # counted before anything runs: every file came over AFP, so none changes
         assert any("keep their CNIDs" in w for w in decided["warnings"]), decided["warnings"]
-    other_db = tm.DB_DIRS["shared"].parent.parent / "other" / ".AppleDB"
+    cnid_root = share.db_dir.parent.parent
+    other_db = next((p for p in cnid_root.iterdir() if p.name.lower() == "other"), cnid_root / "other") / ".AppleDB"
     other_before = None
     if layout == "shared":
         share.server.stop()

@@ -66,7 +66,7 @@ def test_illumos_defaults_use_smf() -> None:
     assert (server.adapter, server.service, server.afp_conf) == (
         ServiceAdapter.SMF,
         "svc:/network/netatalk:default",
-        "/opt/local/etc/afp.conf",
+        "/opt/local/etc/netatalk/afp.conf",
     )
 
 
@@ -173,14 +173,14 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_example_file_is_valid() -> None:
-    """examples/zfstm.toml parses on both platforms."""
+    """zfstm/share/examples/zfstm.toml parses on both platforms."""
     for platform in ("linux", "sunos5"):
-        config = load_config(ROOT / "examples" / "zfstm.toml", platform=platform)
+        config = load_config(ROOT / "zfstm" / "share" / "examples" / "zfstm.toml", platform=platform)
         assert [t.name for t in config.targets] == ["tm", "office"]
         assert config.naming.adopted[0].zone == "Europe/Berlin"
 
 
 def test_docs_show_the_example_file() -> None:
-    """docs/configuration.md embeds examples/zfstm.toml verbatim, so the documented example is the tested one."""
-    example = (ROOT / "examples" / "zfstm.toml").read_text()
+    """docs/configuration.md embeds share/examples/zfstm.toml verbatim, so the documented example is the tested one."""
+    example = (ROOT / "zfstm" / "share" / "examples" / "zfstm.toml").read_text()
     assert example in (ROOT / "docs" / "configuration.md").read_text()

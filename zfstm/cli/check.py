@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from zfstm.cli.config import add_config_argument, backend_for, load_from_args, now_from, select_targets, state_dir_for
+from zfstm.deadline import deadline, positive_seconds
 from zfstm.errors import ZfstmError
 from zfstm.lifecycle.observe import observe
 from zfstm.lifecycle.status import target_status
@@ -79,6 +80,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--missing", choices=MISSING_STATES,
                         help="state when there is no backup/snapshot/known-good yet "
                              "(default: [check], else warning)")  # fmt: skip
+    parser.add_argument("--timeout", type=timeout_seconds, metavar="SECONDS",
+                        help="answer UNKNOWN after SECONDS (below the monitoring system's own timeout)")  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -103,9 +106,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {key: value for key, value in given.items() if value is not None}
 
 
+def timeout_seconds(text: str) -> float:
+    try:
+        return positive_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        return _run(args)
+        with deadline(getattr(args, "timeout", None)):
+            return _run(args)
     except ZfstmError as exc:
         line = f"ZFSTM UNKNOWN - {exc}"
         print(json.dumps({"state": "UNKNOWN", "exit_code": 3, "summary": line}) if args.json else line)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from zfstm.atomicfile import write_atomically
 from zfstm.cli.config import add_config_argument, backend_for, load_from_args, run_dir_for, select_targets
 from zfstm.config_model import Config, FileServerKind, Target
 from zfstm.errors import AfpConfError, CnidDatabaseError, CnidDatabaseInUse, UsageError
@@ -37,8 +38,8 @@ AFP_CONF_CANDIDATES = (
     "/etc/netatalk/afp.conf",
     "/usr/local/etc/afp.conf",
     "/usr/local/etc/netatalk/afp.conf",
-    "/opt/local/etc/afp.conf",
     "/opt/local/etc/netatalk/afp.conf",
+    "/opt/local/etc/afp.conf",
     "/etc/afp.conf",
 )
 EXIT_PROBLEMS = 1
@@ -272,11 +273,11 @@ def _migrate(plan: MigrationPlan, target: Target, backend: ZfsBackend) -> dict[s
         text = set_section_option(original.decode("utf-8", "surrogateescape"), plan.afp_conf, plan.section,
                                   "vol dbpath", plan.dbpath)  # fmt: skip
         shutil.copy2(conf_path, backup)
-        _write_atomically(conf_path, text.encode("utf-8", "surrogateescape"))
+        write_atomically(conf_path, text.encode("utf-8", "surrogateescape"))
         _check_moved(plan)
     except BaseException:
         if conf_path.read_bytes() != original:
-            _write_atomically(conf_path, original)
+            write_atomically(conf_path, original)
         server.start()
         raise
     server.start()
@@ -299,21 +300,3 @@ def _check_moved(plan: MigrationPlan) -> None:
             f"{plan.afp_conf}: after the edit volume {plan.volume}'s database is "
             f"{moved.db_dir if moved else 'gone'}, not {plan.new_db_dir}; afp.conf is put back"
         )
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write next to ``path`` and rename over it, keeping its mode; fsync both."""
-    mode = path.stat().st_mode & 0o7777
-    fresh = path.with_name(path.name + ".zfstm-new")
-    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fresh.replace(path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -11,6 +11,7 @@ This module also holds the helpers the other configured verbs share (run, snapsh
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,9 @@ from zfstm.config_model import Config, Target
 from zfstm.config_render import render_toml, to_json
 from zfstm.errors import UsageError
 from zfstm.lock import resolve_run_dir
-from zfstm.zfs import ZfsBackend, open_backend
+from zfstm.zfs import BackendChoice, ZfsBackend, open_backend_explained
+
+log = logging.getLogger("zfstm")
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -57,12 +60,22 @@ def select_targets(config: Config, names: Sequence[str]) -> list[Target]:
     return chosen
 
 
-def backend_for(config: Config, args: argparse.Namespace | None = None) -> ZfsBackend:
+def backend_for(config: Config, args: argparse.Namespace | None = None, *, announce: bool = True) -> ZfsBackend:
     """The configured ZFS backend; a caller embedding the CLI (or a test) may pass one as ``args.zfs_backend``."""
+    return backend_choice_for(config, args, announce=announce)[0]
+
+
+def backend_choice_for(
+    config: Config, args: argparse.Namespace | None = None, *, announce: bool = True
+) -> tuple[ZfsBackend, BackendChoice]:
+    """The backend and why it was chosen, logged at INFO (at DEBUG with ``announce=False``: the daemon says it
+    once at start, not at every tick)."""
     given = getattr(args, "zfs_backend", None)
     if given is not None:
-        return given  # type: ignore[no-any-return]
-    return open_backend(config.backend.kind.value, config.backend.command_prefix)
+        return given, BackendChoice(str(given.kind), "passed in by the caller")
+    backend, choice = open_backend_explained(config.backend.kind.value, config.backend.command_prefix)
+    log.log(logging.INFO if announce else logging.DEBUG, "ZFS backend: %s (%s)", choice.label, choice.reason)
+    return backend, choice
 
 
 def run_dir_for(config: Config) -> Path:

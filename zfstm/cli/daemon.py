@@ -37,6 +37,7 @@ from zfstm.lifecycle.tick import run_tick
 from zfstm.retention.durations import format_duration, parse_duration
 from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG, SMF_EXIT_OK, daemon_exit_code, under_smf
 from zfstm.service.stop_request import StopRequest
+from zfstm.zfs import CommandPrefix, choose_backend
 
 log = logging.getLogger("zfstm.daemon")
 
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_from_args(args)
         interval = parse_duration(args.interval) if args.interval else config.interval
+        backend = choose_backend(config.backend.kind.value, CommandPrefix.coerce(config.backend.command_prefix))
     except ZfstmError as exc:
         print(f"zfstm daemon: {exc}", file=sys.stderr)
         if under_smf(os.environ):
@@ -127,10 +129,12 @@ def run(args: argparse.Namespace) -> int:
     with StopRequest() as stop:
         _stop_on_signals(stop)
         log.info(
-            "started: %d target(s) from %s, a tick every %s",
+            "started: %d target(s) from %s, a tick every %s; ZFS backend: %s (%s)",
             len(config.targets),
             config.source,
             format_duration(interval),
+            backend.label,
+            backend.reason,
         )
         return loop(lambda: _tick(config), interval, stop)
 
@@ -139,7 +143,7 @@ def _tick(config: Config) -> TickReport:
     return run_tick(
         config,
         list(config.targets),
-        backend_for(config),
+        backend_for(config, announce=False),
         now_from(None),
         run_dir=run_dir_for(config),
         state_dir=state_dir_for(config),

@@ -32,6 +32,7 @@ VERBS: tuple[str, ...] = (
     "rollback",
     "provision",
     "check",
+    "service",
 )
 
 log = logging.getLogger("zfstm")

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
+from zfstm.atomicfile import write_atomically
 from zfstm.config import parse_size
 from zfstm.errors import UsageError
 from zfstm.provision import (
@@ -25,6 +24,7 @@ from zfstm.provision import (
     ProvisionRequest,
     config_change,
     default_cnid_dataset,
+    effective_valid_users,
     plan_json,
     plan_provision,
     plan_text,
@@ -45,8 +45,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--server", choices=("netatalk", "samba"), default="netatalk")
     parser.add_argument("--cnid-dataset", metavar="DATASET", help="netatalk's CNID datasets (default: <parent>/cnid)")
     parser.add_argument("--platform", choices=("linux", "illumos"), help="default: this machine's")
-    parser.add_argument("--valid-users", nargs="+", default=[], metavar="USER", help="who may use the share")
-    parser.add_argument("--owner", metavar="USER", help="chown the share's mountpoint to USER (the AFP/SMB user)")
+    parser.add_argument(
+        "--valid-users", nargs="+", default=[], metavar="USER", help="who may use the share (default: the owner)"
+    )
+    parser.add_argument(
+        "--owner", metavar="USER", help="chown the share's mountpoint to USER, the share's valid user by default"
+    )
     parser.add_argument("--write-config", metavar="FILE", help="add the stanza to FILE (afp.conf or smb.conf)")
     parser.add_argument("--target", metavar="NAME", help="target name in the printed zfstm.toml snippet")
     parser.add_argument("--backend", choices=("auto", "lzc", "cli"), default="auto", help="ZFS backend")
@@ -87,7 +91,7 @@ def build(args: argparse.Namespace, backend: ZfsBackend) -> tuple[ProvisionPlan,
         server=args.server,
         platform=args.platform or this_platform(),
         cnid_dataset=cnid if args.server == "netatalk" else None,
-        valid_users=tuple(args.valid_users),
+        valid_users=effective_valid_users(args.valid_users, args.owner),
     )
     names = [dataset] + ([cnid] if cnid is not None and args.server == "netatalk" else [])
     existing = frozenset(name.full for name in names if backend.exists(name))
@@ -99,23 +103,6 @@ def build(args: argparse.Namespace, backend: ZfsBackend) -> tuple[ProvisionPlan,
         text = path.read_text(encoding="utf-8") if path.exists() else None
         change = config_change(text, plan.stanza, args.share, str(path), force=args.force)
     return plan, change
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` in one rename, keeping its mode, so a crash never leaves half a configuration."""
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def execute(plan: ProvisionPlan, change: ConfigChange | None, backend: ZfsBackend, args: argparse.Namespace) -> None:
@@ -130,7 +117,7 @@ def execute(plan: ProvisionPlan, change: ConfigChange | None, backend: ZfsBacken
         if path and path.startswith("/"):
             shutil.chown(path, user=args.owner)
     if change is not None and change.action != "unchanged":
-        _write_atomically(Path(args.write_config), change.text)
+        write_atomically(Path(args.write_config), change.text)
 
 
 def run(args: argparse.Namespace) -> int:

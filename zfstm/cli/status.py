@@ -1,7 +1,11 @@
-"""`zfstm status [TARGET...] [--json]`: per target the last backup, verification, snapshots and known-good.
+"""`zfstm status [TARGET...] [--json] [--prometheus FILE]`: per target the last backup, verification, snapshots and
+known-good, and which ZFS backend zfstm uses and why.
 
 Read-only and lock-free: it lists snapshots (with USED and REFER, like ``zfs list``) and reads the share's Time
-Machine files; it never writes, so it may run while a tick holds the lock.
+Machine files; it never writes, so it may run while a tick holds the lock. ``--prometheus FILE`` writes the
+per-target metrics in Prometheus' text format instead (``-`` for stdout), replacing FILE in one rename, for
+node_exporter's textfile collector; a target that cannot be looked at is reported there as
+``zfstm_target_up 0`` instead of failing the whole run.
 """
 
 from __future__ import annotations
@@ -9,16 +13,32 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
+from pathlib import Path
 
-from zfstm.cli.config import add_config_argument, backend_for, load_from_args, now_from, select_targets
+from zfstm import __version__
+from zfstm.atomicfile import write_atomically
+from zfstm.cli.config import (
+    add_config_argument,
+    backend_choice_for,
+    load_from_args,
+    now_from,
+    select_targets,
+    state_dir_for,
+)
+from zfstm.config_model import Config, Target
+from zfstm.errors import ZfstmError
 from zfstm.lifecycle.observe import observe
 from zfstm.lifecycle.status import status_json, status_text, target_status
+from zfstm.prometheus import TargetSample, prometheus_text
+from zfstm.rollback.journal import unfinished_rollbacks
+from zfstm.zfs import BackendChoice, ZfsBackend
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "status",
-        help="last backup, verification, last and known-good snapshot, snapshots with USED and REFER",
+        help="last backup, verification, last and known-good snapshot, snapshots with USED and REFER; ZFS backend",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -27,20 +47,70 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--summary", action="store_true", help="table: leave out the per-snapshot lists")
     parser.add_argument("--now", metavar="TIME", help="judge activity as of this ISO-8601 instant")
+    parser.add_argument(
+        "--prometheus", metavar="FILE", help="write Prometheus text-format metrics to FILE atomically (- for stdout)"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_from_args(args)
-    backend = backend_for(config, args)
+    backend, choice = backend_choice_for(config, args)
+    if args.prometheus:
+        return write_metrics(args, config, backend, choice)
     now = now_from(args.now)
     statuses = [
         target_status(observe(backend, config, target, state_dir=None), now)
         for target in select_targets(config, args.targets)
     ]
     if args.json:
-        json.dump(status_json(statuses), sys.stdout, indent=2)
+        json.dump(status_json(statuses, choice.as_json()), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(status_text(statuses, snapshots=not args.summary))
+        sys.stdout.write(status_text(statuses, snapshots=not args.summary, backend=choice.as_json()))
+    return 0
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def sample_target(
+    backend: ZfsBackend, config: Config, target: Target, now: datetime, *, rollback_unfinished: bool
+) -> TargetSample:
+    """Status and space figures of one target; a ZfstmError becomes a sample saying the target is down."""
+    from zfstm.cli.check import pool_capacity
+
+    dataset = target.dataset.full
+    try:
+        status = target_status(observe(backend, config, target, state_dir=None), now)
+    except ZfstmError as exc:
+        return TargetSample(target.name, dataset, error=type(exc).__name__, rollback_unfinished=rollback_unfinished)
+    try:
+        space = backend.get_properties(target.dataset, ["used", "available"])
+    except ZfstmError:
+        space = {}  # the samples are left out; the target itself was looked at
+    return TargetSample(
+        target.name,
+        dataset,
+        status,
+        used=_int(space.get("used")),
+        available=_int(space.get("available")),
+        capacity=pool_capacity(backend, target.dataset),
+        rollback_unfinished=rollback_unfinished,
+    )
+
+
+def write_metrics(args: argparse.Namespace, config: Config, backend: ZfsBackend, choice: BackendChoice) -> int:
+    now = now_from(args.now)
+    unfinished = {u.target for u in unfinished_rollbacks(state_dir_for(config))}
+    samples = [
+        sample_target(backend, config, target, now, rollback_unfinished=target.name in unfinished)
+        for target in select_targets(config, args.targets)
+    ]
+    text = prometheus_text(samples, now, version=__version__, backend=choice)
+    if args.prometheus == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomically(Path(args.prometheus), text)
     return 0

@@ -7,6 +7,7 @@ snapshot with USED and REFER like ``zfs list`` (human units in the table, bytes 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -100,8 +101,11 @@ def snapshot_json(view: SnapshotView) -> dict[str, Any]:
     }
 
 
-def status_json(statuses: list[TargetStatus]) -> dict[str, Any]:
-    return {
+def status_json(statuses: list[TargetStatus], backend: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``{"backend": {"kind", "label", "reason"}, "targets": [...]}``; ``backend`` (``BackendChoice.as_json()``)
+    only when given."""
+    head: dict[str, Any] = {} if backend is None else {"backend": dict(backend)}
+    return head | {
         "targets": [
             {
                 "target": s.target,
@@ -136,8 +140,12 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def status_text(statuses: list[TargetStatus], *, snapshots: bool = True) -> str:
-    """A summary table of the targets, then each target's snapshots like ``zfs list -t snapshot``."""
+def status_text(
+    statuses: list[TargetStatus], *, snapshots: bool = True, backend: Mapping[str, str] | None = None
+) -> str:
+    """The ZFS backend and why (when given), a summary table of the targets, then each target's snapshots like
+    ``zfs list -t snapshot``."""
+    first = [f"ZFS backend: {backend['label']} ({backend['reason']})", ""] if backend is not None else []
     header = ["TARGET", "DATASET", "LAST BACKUP", "VERIFICATION", "LAST SNAPSHOT", "KNOWN-GOOD", "SNAPSHOTS"]
     rows = [
         [
@@ -151,7 +159,7 @@ def status_text(statuses: list[TargetStatus], *, snapshots: bool = True) -> str:
         ]
         for s in statuses
     ]
-    lines = _table(header, rows)
+    lines = first + _table(header, rows)
     for s in statuses:
         lines.append("")
         lines.append(f"{s.target}: {s.activity.state.value}: {s.activity.reason}")

@@ -24,7 +24,7 @@ from typing import TextIO
 from zfstm.errors import TestbedError
 from zfstm.testbed.host import cache_root, debian_mirror, require_tools
 from zfstm.testbed.progress import Progress
-from zfstm.testbed.recipe import PYC_PREFIX, Recipe
+from zfstm.testbed.recipe import PYC_PREFIX, Recipe, SideRoot
 
 GUEST_INIT_PATH = "usr/local/sbin/zfstm-guest-init"
 REPORTED_PACKAGES = ("linux-image-amd64", "zfs-dkms", "zfsutils-linux", "python3-pyzfs", "python3", "netatalk")
@@ -72,12 +72,15 @@ def _build_into(recipe: Recipe, mirror: str, work: Path) -> None:
     image = work / "image"
     image.mkdir()
     log_path = image / "build.log"
-    progress = Progress(total_phases=6)
+    progress = Progress(total_phases=7)
     started = time.monotonic()
     with log_path.open("w") as log:
         runner = _Runner(log, progress)
         progress.start_phase(f"debootstrap {recipe.suite} ({len(recipe.base_packages)} packages + DKMS build of zfs)")
         _base_system(recipe, mirror, rootfs, runner)
+        side = recipe.netatalk31
+        progress.start_phase(f"debootstrap {side.suite} into {side.path} (netatalk 3.1, served from a chroot)")
+        _side_root(side, mirror, rootfs, runner)
         try:
             with _chroot_mounts(rootfs):
                 progress.start_phase("configure base and install netatalk, pyzfs and test tools")
@@ -104,6 +107,7 @@ def _build_into(recipe: Recipe, mirror: str, work: Path) -> None:
                 _small_initramfs(recipe, rootfs, kernel, runner)
                 _precompile_python(rootfs, runner)
                 versions = _package_versions(rootfs)
+                side_versions = _package_versions(rootfs / side.path.lstrip("/"), ("netatalk", "libdb5.3"))
                 runner.run(["chroot", str(rootfs), "apt-get", "clean"])
                 (rootfs / "usr/sbin/policy-rc.d").unlink()
         finally:
@@ -120,6 +124,7 @@ def _build_into(recipe: Recipe, mirror: str, work: Path) -> None:
             "key": recipe.key(),
             "kernel": kernel,
             "packages": versions,
+            "netatalk31": {"root": side.path, "suite": side.suite, "packages": side_versions},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.monotonic() - started, 1),
             "recipe": {"suite": recipe.suite, "extra_packages": list(recipe.extra_packages)},
@@ -149,6 +154,44 @@ def _base_system(recipe: Recipe, mirror: str, rootfs: Path, runner: _Runner) -> 
         )
         (stage / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
     runner.run(["cp", "-a", str(stage / "root"), str(rootfs)])
+
+
+def _side_root(side: SideRoot, mirror: str, rootfs: Path, runner: _Runner) -> None:
+    """debootstrap an older suite (netatalk 3.1 from bullseye), cached like the base stage, into ``side.path``.
+
+    minbase with --include was seen to leave this root complete (dpkg --audit empty); it is checked anyway, since a
+    half-configured netatalk would only show as a login failure in some test much later.
+    """
+    stage = cache_root() / f"debootstrap-{side.suite}-{side.key()}"
+    if not (stage / "DONE").is_file():
+        if stage.exists():
+            _assert_unmounted(stage)
+            shutil.rmtree(stage)
+        stage.mkdir(parents=True)
+        runner.run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(side.packages)}",
+                side.suite,
+                str(stage / "root"),
+                mirror,
+            ]
+        )
+        audit = subprocess.run(
+            ["chroot", str(stage / "root"), "dpkg", "--audit"], capture_output=True, text=True, check=False
+        )
+        if audit.returncode != 0 or audit.stdout.strip():
+            raise TestbedError(f"the {side.suite} root has unconfigured packages:\n{audit.stdout}{audit.stderr}")
+        (stage / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+    target = rootfs / side.path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    runner.run(["cp", "-a", str(stage / "root"), str(target)])
+    # No network in the guest: resolve the guest's own name locally, as the image's root does.
+    _write(target / "etc/hosts", "127.0.0.1 localhost zfstm-testbed\n::1 localhost\n")
+    _write(target / "etc/hostname", "zfstm-testbed\n")
+    for mountpoint in ("proc", "sys", "dev", "run", "tmp"):
+        (target / mountpoint).mkdir(exist_ok=True)
 
 
 class _Runner:
@@ -268,9 +311,9 @@ def _small_initramfs(recipe: Recipe, rootfs: Path, kernel: str, runner: _Runner)
     runner.run(["chroot", str(rootfs), "update-initramfs", "-u", "-k", kernel])
 
 
-def _package_versions(rootfs: Path) -> dict[str, str]:
+def _package_versions(rootfs: Path, packages: Sequence[str] = REPORTED_PACKAGES) -> dict[str, str]:
     out = subprocess.run(
-        ["chroot", str(rootfs), "dpkg-query", "-W", "-f", "${Package} ${Version}\n", *REPORTED_PACKAGES],
+        ["chroot", str(rootfs), "dpkg-query", "-W", "-f", "${Package} ${Version}\n", *packages],
         capture_output=True,
         text=True,
         check=False,

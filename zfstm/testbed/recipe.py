@@ -13,9 +13,11 @@ from importlib import resources
 import attrs
 
 #: Bump when the build steps in build.py change in a way the lists below do not show.
-BUILD_STEPS_VERSION = 7
+BUILD_STEPS_VERSION = 8
 #: Bump when the debootstrap step changes.
 BASE_STEPS_VERSION = 1
+#: Bump when the netatalk 3.1 root's debootstrap step changes.
+NETATALK31_STEPS_VERSION = 1
 
 SUITE = "trixie"
 COMPONENTS = ("main", "contrib")
@@ -54,6 +56,35 @@ EXTRA_PACKAGES = (
     "lsof",
 )
 
+#: Netatalk 3.1 (what SmartOS's pkgsrc ships): Debian bullseye's 3.1.12 cannot install into trixie (libssl1.1 and
+#: others), so it gets a minimal bullseye root of its own inside the image, served from with chroot (guest_netatalk.py).
+NETATALK31_SUITE = "bullseye"
+#: bullseye's netatalk package carries dbd, ad and asip-status itself (no netatalk-tools split yet). dbus-x11 only
+#: satisfies dconf-service's "default-dbus-session-bus | dbus-session-bus" (pulled in through netatalk's tracker
+#: library), which debootstrap's resolver leaves open: without it, configuring the root failed (seen 2026-12-03).
+NETATALK31_PACKAGES = ("netatalk", "db5.3-util", "attr", "dbus-x11")
+#: Where the bullseye root lives inside the image.
+NETATALK31_ROOT = "/opt/netatalk31"
+
+
+@attrs.frozen
+class SideRoot:
+    """A second, older Debian root inside the image (its own debootstrap), for software trixie no longer has."""
+
+    suite: str
+    packages: tuple[str, ...]
+    path: str
+
+    def key(self) -> str:
+        """A short hash of what its debootstrap installs: its result is cached on its own, like the base stage."""
+        blob = json.dumps([self.suite, self.packages, NETATALK31_STEPS_VERSION]).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def netatalk31_root() -> SideRoot:
+    return SideRoot(NETATALK31_SUITE, NETATALK31_PACKAGES, NETATALK31_ROOT)
+
+
 #: Users that exist in the guest: the AFP login used by the tests, and an unprivileged user for delegation tests.
 GUEST_USERS = (("tmuser", "tmpass"), ("zfsuser", "zfspass"))
 
@@ -85,6 +116,7 @@ class Recipe:
     disk_size: str = DISK_SIZE
     initramfs_modules: tuple[str, ...] = INITRAMFS_MODULES
     guest_init: str = attrs.field(factory=guest_init_text)
+    netatalk31: SideRoot = attrs.field(factory=netatalk31_root)
     steps_version: int = BUILD_STEPS_VERSION
 
     def base_key(self) -> str:

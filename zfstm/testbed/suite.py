@@ -40,7 +40,7 @@ GROUPS = (
             "tests/integration/test_service_delegation.py",
             "tests/integration/test_provision.py",
             "tests/integration/test_service_pidfile.py",
-            "tests/integration/test_rollback_devno.py",  # an AFP test, in this lane because it is the shorter one
+            "tests/integration/test_rollback_layouts.py",  # AFP tests (~13 min), in this lane because it is shorter
         ),
     ),
     Group(
@@ -50,6 +50,8 @@ GROUPS = (
             "tests/integration/test_lifecycle.py",
             "tests/integration/test_rollback.py",
             "tests/integration/test_rollback_resume.py",
+            "tests/integration/test_rollback_devno.py",
+            "tests/integration/test_netatalk31.py",  # netatalk 3.1 beside 4.2: about 2 min in its VM (2026-12-03)
         ),
     ),
 )

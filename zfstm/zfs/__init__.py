@@ -7,8 +7,10 @@ mapping, and what libzfs_core cannot do.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
+
+import attrs
 
 from zfstm.errors import PyzfsMissing, UsageError
 from zfstm.zfs import lzc_import
@@ -18,6 +20,7 @@ from zfstm.zfs.prefix import CommandPrefix
 from zfstm.zfs.types import DestroyOutcome, DestroyReport, DestroyResult, SnapshotInfo, SnapshotProperty
 
 __all__ = [
+    "BackendChoice",
     "BackendKind",
     "CommandPrefix",
     "DatasetName",
@@ -30,8 +33,10 @@ __all__ = [
     "SnapshotProperty",
     "ZfsBackend",
     "ZfsName",
+    "choose_backend",
     "lzc_available",
     "open_backend",
+    "open_backend_explained",
     "parse_name",
 ]
 
@@ -59,32 +64,76 @@ def lzc_available() -> str | None:
     return None
 
 
+#: What each implementation is called in logs, `zfstm status` and its JSON.
+BACKEND_LABELS = {"lzc": "libzfs_core (pyzfs)", "cli": "the zfs command", "fake": "the in-memory fake"}
+
+
+@attrs.frozen
+class BackendChoice:
+    """Which backend ``kind`` ("lzc", "cli", "fake") serves, and why (the configured kind, or what ``auto`` found)."""
+
+    kind: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return BACKEND_LABELS.get(self.kind, self.kind)
+
+    def as_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "label": self.label, "reason": self.reason}
+
+
+def choose_backend(
+    kind: BackendKind, prefix: CommandPrefix, *, lzc_reason: Callable[[], str | None] = lzc_available
+) -> BackendChoice:
+    """The decision of :func:`open_backend`, as a value. ``lzc_reason`` is asked only when ``auto`` needs it.
+
+    Raises UsageError for an unknown kind or lzc with a prefix, PyzfsMissing for lzc where it cannot work.
+    """
+    if kind == "fake":
+        return BackendChoice("fake", 'configured: kind = "fake"')
+    if kind == "cli":
+        via = "" if prefix.is_local else f" through `{' '.join(prefix.argv)}`"
+        return BackendChoice("cli", f'configured: kind = "cli"{via}')
+    if kind not in {"auto", "lzc"}:
+        raise UsageError(f"unknown ZFS backend {kind!r}; choose auto, lzc, cli or fake")
+    if not prefix.is_local:
+        if kind == "lzc":
+            raise UsageError("the lzc backend talks to the local kernel and cannot use a command prefix; use 'cli'")
+        return BackendChoice("cli", f"auto: the prefix `{' '.join(prefix.argv)}` can only run the zfs command")
+    reason = lzc_reason()
+    if reason is None:
+        found = "pyzfs (libzfs_core) imports and /dev/zfs opens"
+        return BackendChoice("lzc", f'configured: kind = "lzc"; {found}' if kind == "lzc" else f"auto: {found}")
+    if kind == "lzc":
+        raise PyzfsMissing(reason)
+    return BackendChoice("cli", f"auto: {reason}")
+
+
+def open_backend_explained(
+    kind: BackendKind = "auto", prefix: CommandPrefix | Sequence[str] = ()
+) -> tuple[ZfsBackend, BackendChoice]:
+    """:func:`open_backend` and the reason for its choice (for the start-up log and `zfstm status`)."""
+    command_prefix = CommandPrefix.coerce(prefix)
+    choice = choose_backend(kind, command_prefix)
+    if choice.kind == "fake":
+        from zfstm.zfs.fake import FakeBackend
+
+        return FakeBackend(), choice
+    if choice.kind == "lzc":
+        from zfstm.zfs.lzc import LzcBackend
+
+        return LzcBackend(), choice
+    from zfstm.zfs.cli import CliBackend
+
+    return CliBackend(command_prefix), choice
+
+
 def open_backend(kind: BackendKind = "auto", prefix: CommandPrefix | Sequence[str] = ()) -> ZfsBackend:
     """Pick a backend: ``auto`` uses libzfs_core when it imports and /dev/zfs opens, else the zfs CLI.
 
     A ``prefix`` (e.g. ``["ssh", "host"]``, or a :class:`CommandPrefix`) means ZFS is reached through another
     command, which only the CLI backend can do. ``lzc`` raises PyzfsMissing when libzfs_core is unusable.
+    :func:`choose_backend` says why.
     """
-    command_prefix = CommandPrefix.coerce(prefix)
-    if kind == "fake":
-        from zfstm.zfs.fake import FakeBackend
-
-        return FakeBackend()
-    if kind == "cli" or (kind == "auto" and not command_prefix.is_local):
-        from zfstm.zfs.cli import CliBackend
-
-        return CliBackend(command_prefix)
-    if kind not in {"auto", "lzc"}:
-        raise UsageError(f"unknown ZFS backend {kind!r}; choose auto, lzc, cli or fake")
-    if not command_prefix.is_local:
-        raise UsageError("the lzc backend talks to the local kernel and cannot use a command prefix; use 'cli'")
-    reason = lzc_available()
-    if reason is None:
-        from zfstm.zfs.lzc import LzcBackend
-
-        return LzcBackend()
-    if kind == "lzc":
-        raise PyzfsMissing(reason)
-    from zfstm.zfs.cli import CliBackend
-
-    return CliBackend(command_prefix)
+    return open_backend_explained(kind, prefix)[0]

@@ -93,3 +93,53 @@ def test_sigterm_requests_the_stop() -> None:
     finally:
         signal.signal(signal.SIGTERM, old_term)
         signal.signal(signal.SIGHUP, old_hup)
+
+
+def test_start_log_names_the_backend_and_why_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The "started" line on stderr says which ZFS backend and why."""
+    from zfstm.cli import daemon
+
+    path = tmp_path / "c.toml"
+    path.write_text('[backend]\nkind = "cli"\n[[targets]]\ndataset = "tank/tm"\n')
+    ticks: list[int] = []
+
+    def one_tick(tick: object, _interval: timedelta, stop: StopRequest) -> int:
+        ticks.append(1)
+        return 0
+
+    monkeypatch.setattr(daemon, "loop", one_tick)
+    assert main(["daemon", "--config", str(path)]) == 0
+    started = [line for line in capsys.readouterr().err.splitlines() if "started:" in line]
+    assert len(started) == 1 and started[0].endswith('ZFS backend: the zfs command (configured: kind = "cli")')
+    assert ticks == [1]
+
+
+def test_ticks_open_the_backend_without_announcing_it(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from zfstm.cli.config import backend_for
+    from zfstm.config import parse_config
+
+    config = parse_config('[backend]\nkind = "cli"\n[[targets]]\ndataset = "tank/tm"\n', "c.toml", platform="linux")
+    with caplog.at_level(logging.INFO, logger="zfstm"):
+        backend_for(config, announce=False)
+    assert "ZFS backend" not in caplog.text
+
+
+def test_a_backend_that_cannot_work_exits_96_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kind = "lzc" without pyzfs: the daemon says so at start and exits 96 (a restart will not help)."""
+    from zfstm.cli import daemon
+    from zfstm.errors import PyzfsMissing
+
+    def no_pyzfs(*_args: object) -> object:
+        raise PyzfsMissing("pyzfs (import libzfs_core) is not installed")
+
+    monkeypatch.setattr(daemon, "choose_backend", no_pyzfs)
+    path = tmp_path / "c.toml"
+    path.write_text('[backend]\nkind = "lzc"\n[[targets]]\ndataset = "tank/tm"\n')
+    assert main(["daemon", "--config", str(path)]) == 96
+    assert "pyzfs (import libzfs_core) is not installed" in capsys.readouterr().err

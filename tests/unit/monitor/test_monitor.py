@@ -113,3 +113,22 @@ def test_backup_age_state_matches_thresholds(minutes: int) -> None:
     age = next(f for f in found if f.metric == "backup_age")
     expected = State.OK if minutes < 2 * 24 * 60 else State.WARNING if minutes < 7 * 24 * 60 else State.CRITICAL
     assert age.state is expected
+
+
+def test_performance_data_has_warn_crit_min_max() -> None:
+    """Each perfdata item is 'label'=value[UOM];warn;crit;min;max with the thresholds the value was judged by."""
+    findings = evaluate(facts(capacity=0.413), Thresholds(), NOW)
+    perf = summary_line(findings).split(" | ", 1)[1].split()
+    assert perf == [
+        "'tm_backup_age'=3600s;172800;604800;0;",
+        "'tm_snapshot_age'=3000s;172800;604800;0;",
+        "'tm_known_good_age'=3000s;604800;1209600;0;",
+        "'tm_capacity'=41.3%;80;90;0;100",
+    ]
+
+
+def test_performance_data_follows_the_configured_thresholds() -> None:
+    thresholds = Thresholds(backup_age=Limit(26 * 3600, 50 * 3600), capacity=Limit(0.855, 0.95))
+    line = summary_line(evaluate(facts(), thresholds, NOW))
+    assert "'tm_backup_age'=3600s;93600;180000;0;" in line
+    assert "'tm_capacity'=40.0%;85.5;95;0;100" in line

@@ -1,4 +1,4 @@
-"""The SMF account method (smf/zfstm-account) creates what is missing, keeps what is there, refuses a wrong uid.
+"""The SMF account method (share/smf/zfstm-account) creates what is missing, keeps what is there, refuses a wrong uid.
 
 Run with POSIX sh on the host; getent, groupadd, useradd, mkdir, chown and chmod are stubs that log their argv.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[3] / "smf" / "zfstm-account"
+SCRIPT = Path(__file__).resolve().parents[3] / "zfstm" / "share" / "smf" / "zfstm-account"
 ARGS = ["zfstm", "901", "zfstm", "901", "/var/zfstm"]
 pytestmark = pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX sh")
 

@@ -1,4 +1,4 @@
-"""Every SMF manifest in smf/ validates against illumos' service_bundle DTD and keeps zfstm's service contract.
+"""Every SMF manifest in share/smf/ validates against illumos' service_bundle DTD and keeps zfstm's service contract.
 
 The DTD is not vendored: it is found at ``<checkout>/../shared/smf/service_bundle.dtd.1`` (CI keeps shared/ beside
 the checkout) or at ``$ZFSTM_SMF_DTD``. A missing DTD fails the test, except inside the testbed VM, which mounts
@@ -20,8 +20,8 @@ from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG
 etree: Any = pytest.importorskip("lxml.etree")
 
 ROOT = Path(__file__).resolve().parents[3]
-MANIFESTS = sorted((ROOT / "smf").glob("*.xml"))
-ZFSTM_MANIFEST = ROOT / "smf" / "zfstm.xml"
+MANIFESTS = sorted((ROOT / "zfstm" / "share" / "smf").glob("*.xml"))
+ZFSTM_MANIFEST = ROOT / "zfstm" / "share" / "smf" / "zfstm.xml"
 
 
 def _dtd_path() -> Path:
@@ -51,7 +51,7 @@ def _errors(dtd: Any, doc: Any) -> str:
 
 
 def test_there_is_a_manifest() -> None:
-    """smf/ holds zfstm's manifest."""
+    """zfstm/share/smf/ holds zfstm's manifest."""
     assert ZFSTM_MANIFEST in MANIFESTS
 
 
@@ -83,13 +83,13 @@ def test_exec_method_without_timeout_is_rejected(dtd: Any) -> None:
 
 @pytest.fixture(scope="module")
 def service() -> Any:
-    """The application/zfstm <service> element of smf/zfstm.xml."""
+    """The application/zfstm <service> element of zfstm/share/smf/zfstm.xml."""
     return _parse(ZFSTM_MANIFEST.read_bytes()).getroot().find("service[@name='application/zfstm']")
 
 
 @pytest.fixture(scope="module")
 def account() -> Any:
-    """The application/zfstm-account <service> element of smf/zfstm.xml."""
+    """The application/zfstm-account <service> element of zfstm/share/smf/zfstm.xml."""
     return _parse(ZFSTM_MANIFEST.read_bytes()).getroot().find("service[@name='application/zfstm-account']")
 
 
@@ -133,7 +133,7 @@ def test_account_service_recreates_the_user_at_boot(service: Any, account: Any) 
     assert props["uid"].get("type") == "count" and props["gid"].get("type") == "count"
     assert Path(props["home"].get("value")) / "run" == SUNOS_RUN_DIR
     start = account.find("exec_method[@name='start']").get("exec").split()
-    assert Path(start[0]).name == "zfstm-account" and (ROOT / "smf" / "zfstm-account").is_file()
+    assert Path(start[0]).name == "zfstm-account" and (ROOT / "zfstm" / "share" / "smf" / "zfstm-account").is_file()
     assert start[1:] == [f"%{{account/{k}}}" for k in ("user", "uid", "group", "gid", "home")]
     dep = service.find("dependency[@name='account']")
     assert dep.get("grouping") == "optional_all"
@@ -158,7 +158,8 @@ def test_template_documents_the_service(service: Any) -> None:
     """A template gives a common name, documentation, and describes config/path."""
     template = service.find("template")
     assert template.find("common_name/loctext").text.strip()
-    assert template.find("documentation/doc_link") is not None
+    manpage = template.find("documentation/manpage[@title='zfstm']")
+    assert (manpage.get("section"), manpage.get("manpath")) == ("1", "/opt/zfstm/share/man")
     assert template.find("pg_pattern[@name='config']/prop_pattern[@name='path']").get("required") == "true"
     assert service.find("stability").get("value") == "Evolving"
 
@@ -168,3 +169,10 @@ def test_exit_code_contract_is_stated_in_the_manifest() -> None:
     text = ZFSTM_MANIFEST.read_text()
     assert f"Exit {SMF_EXIT_ERR_CONFIG}" in text
     assert EXIT_INTERRUPTED == 130  # the systemd units rely on it too (test_systemd_units)
+
+
+def test_method_path_reaches_pkgsrc_in_the_global_zone_and_in_zones(service: Any) -> None:
+    """pkgsrc-tools lives in /opt/tools in the SmartOS global zone, pkgsrc in /opt/local in zones."""
+    envvar = service.find("method_context/method_environment/envvar[@name='PATH']")
+    entries = envvar.get("value").split(":")
+    assert {"/opt/local/bin", "/opt/tools/bin", "/usr/sbin"} <= set(entries)

@@ -1,4 +1,4 @@
-"""The systemd units in systemd/ have the keys zfstm relies on, and pass `systemd-analyze verify` when available."""
+"""The systemd units in share/systemd/ have the keys zfstm relies on and pass `systemd-analyze verify` if present."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from zfstm.lock import LINUX_RUN_DIR
 from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG
 
 ROOT = Path(__file__).resolve().parents[3]
-UNITS = ROOT / "systemd"
+UNITS = ROOT / "zfstm" / "share" / "systemd"
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
 
@@ -138,3 +138,29 @@ def test_hardening_exposure_stays_low(name: str) -> None:
     if match is None:
         pytest.skip(f"this systemd-analyze cannot rate unit files offline: {done.stderr.strip()[:200]}")
     assert float(match.group(1)) <= 2.5, done.stdout
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_services_order_after_either_file_server(name: str) -> None:
+    """Ordering only (After=, no Wants=): after netatalk and after smbd for Samba shares, whichever is installed."""
+    unit = parse_unit(UNITS / name)
+    after = one(unit, "Unit", "After").split()
+    assert {"netatalk.service", "smbd.service"} <= set(after)
+    assert not values(unit, "Unit", "Wants") and not values(unit, "Unit", "Requires")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_ip_sockets_are_off_with_the_drop_in_that_allows_them_written_next_to_it(name: str) -> None:
+    """The ssh prefix and `--syslog udp:` need AF_INET/AF_INET6; the unit says exactly how to allow them."""
+    unit = parse_unit(UNITS / name)
+    assert one(unit, "Service", "RestrictAddressFamilies") == "AF_UNIX"
+    assert "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" in (UNITS / name).read_text()
+
+
+def test_daemon_unit_comment_states_what_the_daemon_exits_on_sigterm() -> None:
+    """`zfstm daemon` exits 0 (SMF_EXIT_OK) on SIGTERM; the comment must not claim 130."""
+    from zfstm.service.smf_exit import SMF_EXIT_OK
+
+    text = (UNITS / "zfstm-daemon.service").read_text()
+    assert f"finishes its running tick and exits {SMF_EXIT_OK}" in text
+    assert "turns SIGTERM into exit status 130" not in text
