@@ -29,10 +29,12 @@ catch ``ValueError`` or ``PermissionError`` as usual::
     ├── EnvironmentMissing (RuntimeError)        9  a tool or library zfstm needs is absent
     │   ├── PyzfsMissing
     │   └── TestbedError
-    └── FileServerError                          10 netatalk/samba could not be stopped, started or verified
-        ├── CnidDatabaseError                       a CNID database (cnid2.db) cannot be read or is corrupt
-        │   └── CnidDatabaseInUse                   cnid_dbd has it open, so the file on disk is not current
-        └── MetadataEaError (ValueError)            an org.netatalk.Metadata EA has the wrong size or magic
+    ├── FileServerError                          10 netatalk/samba could not be stopped, started or verified
+    │   ├── CnidDatabaseError                       a CNID database (cnid2.db) cannot be read or is corrupt
+    │   │   └── CnidDatabaseInUse                   cnid_dbd has it open, so the file on disk is not current
+    │   └── MetadataEaError (ValueError)            an org.netatalk.Metadata EA has the wrong size or magic
+    ├── JournalCorrupt (ValueError)              11 a rollback journal is damaged beyond a cut-short last line
+    └── InternalError                            70 a bug: anything else that escaped (EX_SOFTWARE of sysexits.h)
 """
 
 from __future__ import annotations
@@ -168,6 +170,18 @@ class MetadataEaError(FileServerError, ValueError):
 
 class CnidDatabaseInUse(CnidDatabaseError):
     """cnid_dbd has the database open: cnid2.db lags behind its log until cnid_dbd stops; reading it would mislead."""
+
+
+class JournalCorrupt(ZfstmError, ValueError):
+    """A rollback journal has a damaged line other than a cut-short last one; the message names file and line."""
+
+    exit_code = 11
+
+
+class InternalError(ZfstmError):
+    """An exception zfstm did not expect (a bug): one line for the user, the traceback only under ``-v``."""
+
+    exit_code = 70
 
 
 #: Exit codes that are not an exception class.
