@@ -1,7 +1,8 @@
 """`zfstm status [TARGET...] [--json]`: per target the last backup, verification, snapshots and known-good.
 
 Read-only and lock-free: it lists snapshots (with USED and REFER, like ``zfs list``) and reads the share's Time
-Machine files; it never writes, so it may run while a tick holds the lock.
+Machine files; it never writes, so it may run while a tick holds the lock. A target that cannot be read is named
+with its cause (stderr; ``errors`` in --json) and the others are still shown; the exit code is the first error's.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import json
 import sys
 
 from zfstm.cli.config import add_config_argument, backend_for, load_from_args, now_from, select_targets
+from zfstm.errors import InternalError, ZfstmError
 from zfstm.lifecycle.observe import observe
-from zfstm.lifecycle.status import status_json, status_text, target_status
+from zfstm.lifecycle.status import TargetStatus, status_json, status_text, target_status
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,13 +36,24 @@ def run(args: argparse.Namespace) -> int:
     config = load_from_args(args)
     backend = backend_for(config, args)
     now = now_from(args.now)
-    statuses = [
-        target_status(observe(backend, config, target, state_dir=None), now)
-        for target in select_targets(config, args.targets)
-    ]
+    statuses: list[TargetStatus] = []
+    errors: list[tuple[str, ZfstmError]] = []
+    for target in select_targets(config, args.targets):
+        try:
+            statuses.append(target_status(observe(backend, config, target, state_dir=None), now))
+        except Exception as exc:  # one target's trouble is reported; the others are still shown
+            error = exc if isinstance(exc, ZfstmError) else InternalError(f"{type(exc).__name__}: {exc}")
+            errors.append((target.name, error))
     if args.json:
-        json.dump(status_json(statuses), sys.stdout, indent=2)
+        document = status_json(statuses)
+        if errors:
+            document["errors"] = [
+                {"target": name, "message": str(error), "exit_code": error.exit_code} for name, error in errors
+            ]
+        json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(status_text(statuses, snapshots=not args.summary))
-    return 0
+    for name, error in errors:
+        print(f"zfstm status: {name}: cannot be read: {error}", file=sys.stderr)
+    return errors[0][1].exit_code if errors else 0
