@@ -20,6 +20,7 @@ from zfstm.netatalk.appledb import LockHolder, probe_lock
 from zfstm.netatalk.check import INFORMATIONAL, CheckReport, Finding, check_volume
 from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.netatalk.scan import scan_volume
+from zfstm.textfile import UnreadableFile, read_small_text
 
 #: Where netatalk 3/4 looks for afp.conf on the systems zfstm supports (Debian, source builds, pkgsrc/illumos).
 AFP_CONF_CANDIDATES = (
@@ -57,16 +58,24 @@ def load_afp_conf(path: Path | None, statedir: str) -> AfpConf:
             raise AfpConfError(f"no afp.conf in {', '.join(AFP_CONF_CANDIDATES)}: pass --afp-conf PATH")
         path = found
     try:
-        text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise AfpConfError(f"{path}: cannot read afp.conf: {exc.strerror}") from exc
+        text = read_small_text(path, errors="surrogateescape")
+    except UnreadableFile as exc:
+        raise AfpConfError(f"{path}: afp.conf {exc}") from None
     return parse_afp_conf(
         text,
         str(path),
-        read_include=lambda p: Path(p).read_text(encoding="utf-8", errors="surrogateescape"),
+        read_include=read_include,
         statedir=statedir,
         hostname=socket.gethostname(),
     )
+
+
+def read_include(path: str) -> str:
+    """An afp.conf ``include``: a regular file of bounded size (``include = /dev/zero`` must not eat memory)."""
+    try:
+        return read_small_text(path, errors="surrogateescape")
+    except UnreadableFile as exc:
+        raise OSError(str(exc)) from None  # parse_ini names the including file and line
 
 
 def resolve_volume(conf: AfpConf, target: str) -> Volume:

@@ -9,20 +9,23 @@ FILE --now 2026-11-28T12:00:00Z`` reads ``NAME<TAB>ISO-8601 time`` lines (option
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from zfstm.clock import SystemClock, parse_instant
-from zfstm.errors import ConfigError, UsageError
+from zfstm.errors import ConfigError, UsageError, ZfsError
 from zfstm.naming import DEFAULT_PATTERN, NamingScheme, legacy_scheme
 from zfstm.plan_render import plan_json, plan_table
 from zfstm.retention import RetentionSnapshot, classify, plan
 from zfstm.retention.plan import Plan
 from zfstm.retention.policy import Pick, Policy
 from zfstm.retention.policy_text import parse_fraction, parse_policy_spec, policy_from_settings
+from zfstm.zfs.names import SnapshotName, validate_snapshot_short
 
 #: Flag -> policy setting key (see zfstm.retention.policy_text).
 POLICY_FLAGS = {
@@ -128,12 +131,16 @@ def run(args: argparse.Namespace) -> int:
         if not args.now:
             raise UsageError("--input needs --now: an offline plan must say when it is made")
         usage = parse_fraction(args.usage, "--usage") if args.usage else None
-        lines = sys.stdin if args.input == "-" else _read_lines(Path(args.input))
-        snapshots = read_offline(lines, naming=naming, adopted=adopted, source=args.input)
-        plans = [
-            plan(group, now_from_args(args), policy, usage=usage, dataset=dataset)
-            for dataset, group in group_by_dataset(snapshots).items()
-        ]
+        now = now_from_args(args)
+        if args.input == "-":
+            stdin = getattr(sys.stdin, "buffer", None) or io.BytesIO(sys.stdin.read().encode())  # a test's StringIO
+            snapshots = read_offline(input_lines(stdin), naming=naming, adopted=adopted, source="stdin")
+        else:
+            with _open_input(Path(args.input)) as stream:
+                snapshots = read_offline(input_lines(stream), naming=naming, adopted=adopted, source=args.input)
+        groups = group_by_dataset(snapshots)
+        del snapshots
+        plans = [plan(group, now, policy, usage=usage, dataset=dataset) for dataset, group in groups.items()]
     elif args.dataset:
         plans = [live_plan(args, policy, naming, adopted)]
     else:
@@ -164,24 +171,51 @@ def print_plans(plans: list[Plan], *, as_json: bool, destroy_only: bool = False)
         sys.stdout.write(plan_table(plans, show_kept=not destroy_only))
 
 
-def _read_lines(path: Path) -> list[str]:
+def _open_input(path: Path) -> BinaryIO:
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return path.open("rb")
     except OSError as exc:
         raise UsageError(f"--input {path}: cannot read it ({exc.strerror})") from None
 
 
+#: A line longer than this is no snapshot line (ZFS names are at most 255 bytes); refused without reading it whole.
+MAX_LINE_BYTES = 64 * 1024
+
+
+def input_lines(stream: BinaryIO) -> Iterator[str | None]:
+    """The lines of a byte stream, split on ``\n`` only (``\r``, U+0085, U+2028 stay inside a line, so reported
+    line numbers are the file's), one at a time; None for a line that is not UTF-8 or is too long."""
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):  # skip the rest of the over-long line
+                raw = stream.readline(MAX_LINE_BYTES)
+            yield None
+            continue
+        try:
+            yield raw.decode("utf-8").removesuffix("\n")
+        except UnicodeDecodeError:
+            yield None
+
+
 def read_offline(
-    lines: Iterable[str], *, naming: NamingScheme, adopted: tuple[NamingScheme, ...], source: str = "input"
+    lines: Iterable[str | None], *, naming: NamingScheme, adopted: tuple[NamingScheme, ...], source: str = "input"
 ) -> list[RetentionSnapshot]:
     """Parse ``NAME<TAB>TIME[<TAB>key=value...]`` lines; blank lines and ``#`` comments are skipped.
 
-    Without a ``managed=`` column a snapshot is managed when its name is in zfstm's scheme or an adopted one.
+    Without a ``managed=`` column a snapshot is managed when its name is in zfstm's scheme or an adopted one. Names
+    must be valid ZFS snapshot names (or short names without ``@``) and appear once: a name listed twice would be
+    planned both kept and destroyed. A None line (see :func:`input_lines`) is not UTF-8 text.
     """
     snapshots = []
     problems = []
-    for number, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\n")
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        if line is None:
+            problems.append(f"{source}:{number}: not UTF-8 text, or longer than {MAX_LINE_BYTES} bytes")
+            continue
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         fields = line.split("\t")
@@ -189,16 +223,24 @@ def read_offline(
             problems.append(f"{source}:{number}: expected NAME<TAB>ISO-8601 time")
             continue
         try:
-            snapshots.append(_offline_snapshot(fields, naming, adopted))
-        except (UsageError, ConfigError) as exc:
+            snap = _offline_snapshot(fields, naming, adopted)
+        except (UsageError, ConfigError, ZfsError) as exc:
             problems.append(f"{source}:{number}: {exc}")
+            continue
+        first = seen.setdefault(snap.name, number)
+        if first != number:
+            problems.append(f"{source}:{number}: {snap.name} is listed again (first on line {first})")
+            continue
+        snapshots.append(snap)
     if problems:
-        raise UsageError("offline input is wrong:\n  " + "\n  ".join(problems[:20]))
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise UsageError("offline input is wrong:\n  " + "\n  ".join(problems[:20]) + more)
     return snapshots
 
 
 def _offline_snapshot(fields: list[str], naming: NamingScheme, adopted: tuple[NamingScheme, ...]) -> RetentionSnapshot:
     name, time_text, *extra = (field.strip() for field in fields)
+    _check_name(name)
     options = {}
     for item in extra:
         key, sep, value = item.partition("=")
@@ -210,6 +252,16 @@ def _offline_snapshot(fields: list[str], naming: NamingScheme, adopted: tuple[Na
     if "managed" in options:
         return RetentionSnapshot(name=name, time=snap.time, managed=options["managed"] == "yes", holds=holds)
     return snap
+
+
+def _check_name(name: str) -> None:
+    """A full snapshot name must be one ZFS accepts; a short one (no ``@``) a valid snapshot component."""
+    if not name:
+        raise UsageError("the snapshot name is empty")
+    if "@" in name:
+        SnapshotName.parse(name)
+    else:
+        validate_snapshot_short(name)
 
 
 def group_by_dataset(snapshots: list[RetentionSnapshot]) -> dict[str, list[RetentionSnapshot]]:
