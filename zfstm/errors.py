@@ -31,7 +31,9 @@ catch ``ValueError`` or ``PermissionError`` as usual::
     │   └── TestbedError
     ├── FileServerError                          10 netatalk/samba could not be stopped, started or verified
     │   ├── CnidDatabaseError                       a CNID database (cnid2.db) cannot be read or is corrupt
-    │   │   └── CnidDatabaseInUse                   cnid_dbd has it open, so the file on disk is not current
+    │   │   ├── CnidDatabaseInUse                   cnid_dbd has it open, so the file on disk is not current
+    │   │   ├── CnidFormatError (ValueError)        bytes that are no CNID record (zfstm.netatalk.cnid)
+    │   │   └── DumpFormatError (ValueError)        text that is no db_dump output (zfstm.netatalk.bdbdump)
     │   └── MetadataEaError (ValueError)            an org.netatalk.Metadata EA has the wrong size or magic
     ├── JournalCorrupt (ValueError)              11 a rollback journal is damaged beyond a cut-short last line
     └── InternalError                            70 a bug: anything else that escaped (EX_SOFTWARE of sysexits.h)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import attrs
 
+from zfstm.errors import CnidDatabaseError
 from zfstm.textfile import split_lines
 
 
-class DumpFormatError(ValueError):
+class DumpFormatError(CnidDatabaseError, ValueError):
     """The text is not db_dump bytevalue output (or it was cut short)."""
 
 
