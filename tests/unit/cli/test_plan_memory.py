@@ -31,11 +31,11 @@ def test_offline_plan_memory_is_a_small_multiple_of_the_input(tmp_path: Path, mo
             when = start + timedelta(minutes=minute)
             out.write(f"tank/tm@zfstm-{when:%Y%m%dT%H%M%S}Z\t{when:%Y-%m-%dT%H:%M:%S}Z\n")
     size = listing.stat().st_size
-    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):  # imports and caches first
+    with Path(os.devnull).open("w") as null, contextlib.redirect_stdout(null):  # imports and caches first
         main(["plan", "--input", str(listing), "--now", "2026-11-28T12:00:00Z", "--destroy-only"])
     tracemalloc.start()
     try:
-        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+        with Path(os.devnull).open("w") as null, contextlib.redirect_stdout(null):
             assert main(["plan", "--input", str(listing), "--now", "2026-11-28T12:00:00Z", *mode]) == 0
         peak = tracemalloc.get_traced_memory()[1]
     finally:
