@@ -297,3 +297,9 @@ def test_a_cut_short_last_line_is_tolerated_on_resume(tmp_path: Path) -> None:
     with pytest.raises(JournalCorrupt, match="not UTF-8"):
         read_journal(path)
     assert parse_lines("") == []
+
+
+def test_check_with_a_bad_syslog_address_is_unknown(capsys: pytest.CaptureFixture[str], restore_root: None) -> None:
+    """Even before the verb runs (logging setup), check answers a Nagios line and 3."""
+    assert main(["--syslog", "udp:nohost", "check"]) == 3
+    assert capsys.readouterr().out.startswith("ZFSTM UNKNOWN - syslog address")

@@ -101,6 +101,15 @@ def _parse(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Na
         raise
 
 
+def _answer(verb: str, message: str, code: int) -> int:
+    """One line for the user; `zfstm check` answers Nagios' UNKNOWN (3) on stdout instead of zfstm's codes."""
+    if verb == "check":
+        print(f"ZFSTM UNKNOWN - {message}")
+        return 3
+    print(f"zfstm {verb}: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = syslog_flag_form(sys.argv[1:] if argv is None else argv)
     parser = build_parser(verbs_to_load(arguments))
@@ -109,15 +118,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         setup_logging(verbose, args.syslog)
     except ZfstmError as exc:
-        print(f"zfstm {args.verb}: {exc}", file=sys.stderr)
-        return 3 if args.verb == "check" else exc.exit_code
+        return _answer(args.verb, str(exc), exc.exit_code)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     try:
         code: int = args.handler(args)
     except ZfstmError as exc:
-        print(f"zfstm {args.verb}: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _answer(args.verb, str(exc), exc.exit_code)
     except (KeyboardInterrupt, TerminatedError) as exc:
         print(f"zfstm {args.verb}: stopped ({exc or 'interrupted'})", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -127,8 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verbose:
             log.exception("zfstm %s: internal error", args.verb)
         hint = "" if verbose else " (run with -v for the traceback)"
-        print(f"zfstm {args.verb}: internal error {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
-        return 3 if args.verb == "check" else InternalError.exit_code
+        return _answer(args.verb, f"internal error {type(exc).__name__}: {exc}{hint}", InternalError.exit_code)
     return code
 
 
