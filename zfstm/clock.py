@@ -18,7 +18,10 @@ def as_utc(value: datetime) -> datetime:
     """The same instant in UTC; a naive datetime is refused, because guessing its zone could lose snapshots."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise UsageError(f"time {value.isoformat()} has no time zone: add Z or an offset such as +01:00")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise UsageError(f"time {value.isoformat()} is outside years 1-9999 in UTC") from None
 
 
 class Clock(Protocol):

@@ -56,6 +56,7 @@ from zfstm.naming import DEFAULT_PATTERN, LEGACY_PATTERN, NamingScheme
 from zfstm.retention.durations import parse_duration
 from zfstm.retention.policy import DEFAULT_POLICY, Policy
 from zfstm.retention.policy_text import policy_from_settings
+from zfstm.textfile import UnreadableFile, read_small_text
 from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.due import DuePolicy
 from zfstm.zfs.names import DatasetName
@@ -570,6 +571,8 @@ def parse_config(text: str, source: str = "<config>", *, platform: str = sys.pla
         found = re.search(r"at line (\d+)", str(exc))
         line = int(found.group(1)) if found else None
         raise ConfigProblems(source, [Problem("(syntax)", line, f"not valid TOML: {exc}")]) from None
+    except RecursionError:  # tomllib recurses per nesting level: arrays nested 500 deep
+        raise ConfigProblems(source, [Problem("(syntax)", None, "arrays or tables nested too deeply")]) from None
     defaults = platform_defaults(platform)
     reader = _Reader(KeyLocator.scan(text))
     top = reader.table(document, (), TOP_KEYS)
@@ -627,8 +630,10 @@ def config_path(explicit: str | None, environ: Mapping[str, str], platform: str 
 def load_config(path: Path, *, platform: str = sys.platform) -> Config:
     """Read and parse the file; a missing or unreadable file is a ConfigError naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        text = read_small_text(path)
+    except UnreadableFile as exc:
+        if not exc.missing:
+            raise ConfigProblems(str(path), [Problem("(file)", None, str(exc))]) from None
         raise ConfigProblems(
             str(path),
             [
@@ -640,7 +645,4 @@ def load_config(path: Path, *, platform: str = sys.platform) -> Config:
                 )
             ],
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ConfigProblems(str(path), [Problem("(file)", None, f"cannot be read ({reason})")]) from None
     return parse_config(text, str(path), platform=platform)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import attrs
 
+from zfstm.textfile import split_lines
+
 KeyPath = tuple[str | int, ...]
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -126,7 +128,7 @@ class KeyLocator:
         table: KeyPath = ()
         depth = 0
         open_string = ""
-        for number, raw in enumerate(text.splitlines(), start=1):
+        for number, raw in enumerate(split_lines(text), start=1):
             if open_string:
                 if open_string in raw:
                     rest = raw.split(open_string, 1)[1]

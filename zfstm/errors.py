@@ -31,9 +31,13 @@ catch ``ValueError`` or ``PermissionError`` as usual::
     │   └── TestbedError
     ├── FileServerError                          10 netatalk/samba could not be stopped, started or verified
     │   ├── CnidDatabaseError                       a CNID database (cnid2.db) cannot be read or is corrupt
-    │   │   └── CnidDatabaseInUse                   cnid_dbd has it open, so the file on disk is not current
+    │   │   ├── CnidDatabaseInUse                   cnid_dbd has it open, so the file on disk is not current
+    │   │   ├── CnidFormatError (ValueError)        bytes that are no CNID record (zfstm.netatalk.cnid)
+    │   │   └── DumpFormatError (ValueError)        text that is no db_dump output (zfstm.netatalk.bdbdump)
     │   └── MetadataEaError (ValueError)            an org.netatalk.Metadata EA has the wrong size or magic
-    └── DeadlineExceeded (TimeoutError)          1  a time limit given with --timeout ran out
+    ├── JournalCorrupt (ValueError)              11 a rollback journal is damaged beyond a cut-short last line
+    ├── DeadlineExceeded (TimeoutError)          1  a time limit given with --timeout ran out
+    └── InternalError                            70 a bug: anything else that escaped (EX_SOFTWARE of sysexits.h)
 """
 
 from __future__ import annotations
@@ -173,6 +177,18 @@ class CnidDatabaseInUse(CnidDatabaseError):
 
 class DeadlineExceeded(ZfstmError, TimeoutError):
     """The time limit of ``--timeout`` ran out; `zfstm check` reports it as UNKNOWN."""
+
+
+class JournalCorrupt(ZfstmError, ValueError):
+    """A rollback journal has a damaged line other than a cut-short last one; the message names file and line."""
+
+    exit_code = 11
+
+
+class InternalError(ZfstmError):
+    """An exception zfstm did not expect (a bug): one line for the user, the traceback only under ``-v``."""
+
+    exit_code = 70
 
 
 #: Exit codes that are not an exception class.

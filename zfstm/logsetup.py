@@ -50,6 +50,18 @@ class OneLineFormatter(logging.Formatter):
         return f"{stamp} {line}"
 
 
+class OnceSysLogHandler(logging.handlers.SysLogHandler):
+    """A syslog that cannot be reached is reported once on stderr (one line, no traceback), then left alone."""
+
+    reported = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if not self.reported:
+            self.reported = True
+            error = sys.exc_info()[1]
+            sys.stderr.write(f"zfstm: WARNING: syslog unreachable ({error}); logging on stderr only\n")
+
+
 def priority(level: int) -> int:
     """The syslog priority of a Python level (levels in between take the next more severe one)."""
     for known in sorted(_PRIORITY):
@@ -113,8 +125,13 @@ def setup_logging(
     logger.addHandler(err)
     spec = syslog or env.get(ENV_SYSLOG)
     if spec:
-        address = syslog_address(spec)
-        handler = logging.handlers.SysLogHandler(address=address, facility=logging.handlers.SysLogHandler.LOG_DAEMON)
+        address = syslog_address(spec) if spec.startswith("udp:") else None  # a malformed address is a usage error
+        try:
+            address = address or syslog_address(spec)
+            handler = OnceSysLogHandler(address=address, facility=logging.handlers.SysLogHandler.LOG_DAEMON)
+        except (UsageError, OSError) as exc:  # logging never stops snapshots: say so once and go on without it
+            logger.warning("syslog not used: %s", exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
+            return logger
         handler.setFormatter(logging.Formatter("zfstm[%(process)d]: %(levelname)s: %(message)s"))
         logger.addHandler(handler)
     return logger

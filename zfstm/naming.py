@@ -85,7 +85,9 @@ class NamingScheme:
         return self.parse(short_name) is not None
 
     def parse(self, short_name: str) -> datetime | None:
-        """The UTC instant the name encodes, or None when the name is not in this scheme."""
+        """The UTC instant the name encodes, or None when the name is not in this scheme (or names no instant).
+
+        None makes a snapshot foreign, which is never destroyed: one hostile name must not stop a target."""
         found = self._regex.fullmatch(short_name)
         if found is None:
             return None
@@ -101,9 +103,11 @@ class NamingScheme:
                 tzinfo=self._zone,
                 fold=0,
             )
+            return wall.astimezone(UTC)
         except ValueError:
             return None  # 20261328_0215 matches the digits but is no date
-        return wall.astimezone(UTC)
+        except OverflowError:
+            return None  # 00010101_0000 in Europe/Berlin is before year 1 in UTC: no instant, so not zfstm's
 
     def format(self, instant: datetime) -> str:
         """The name for an aware instant (truncated to the scheme's resolution). Adopted schemes are read-only."""

@@ -1,6 +1,7 @@
 """`zfstm check [TARGET...] [--json] [--backup-age WARN,CRIT] ...`: a Nagios-style check of every target.
 
-Exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a configuration it cannot read), and one summary line
+Exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a configuration it cannot read, a bad flag or an internal
+error; a target that cannot be read is UNKNOWN with its cause, the others are still checked), and one summary line
 with performance data; --json gives every finding. Checked per target: age of the last completed backup, Time
 Machine's verification verdict, age of the last zfstm snapshot and of the known-good one, an unfinished rollback,
 and the pool's capacity. Ages take durations such as 36h or 7d; capacity takes fractions or percentages (80%).
@@ -117,8 +118,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with deadline(getattr(args, "timeout", None)):
             return _run(args)
-    except ZfstmError as exc:
-        line = f"ZFSTM UNKNOWN - {exc}"
+    except Exception as exc:  # Nagios reads 1 and 2 as WARNING and CRITICAL: anything unexpected is UNKNOWN
+        text = str(exc) if isinstance(exc, ZfstmError) else f"internal error {type(exc).__name__}: {exc}"
+        line = f"ZFSTM UNKNOWN - {text}"
         print(json.dumps({"state": "UNKNOWN", "exit_code": 3, "summary": line}) if args.json else line)
         return int(State.UNKNOWN)
 
@@ -131,11 +133,15 @@ def _run(args: argparse.Namespace) -> int:
     unfinished = {u.target: u.describe() for u in unfinished_rollbacks(state_dir_for(config))}
     findings: list[Finding] = []
     for target in select_targets(config, args.targets):
-        status = target_status(observe(backend, config, target, state_dir=None), now)
-        facts = facts_from_status(
-            status, unfinished=unfinished.get(target.name), capacity=pool_capacity(backend, target.dataset)
-        )
-        findings.extend(evaluate(facts, attrs.evolve(target.check, **overrides), now))
+        try:
+            status = target_status(observe(backend, config, target, state_dir=None), now)
+            facts = facts_from_status(
+                status, unfinished=unfinished.get(target.name), capacity=pool_capacity(backend, target.dataset)
+            )
+            findings.extend(evaluate(facts, attrs.evolve(target.check, **overrides), now))
+        except Exception as exc:  # this target is UNKNOWN with its cause; the others are still checked
+            text = str(exc) if isinstance(exc, ZfstmError) else f"internal error {type(exc).__name__}: {exc}"
+            findings.append(Finding(target.name, "read", State.UNKNOWN, None, f"cannot be read: {text}"))
     document = check_json(findings, now)
     if args.json:
         json.dump(document, sys.stdout, indent=2)

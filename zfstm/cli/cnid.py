@@ -30,6 +30,7 @@ from zfstm.netatalk.migrate import MigrationPlan, set_section_option
 from zfstm.netatalk.scan import scan_volume
 from zfstm.netatalk.version import derivation, probe_netatalk, resolve_db_dir
 from zfstm.rollback import cnid_counter
+from zfstm.textfile import UnreadableFile, read_small_text
 from zfstm.zfs.backend import ZfsBackend
 from zfstm.zfs.names import DatasetName
 
@@ -75,17 +76,25 @@ def load_afp_conf(path: Path | None, statedir: str | None) -> AfpConf:
             raise AfpConfError(f"no afp.conf in {', '.join(AFP_CONF_CANDIDATES)}: pass --afp-conf PATH")
         path = found
     try:
-        text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise AfpConfError(f"{path}: cannot read afp.conf: {exc.strerror}") from exc
+        text = read_small_text(path, errors="surrogateescape")
+    except UnreadableFile as exc:
+        raise AfpConfError(f"{path}: afp.conf {exc}") from None
     return parse_afp_conf(
         text,
         str(path),
-        read_include=lambda p: Path(p).read_text(encoding="utf-8", errors="surrogateescape"),
+        read_include=read_include,
         statedir=statedir or found_statedir,
         hostname=socket.gethostname(),
         lower_names=lower,
     )
+
+
+def read_include(path: str) -> str:
+    """An afp.conf ``include``: a regular file of bounded size (``include = /dev/zero`` must not eat memory)."""
+    try:
+        return read_small_text(path, errors="surrogateescape")
+    except UnreadableFile as exc:
+        raise OSError(str(exc)) from None  # parse_ini names the including file and line
 
 
 def resolve_volume(conf: AfpConf, target: str) -> Volume:

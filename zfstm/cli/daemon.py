@@ -91,6 +91,14 @@ def loop(tick: Tick, interval: timedelta, stop: Stop) -> int:
                 print(f"zfstm daemon: {exc}", file=sys.stderr)
                 return code
             log.error("tick failed (trying again in %s): %s", format_duration(interval), exc)  # noqa: TRY400
+        except Exception as exc:  # a bug in one tick must not end the daemon: the next may work
+            log.error(  # noqa: TRY400 - the traceback is logged at DEBUG (-v -v); one line otherwise
+                "tick failed with an internal error %s (trying again in %s): %s",
+                type(exc).__name__,
+                format_duration(interval),
+                exc,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
         else:
             log.info("%s", summary(report))
             fatal = [failure for failure in report.failures if failure.fatal]

@@ -2,7 +2,9 @@
 
 Each verb lives in its own module ``zfstm.cli.<verb>`` with ``register(subparsers)``, which adds its parser and
 sets ``handler`` (a function from the parsed arguments to an exit code). ``--dry-run`` never reaches mutating code:
-verbs build a plan, print it, and stop.
+verbs build a plan, print it, and stop. No traceback reaches a user: an exception zfstm did not expect becomes one
+line and exit 70 (:class:`InternalError`), with the traceback only under ``-v``. `zfstm check` answers 3 (UNKNOWN)
+for a bad flag, as Nagios plugins do.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from zfstm import __version__
-from zfstm.errors import EXIT_INTERRUPTED, ZfstmError
+from zfstm.errors import EXIT_INTERRUPTED, InternalError, ZfstmError
 from zfstm.logsetup import add_logging_arguments, setup_logging
 
 #: Verb modules, in the order `zfstm --help` lists them.
@@ -72,23 +74,68 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
     raise TerminatedError(signal.Signals(signum).name)
 
 
+def syslog_flag_form(argv: Sequence[str]) -> list[str]:
+    """``--syslog`` followed by a word that is no address (a verb, a flag) means ``--syslog=auto``.
+
+    The address is optional, so argparse would otherwise take ``zfstm --syslog status``'s verb as the address.
+    Addresses are ``auto``, a socket path (with a ``/``) or ``udp:HOST:PORT``; ``--syslog=ADDRESS`` always works."""
+    out = list(argv)
+    for index, arg in enumerate(out):
+        if arg == "--":
+            break
+        if arg == "--syslog":
+            following = out[index + 1] if index + 1 < len(out) else ""
+            if not (following == "auto" or "/" in following or following.startswith("udp:")):
+                out[index] = "--syslog=auto"
+    return out
+
+
+def _parse(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Namespace:
+    """argparse exits 2 on a bad flag; `zfstm check` must answer 3 (UNKNOWN) instead, with a Nagios line."""
+    verb = next((arg for arg in arguments if arg in VERBS), None)
+    try:
+        return parser.parse_args(arguments)
+    except SystemExit as exc:
+        if verb == "check" and exc.code not in (0, None):
+            print("ZFSTM UNKNOWN - bad command line (see zfstm check --help)")
+            raise SystemExit(3) from None
+        raise
+
+
+def _answer(verb: str, message: str, code: int) -> int:
+    """One line for the user; `zfstm check` answers Nagios' UNKNOWN (3) on stdout instead of zfstm's codes."""
+    if verb == "check":
+        print(f"ZFSTM UNKNOWN - {message}")
+        return 3
+    print(f"zfstm {verb}: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    arguments = syslog_flag_form(sys.argv[1:] if argv is None else argv)
     parser = build_parser(verbs_to_load(arguments))
-    args = parser.parse_args(arguments)
-    setup_logging(args.verbose, args.syslog)
+    args = _parse(parser, arguments)
+    verbose = int(getattr(args, "verbose", 0) or 0)
+    try:
+        setup_logging(verbose, args.syslog)
+    except ZfstmError as exc:
+        return _answer(args.verb, str(exc), exc.exit_code)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     try:
         code: int = args.handler(args)
     except ZfstmError as exc:
-        print(f"zfstm {args.verb}: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _answer(args.verb, str(exc), exc.exit_code)
     except (KeyboardInterrupt, TerminatedError) as exc:
         print(f"zfstm {args.verb}: stopped ({exc or 'interrupted'})", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: one line and its own exit code; the traceback only under -v
+        if verbose:
+            log.exception("zfstm %s: internal error", args.verb)
+        hint = "" if verbose else " (run with -v for the traceback)"
+        return _answer(args.verb, f"internal error {type(exc).__name__}: {exc}{hint}", InternalError.exit_code)
     return code
 
 

@@ -2,10 +2,11 @@
 known-good, and which ZFS backend zfstm uses and why.
 
 Read-only and lock-free: it lists snapshots (with USED and REFER, like ``zfs list``) and reads the share's Time
-Machine files; it never writes, so it may run while a tick holds the lock. ``--prometheus FILE`` writes the
-per-target metrics in Prometheus' text format instead (``-`` for stdout), replacing FILE in one rename, for
-node_exporter's textfile collector; a target that cannot be looked at is reported there as
-``zfstm_target_up 0`` instead of failing the whole run.
+Machine files; it never writes, so it may run while a tick holds the lock. A target that cannot be read is named
+with its cause (stderr; ``errors`` in --json) and the others are still shown; the exit code is the first error's.
+``--prometheus FILE`` writes the per-target metrics in Prometheus' text format instead (``-`` for stdout),
+replacing FILE in one rename, for node_exporter's textfile collector; a target that cannot be looked at is reported
+there as ``zfstm_target_up 0`` instead of failing the whole run.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from zfstm.cli.config import (
     state_dir_for,
 )
 from zfstm.config_model import Config, Target
-from zfstm.errors import ZfstmError
+from zfstm.errors import InternalError, ZfstmError
 from zfstm.lifecycle.observe import observe
-from zfstm.lifecycle.status import status_json, status_text, target_status
+from zfstm.lifecycle.status import TargetStatus, status_json, status_text, target_status
 from zfstm.prometheus import TargetSample, prometheus_text
 from zfstm.rollback.journal import unfinished_rollbacks
 from zfstm.zfs import BackendChoice, ZfsBackend
@@ -59,16 +60,27 @@ def run(args: argparse.Namespace) -> int:
     if args.prometheus:
         return write_metrics(args, config, backend, choice)
     now = now_from(args.now)
-    statuses = [
-        target_status(observe(backend, config, target, state_dir=None), now)
-        for target in select_targets(config, args.targets)
-    ]
+    statuses: list[TargetStatus] = []
+    errors: list[tuple[str, ZfstmError]] = []
+    for target in select_targets(config, args.targets):
+        try:
+            statuses.append(target_status(observe(backend, config, target, state_dir=None), now))
+        except Exception as exc:  # one target's trouble is reported; the others are still shown
+            error = exc if isinstance(exc, ZfstmError) else InternalError(f"{type(exc).__name__}: {exc}")
+            errors.append((target.name, error))
     if args.json:
-        json.dump(status_json(statuses, choice.as_json()), sys.stdout, indent=2)
+        document = status_json(statuses, choice.as_json())
+        if errors:
+            document["errors"] = [
+                {"target": name, "message": str(error), "exit_code": error.exit_code} for name, error in errors
+            ]
+        json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(status_text(statuses, snapshots=not args.summary, backend=choice.as_json()))
-    return 0
+    for name, error in errors:
+        print(f"zfstm status: {name}: cannot be read: {error}", file=sys.stderr)
+    return errors[0][1].exit_code if errors else 0
 
 
 def _int(value: str | None) -> int | None:

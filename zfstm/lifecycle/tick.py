@@ -12,21 +12,23 @@ Order matters and is fixed here:
    after its safety check (clock, circuit breaker), through the batched destroy; then the CNID datasets.
 
 Partial failures are values in the :class:`TickReport`, not exceptions: one target's trouble never stops another's
-snapshot.
+snapshot. That holds for unexpected exceptions too (a bug tripped by one hostile snapshot or property): they become
+that target's failure with :class:`InternalError`'s exit code, and the pure planning is retried without it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 
 from zfstm.config_model import Config, Target
-from zfstm.errors import BusyError, ZfstmError
+from zfstm.errors import BusyError, InternalError, ZfstmError
 from zfstm.lifecycle.decide import TickPlan, plan_tick, plan_upkeep
 from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, TargetObservation
 from zfstm.lifecycle.observe import SessionCounter, count_sessions, observe, read_dataset, remember_written
@@ -39,6 +41,9 @@ from zfstm.timemachine.timefmt import format_utc
 from zfstm.zfs import DestroyReport, HoldTag, SnapshotName, ZfsBackend
 
 log = logging.getLogger("zfstm.lifecycle")
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @contextlib.contextmanager
@@ -62,9 +67,33 @@ def target_locks(targets: Sequence[Target], run_dir: Path) -> Iterator[tuple[lis
             lock.release()
 
 
-def _fail(target: str, step: str, exc: ZfstmError) -> Failure:
-    log.error("%s: %s failed: %s", target, step, exc)
-    return Failure(target, step, str(exc), exc.exit_code, fatal=isinstance(exc, NOT_FIXED_BY_RESTART))
+def _fail(target: str, step: str, exc: Exception) -> Failure:
+    """The failure of one target's step; an exception zfstm did not expect is reported as an internal error."""
+    if isinstance(exc, ZfstmError):
+        log.error("%s: %s failed: %s", target, step, exc)
+        return Failure(target, step, str(exc), exc.exit_code, fatal=isinstance(exc, NOT_FIXED_BY_RESTART))
+    message = f"internal error {type(exc).__name__}: {exc}"
+    log.error("%s: %s failed: %s", target, step, message, exc_info=log.isEnabledFor(logging.DEBUG))
+    return Failure(target, step, message, InternalError.exit_code)
+
+
+def isolated(
+    items: Sequence[T], decide: Callable[[list[T]], R], owner: Callable[[T], str], step: str, failures: list[Failure]
+) -> tuple[R, list[T]]:
+    """``decide(items)``; when it raises, each item alone finds the ones it fails on, which become failures."""
+    try:
+        return decide(list(items)), list(items)
+    except Exception:  # any bug tripped by one target's data must not stop the others
+        log.debug("%s failed over all targets; retrying target by target", step)
+    kept: list[T] = []
+    for item in items:
+        try:
+            decide([item])
+        except Exception as exc:
+            failures.append(_fail(owner(item), step, exc))
+            continue
+        kept.append(item)
+    return decide(kept), kept
 
 
 def run_tick(
@@ -88,9 +117,11 @@ def run_tick(
         for target in locked:
             try:
                 observations.append(observe(backend, config, target, state_dir=state_dir, sessions=sessions))
-            except ZfstmError as exc:
+            except Exception as exc:  # reported for this target; the others go on
                 failures.append(_fail(target.name, "observe", exc))
-        plan = plan_tick(config, observations, now, manual=manual)
+        plan, observations = isolated(
+            observations, lambda obs: plan_tick(config, obs, now, manual=manual), _name, "plan", failures
+        )
         if dry_run:
             return TickReport(plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures))
         run = _Run(config, backend, failures)
@@ -98,7 +129,9 @@ def run_tick(
         current, states = run.relist(observations)
         for obs in observations:
             remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now)
-        upkeep, cnids = plan_upkeep(config, current, states, now)
+        (upkeep, cnids), current = isolated(
+            current, lambda obs: plan_upkeep(config, obs, states, now), _name, "plan upkeep", run.failures
+        )
         run.upkeep(upkeep, cnids, force=force, prune=prune)
         return TickReport(
             attrs.evolve(plan, upkeep=upkeep, cnid=cnids),
@@ -110,6 +143,10 @@ def run_tick(
             refusals=tuple(run.refusals),
             destroyed=tuple(report for report in run.reports if report.results),
         )
+
+
+def _name(obs: TargetObservation) -> str:
+    return obs.target.name
 
 
 def _looked(obs: TargetObservation, states: dict[str, DatasetState], taken: Sequence[str]) -> DatasetState:
@@ -136,7 +173,7 @@ class _Run:
         for batch in plan.batches:
             try:
                 self.backend.snapshot(batch.names, batch.common)
-            except ZfstmError as exc:
+            except Exception as exc:  # this target's failure, not the tick's
                 self.failures.extend(_fail(name, "snapshot", exc) for name in batch.targets)
                 continue
             self.taken.extend(name.full for name in batch.names)
@@ -150,7 +187,7 @@ class _Run:
     def _set(self, name: SnapshotName, key: str, value: str) -> None:
         try:
             self.backend.set_property(name, key, value)
-        except ZfstmError as exc:
+        except Exception as exc:  # this target's failure, not the tick's
             self.failures.append(_fail(name.dataset.full, f"set {key} on {name.short}", exc))
 
     def relist(
@@ -171,7 +208,7 @@ class _Run:
                     states[target.cnid_dataset.full] = read_dataset(
                         self.backend, target.cnid_dataset, naming=naming, adopted=adopted, written=False
                     )
-            except ZfstmError as exc:
+            except Exception as exc:  # this target's failure, not the tick's
                 self.failures.append(_fail(target.name, "list snapshots", exc))
                 continue
             current.append(obs)
@@ -204,7 +241,7 @@ def _run_hold_steps(backend: ZfsBackend, owner: str, steps: Sequence[HoldStep], 
                 backend.hold([name], HoldTag(step.tag))
             else:
                 backend.release([name], HoldTag(step.tag))
-        except ZfstmError as exc:
+        except Exception as exc:  # this target's failure, not the tick's
             failures.append(_fail(owner, f"{step.action.value} {step.snapshot}", exc))
             return False
         log.info("%s: %s %s on %s", owner, step.action.value, step.tag, step.snapshot)
@@ -216,7 +253,7 @@ def _destroy(backend: ZfsBackend, owner: str, names: Sequence[str], failures: li
         return DestroyReport(())
     try:
         report = backend.destroy_snapshots([SnapshotName.parse(name) for name in names])
-    except ZfstmError as exc:
+    except Exception as exc:  # this target's failure, not the tick's
         failures.append(_fail(owner, "prune", exc))
         return DestroyReport(())
     log.info("%s: destroyed %d snapshot(s), %d refused", owner, len(report.destroyed), len(report.refused))

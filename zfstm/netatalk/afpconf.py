@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 import attrs
 
 from zfstm.errors import AfpConfError
+from zfstm.textfile import split_lines
 
 GLOBAL = "global"
 HOMES = "homes"
@@ -88,7 +89,7 @@ def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
     """Join continuation lines; yield (number of the first physical line, text)."""
     pending = ""
     start = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         stripped = line.rstrip()
         if not pending:
             start = number

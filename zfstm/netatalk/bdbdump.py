@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import attrs
 
+from zfstm.errors import CnidDatabaseError
+from zfstm.textfile import split_lines
 
-class DumpFormatError(ValueError):
+
+class DumpFormatError(CnidDatabaseError, ValueError):
     """The text is not db_dump bytevalue output (or it was cut short)."""
 
 
@@ -54,7 +57,7 @@ def _hex_lines(block: list[str], first_lineno: int) -> list[bytes]:
 def parse_dump(text: str) -> tuple[DumpedDatabase, ...]:
     """Parse every database in a bytevalue dump. A dump cut short (no DATA=END) is an error, not a short result."""
     databases: list[DumpedDatabase] = []
-    lines = text.splitlines()
+    lines = split_lines(text)
     i = 0
     while i < len(lines):
         if not lines[i].strip():

@@ -19,6 +19,8 @@ from typing import Literal
 
 import attrs
 
+from zfstm.errors import CnidDatabaseError
+
 #: First CNID handed out to a file; 1..16 are reserved. The volume root directory has CNID 2, its parent is 1.
 CNID_START = 17
 ROOT_DID = 2
@@ -39,7 +41,7 @@ class EntryType(enum.IntEnum):
     DIR = 1
 
 
-class CnidFormatError(ValueError):
+class CnidFormatError(CnidDatabaseError, ValueError):
     """Bytes that are not a CNID record or rootinfo record (a corrupt or foreign database)."""
 
 

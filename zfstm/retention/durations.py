@@ -9,6 +9,8 @@ from zfstm.errors import ConfigError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"([0-9]+)([smhdw])")
+#: Longer than any retention or interval means anything (``forever`` says it); datetime arithmetic stays in range.
+MAX_SECONDS = 1000 * 366 * 86400
 
 
 def parse_duration(text: str) -> timedelta:
@@ -23,6 +25,8 @@ def parse_duration(text: str) -> timedelta:
         position = found.end()
     if not cleaned or position != len(cleaned) or seconds <= 0:
         raise ConfigError(f"{text!r} is not a duration: write a number and a unit s m h d w, e.g. 24h, 31d, 1h30m")
+    if seconds > MAX_SECONDS:
+        raise ConfigError(f"{text[:40]!r} is longer than 1000 years: write 'forever' where a limit may be forever")
     return timedelta(seconds=seconds)
 
 

@@ -7,6 +7,7 @@ command line and the configuration file so that both read limits the same way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
@@ -39,12 +40,14 @@ def format_limit(limit: timedelta | None) -> str:
 
 
 def parse_fraction(text: str, what: str) -> float:
-    """``0.9`` or ``90%``."""
+    """``0.9`` or ``90%``; ``nan`` and ``inf`` are refused (every comparison with nan is false: no tier would act)."""
     cleaned = text.strip()
     try:
         value = float(cleaned[:-1]) / 100 if cleaned.endswith("%") else float(cleaned)
     except ValueError:
-        raise ConfigError(f"{what}: {text!r} is not a fraction; write e.g. 0.5 or 50%") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise ConfigError(f"{what}: {text[:40]!r} is not a fraction; write e.g. 0.5 or 50%")
     return value
 
 

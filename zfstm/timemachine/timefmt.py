@@ -17,11 +17,11 @@ def parse_utc(text: str) -> datetime | None:
     """The inverse of ``format_utc`` (any ISO 8601 with an offset is accepted); None when it is not one."""
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            return None
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-01:00 is after year 9999 in UTC
         return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(UTC)
 
 
 def format_duration(span: timedelta) -> str:

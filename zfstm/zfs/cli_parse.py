@@ -30,8 +30,12 @@ def _optional_int(text: str, column: str, line: str) -> int | None:
 
 
 def epoch_to_utc(seconds: str, line: str = "") -> datetime:
-    """An epoch-seconds column (``-p``) as an aware UTC datetime."""
-    return datetime.fromtimestamp(_int(seconds, "time", line or seconds), tz=UTC)
+    """An epoch-seconds column (``-p``) as an aware UTC datetime; one outside years 1-9999 is a ZfsError."""
+    value = _int(seconds, "time", line or seconds)
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ZfsError(f"time {value} out of range in zfs output line {line or seconds!r}", operation="list") from None
 
 
 def snapshot_columns(properties: Sequence[SnapshotProperty]) -> list[str]:
@@ -47,7 +51,7 @@ def parse_snapshot_list(
     """``zfs list -H -p -o name,guid,createtxg[,slow...]`` lines as SnapshotInfo, sorted by createtxg."""
     infos = []
     width = 3 + len(properties)
-    for line in output.splitlines():
+    for line in output.split("\n"):
         if not line:
             continue
         fields = line.split("\t")
@@ -90,7 +94,7 @@ def parse_snapshot_list(
 def parse_snapshot_user_props(output: str) -> dict[SnapshotName, dict[str, str]]:
     """``zfs get -H -p -o name,property,value,source`` lines: the user properties set on each snapshot."""
     found: dict[SnapshotName, dict[str, str]] = {}
-    for line in output.splitlines():
+    for line in output.split("\n"):
         if not line:
             continue
         fields = line.split("\t")
@@ -106,7 +110,7 @@ def parse_snapshot_user_props(output: str) -> dict[SnapshotName, dict[str, str]]
 def parse_holds(output: str) -> dict[SnapshotName, dict[str, datetime]]:
     """``zfs holds -H -p`` lines (name, tag, epoch seconds) as snapshot -> tag -> UTC time."""
     holds: dict[SnapshotName, dict[str, datetime]] = {}
-    for line in output.splitlines():
+    for line in output.split("\n"):
         if not line:
             continue
         fields = line.split("\t")
@@ -119,7 +123,7 @@ def parse_holds(output: str) -> dict[SnapshotName, dict[str, datetime]]:
 def parse_get(output: str) -> dict[str, str | None]:
     """``zfs get -H -p -o property,value,source`` lines; None for unset values (value and source both '-')."""
     values: dict[str, str | None] = {}
-    for line in output.splitlines():
+    for line in output.split("\n"):
         if not line:
             continue
         fields = line.split("\t")
@@ -133,7 +137,7 @@ def parse_get(output: str) -> dict[str, str | None]:
 def parse_local_properties(output: str) -> dict[str, str]:
     """``zfs get -H -p -o property,value`` lines as property -> value (a value may itself contain tabs)."""
     props: dict[str, str] = {}
-    for line in output.splitlines():
+    for line in output.split("\n"):
         if not line:
             continue
         prop, tab, value = line.partition("\t")
@@ -145,12 +149,12 @@ def parse_local_properties(output: str) -> dict[str, str]:
 
 def parse_names(output: str) -> list[str]:
     """``zfs list -H -o name`` lines as names."""
-    return [line for line in output.splitlines() if line]
+    return [line for line in output.split("\n") if line]
 
 
 def parse_reclaim(output: str) -> int | None:
     """The byte count of the ``reclaim`` line of ``zfs destroy -nvp``; None when there is none."""
-    for line in output.splitlines():
+    for line in output.split("\n"):
         fields = line.split()
         if len(fields) == 2 and fields[0] == "reclaim" and fields[1].isdigit():
             return int(fields[1])

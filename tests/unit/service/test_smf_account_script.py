@@ -1,6 +1,7 @@
 """The SMF account method (share/smf/zfstm-account) creates what is missing, keeps what is there, refuses a wrong uid.
 
-Run with POSIX sh on the host; getent, groupadd, useradd, mkdir, chown and chmod are stubs that log their argv.
+Run with POSIX sh on the host; getent, groupadd, useradd, mkdir, chown and chmod are stubs that log their argv
+(ls answers that the account owns what it is asked about). The symlink tests run the real tools on a temp home.
 """
 
 from __future__ import annotations
@@ -14,6 +15,19 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[3] / "zfstm" / "share" / "smf" / "zfstm-account"
 ARGS = ["zfstm", "901", "zfstm", "901", "/var/zfstm"]
+#: Home taken back while run and state are made (the account cannot swap them), handed back last; -h everywhere.
+SAFE_SETUP = [
+    "mkdir -m 0750 /var/zfstm",
+    "chown -h 0:0 /var/zfstm",
+    "chmod 0755 /var/zfstm",
+    "mkdir -m 0700 /var/zfstm/run",
+    "mkdir -m 0700 /var/zfstm/state",
+    "chown -h zfstm:zfstm /var/zfstm/run /var/zfstm/state",
+    "chmod 0750 /var/zfstm/state",
+    "chmod 0770 /var/zfstm/run",
+    "chown -h zfstm:zfstm /var/zfstm",
+    "chmod 0750 /var/zfstm",
+]
 pytestmark = pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX sh")
 
 
@@ -35,6 +49,7 @@ def _stubs(tmp_path: Path, passwd: str | None, group: bool) -> Path:
     (bin_dir / "getent").write_text(
         f'#!/bin/sh\ncase $1 in passwd) f="{pw}";; group) f="{gr}";; esac\n[ -s "$f" ] && cat "$f" && exit 0\nexit 2\n'
     )
+    (bin_dir / "ls").write_text('#!/bin/sh\necho "drwxrwx--- 2 901 901 2 Jan 1 00:00 $2"\n')
     for stub in bin_dir.iterdir():
         stub.chmod(0o755)
     return bin_dir
@@ -54,10 +69,7 @@ def test_creates_missing_group_user_and_lock_dir(tmp_path: Path) -> None:
     assert calls == [
         "groupadd -g 901 zfstm",
         "useradd -u 901 -g zfstm -d /var/zfstm -s /usr/bin/false -c zfstm service zfstm",
-        "mkdir -p /var/zfstm/run /var/zfstm/state",
-        "chown zfstm:zfstm /var/zfstm /var/zfstm/run /var/zfstm/state",
-        "chmod 0750 /var/zfstm /var/zfstm/state",
-        "chmod 0770 /var/zfstm/run",
+        *SAFE_SETUP,
     ]
 
 
@@ -67,10 +79,7 @@ def test_existing_account_is_kept_and_lock_dir_made(tmp_path: Path) -> None:
     code, calls, err = _run(tmp_path, stubs, ARGS)
     assert code == 0, err
     assert calls == [
-        "mkdir -p /var/zfstm/run /var/zfstm/state",
-        "chown zfstm:zfstm /var/zfstm /var/zfstm/run /var/zfstm/state",
-        "chmod 0750 /var/zfstm /var/zfstm/state",
-        "chmod 0770 /var/zfstm/run",
+        *SAFE_SETUP,
     ]
 
 
@@ -89,3 +98,75 @@ def test_bad_arguments_are_a_configuration_error(tmp_path: Path, args: list[str]
     code, calls, _err = _run(tmp_path, _stubs(tmp_path, passwd=None, group=False), args)
     assert code == 96
     assert calls == []
+
+
+def _real_account(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Only getent is stubbed (the current user is 'the account'); mkdir, mv, chown, chmod and ls are the real ones."""
+    import grp
+    import pwd
+
+    uid, gid = os.getuid(), os.getgid()
+    user, group = pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "getent").write_text(
+        f'#!/bin/sh\ncase $1 in passwd) echo "{user}:x:{uid}:{gid}::/h:/bin/false";; '
+        f'group) echo "{group}::{gid}:";; esac\n'
+    )
+    (bin_dir / "getent").chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    return bin_dir, [user, str(uid), group, str(gid), str(home)]
+
+
+@pytest.mark.parametrize("planted", ["run", "state"])
+def test_a_planted_symlink_is_moved_aside_never_followed(tmp_path: Path, planted: str) -> None:
+    """The account points run (or state) at a root-owned directory: the target keeps its mode and contents."""
+    bin_dir, args = _real_account(tmp_path)
+    target = tmp_path / "root-owned"
+    target.mkdir()
+    (target / "manifest.xml").write_text("root's")
+    target.chmod(0o755)
+    before = target.stat()
+    home = Path(args[4])
+    (home / planted).symlink_to(target)
+    code, _calls, err = _run(tmp_path, bin_dir, args)
+    assert code == 0, err
+    after = target.stat()
+    assert (after.st_mode, after.st_uid, after.st_gid) == (before.st_mode, before.st_uid, before.st_gid)
+    assert [p.name for p in target.iterdir()] == ["manifest.xml"]
+    for name in ("run", "state"):
+        assert (home / name).is_dir() and not (home / name).is_symlink()
+    assert oct((home / "run").stat().st_mode & 0o777) == "0o770"
+    aside = [p for p in home.iterdir() if p.name.startswith(f"{planted}.unsafe.")]
+    assert len(aside) == 1 and aside[0].is_symlink()
+    assert "moved it aside" in err
+
+
+def test_a_planted_file_or_hard_link_is_moved_aside(tmp_path: Path) -> None:
+    """A file named state (a hard link to anything) is not chowned or chmodded: it is renamed, a directory made."""
+    bin_dir, args = _real_account(tmp_path)
+    secret = tmp_path / "secret"
+    secret.write_text("x")
+    secret.chmod(0o600)
+    home = Path(args[4])
+    os.link(secret, home / "state")
+    code, _calls, err = _run(tmp_path, bin_dir, args)
+    assert code == 0, err
+    assert oct(secret.stat().st_mode & 0o777) == "0o600"
+    assert (home / "state").is_dir()
+
+
+def test_a_symlinked_home_is_refused(tmp_path: Path) -> None:
+    """$home itself a symlink: configuration error (96), nothing changed behind it."""
+    bin_dir, args = _real_account(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    elsewhere.chmod(0o700)
+    home = Path(args[4])
+    home.rmdir()
+    home.symlink_to(elsewhere)
+    code, _calls, err = _run(tmp_path, bin_dir, args)
+    assert code == 96
+    assert "symlink" in err
+    assert list(elsewhere.iterdir()) == [] and oct(elsewhere.stat().st_mode & 0o777) == "0o700"
