@@ -148,6 +148,7 @@ class TargetFacts:
     known_good: datetime | None
     unfinished_rollback: str | None = None  # its description, when a rollback journal is open
     capacity: float | None = None  # used / (used + available) of the target's pool, 0..1
+    cnid_layout: str | None = None  # why its rollbacks cannot be paired (a Netatalk share without a CNID dataset)
 
 
 @attrs.frozen
@@ -172,6 +173,7 @@ def facts_from_status(status: TargetStatus, *, unfinished: str | None, capacity:
         known_good=times.get(status.known_good) if status.known_good else None,
         unfinished_rollback=unfinished,
         capacity=capacity,
+        cnid_layout=status.cnid_layout,
     )
 
 
@@ -232,6 +234,8 @@ def evaluate(facts: TargetFacts, thresholds: Thresholds, now: datetime) -> list[
         found.append(Finding(facts.target, "rollback", State.CRITICAL, "unfinished", facts.unfinished_rollback))
     else:
         found.append(Finding(facts.target, "rollback", State.OK, "none", "no unfinished rollback"))
+    if facts.cnid_layout is not None:
+        found.append(Finding(facts.target, "cnid_layout", State.WARNING, "rebuild", facts.cnid_layout))
     if facts.capacity is None:
         found.append(Finding(facts.target, "capacity", State.UNKNOWN, None, "pool capacity unknown"))
     else:

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from zfstm.config_model import FileServerKind, Target
 from zfstm.lifecycle.model import SnapshotView, TargetObservation
 from zfstm.timemachine import properties as props
 from zfstm.timemachine.detector import Activity, Observations, detect
@@ -35,6 +36,8 @@ class TargetStatus:
     snapshots: tuple[SnapshotView, ...]
     cnid_dataset: str | None = None
     open_sessions: int | None = None
+    #: why a rollback of this Netatalk share cannot be paired, and what to do (None: nothing to say)
+    cnid_layout: str | None = None
 
     @property
     def managed_count(self) -> int:
@@ -62,6 +65,19 @@ def target_status(obs: TargetObservation, now: datetime) -> TargetStatus:
         snapshots=obs.data.snapshots,
         cnid_dataset=obs.target.cnid_dataset.full if obs.target.cnid_dataset else None,
         open_sessions=obs.open_sessions,
+        cnid_layout=cnid_layout_note(obs.target),
+    )
+
+
+def cnid_layout_note(target: Target) -> str | None:
+    """A Netatalk share without a CNID dataset cannot be rolled back paired: its database (netatalk's default
+    place, or wherever afp.conf puts it) is rebuilt from the files' metadata EAs instead, which keeps the CNIDs of
+    what netatalk has seen but is slower and cannot restore a file that was never seen over AFP."""
+    if target.file_server.kind is not FileServerKind.NETATALK or target.cnid_dataset is not None:
+        return None
+    return (
+        "its CNID database is not on a CNID dataset of its own, so a rollback rebuilds it instead of rolling it "
+        f"back with the share: `zfstm cnid migrate {target.name}` moves it"
     )
 
 
@@ -112,6 +128,7 @@ def status_json(statuses: list[TargetStatus], backend: Mapping[str, str] | None 
                 "dataset": s.dataset,
                 "share_path": s.share_path,
                 "cnid_dataset": s.cnid_dataset,
+                "cnid_layout": s.cnid_layout,
                 "last_backup_completion": _time(s.last_completion),
                 "verification": {"state": s.verdict.value, "date": _time(s.verification_date)},
                 "activity": {"state": s.activity.state.value, "reason": s.activity.reason},
@@ -163,6 +180,8 @@ def status_text(
     for s in statuses:
         lines.append("")
         lines.append(f"{s.target}: {s.activity.state.value}: {s.activity.reason}")
+        if s.cnid_layout:
+            lines.append(f"{s.target}: note: {s.cnid_layout}")
         if not snapshots:
             continue
         if not s.snapshots:

@@ -132,3 +132,12 @@ def test_performance_data_follows_the_configured_thresholds() -> None:
     line = summary_line(evaluate(facts(), thresholds, NOW))
     assert "'tm_backup_age'=3600s;93600;180000;0;" in line
     assert "'tm_capacity'=40.0%;85.5;95;0;100" in line
+
+
+def test_a_netatalk_share_without_a_cnid_dataset_warns_and_names_the_fix() -> None:
+    """Its rollbacks rebuild the CNID database instead of pairing it: WARNING, naming `zfstm cnid migrate`."""
+    note = "its CNID database is not on a CNID dataset of its own ...: `zfstm cnid migrate tm` moves it"
+    found = evaluate(facts(cnid_layout=note), DEFAULTS, NOW)
+    layout = [f for f in found if f.metric == "cnid_layout"]
+    assert [(f.state, f.message) for f in layout] == [(State.WARNING, note)]
+    assert not [f for f in evaluate(facts(), DEFAULTS, NOW) if f.metric == "cnid_layout"]
