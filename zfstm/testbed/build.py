@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -133,27 +133,29 @@ def _build_into(recipe: Recipe, mirror: str, work: Path) -> None:
         progress.done(f"testbed image {recipe.key()} built")
 
 
-def _base_system(recipe: Recipe, mirror: str, rootfs: Path, runner: _Runner) -> None:
-    """debootstrap (the slow part: it builds zfs.ko with DKMS), cached on its own so a later step can be retried."""
-    stage = cache_root() / f"debootstrap-{recipe.base_key()}"
+def _debootstrap_stage(
+    stage: Path, options: Sequence[str], suite: str, mirror: str, *, runner: _Runner, check: Callable[[Path], None]
+) -> Path:
+    """``stage/root`` made by debootstrap once and cached (a stage without its DONE mark is made again); ``check``
+    judges the fresh root before the mark is written. The slow part of a build: it is kept so a later step can be
+    retried."""
     if not (stage / "DONE").is_file():
         if stage.exists():
             _assert_unmounted(stage)
             shutil.rmtree(stage)
         stage.mkdir(parents=True)
-        runner.run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--components={','.join(recipe.components)}",
-                f"--include={','.join(recipe.base_packages)}",
-                recipe.suite,
-                str(stage / "root"),
-                mirror,
-            ]
-        )
+        runner.run(["debootstrap", "--variant=minbase", *options, suite, str(stage / "root"), mirror])
+        check(stage / "root")
         (stage / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
-    runner.run(["cp", "-a", str(stage / "root"), str(rootfs)])
+    return stage / "root"
+
+
+def _base_system(recipe: Recipe, mirror: str, rootfs: Path, runner: _Runner) -> None:
+    """debootstrap of the image's own root (it builds zfs.ko with DKMS)."""
+    options = [f"--components={','.join(recipe.components)}", f"--include={','.join(recipe.base_packages)}"]
+    stage = cache_root() / f"debootstrap-{recipe.base_key()}"
+    root = _debootstrap_stage(stage, options, recipe.suite, mirror, runner=runner, check=lambda _root: None)
+    runner.run(["cp", "-a", str(root), str(rootfs)])
 
 
 def _side_root(side: SideRoot, mirror: str, rootfs: Path, runner: _Runner) -> None:
@@ -163,35 +165,28 @@ def _side_root(side: SideRoot, mirror: str, rootfs: Path, runner: _Runner) -> No
     half-configured netatalk would only show as a login failure in some test much later.
     """
     stage = cache_root() / f"debootstrap-{side.suite}-{side.key()}"
-    if not (stage / "DONE").is_file():
-        if stage.exists():
-            _assert_unmounted(stage)
-            shutil.rmtree(stage)
-        stage.mkdir(parents=True)
-        runner.run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--include={','.join(side.packages)}",
-                side.suite,
-                str(stage / "root"),
-                mirror,
-            ]
-        )
-        audit = subprocess.run(
-            ["chroot", str(stage / "root"), "dpkg", "--audit"], capture_output=True, text=True, check=False
-        )
-        if audit.returncode != 0 or audit.stdout.strip():
-            raise TestbedError(f"the {side.suite} root has unconfigured packages:\n{audit.stdout}{audit.stderr}")
-        (stage / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+    root = _debootstrap_stage(
+        stage,
+        [f"--include={','.join(side.packages)}"],
+        side.suite,
+        mirror,
+        runner=runner,
+        check=_no_unconfigured_packages,
+    )
     target = rootfs / side.path.lstrip("/")
     target.parent.mkdir(parents=True, exist_ok=True)
-    runner.run(["cp", "-a", str(stage / "root"), str(target)])
+    runner.run(["cp", "-a", str(root), str(target)])
     # No network in the guest: resolve the guest's own name locally, as the image's root does.
     _write(target / "etc/hosts", "127.0.0.1 localhost zfstm-testbed\n::1 localhost\n")
     _write(target / "etc/hostname", "zfstm-testbed\n")
     for mountpoint in ("proc", "sys", "dev", "run", "tmp"):
         (target / mountpoint).mkdir(exist_ok=True)
+
+
+def _no_unconfigured_packages(root: Path) -> None:
+    audit = subprocess.run(["chroot", str(root), "dpkg", "--audit"], capture_output=True, text=True, check=False)
+    if audit.returncode != 0 or audit.stdout.strip():
+        raise TestbedError(f"{root} has unconfigured packages:\n{audit.stdout}{audit.stderr}")
 
 
 class _Runner:
