@@ -261,16 +261,14 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 def _migrate(plan: MigrationPlan, target: Target, backend: ZfsBackend) -> dict[str, Any]:
     """Run the plan; on any failure after the server stopped, afp.conf is put back and the server started."""
-    from zfstm.service.factory import make_control, verified_server
+    from zfstm.service.factory import server_for
 
-    fs = target.file_server
-    if fs.adapter is None or fs.service is None:
-        raise UsageError(f"target {target.name}: file_server needs adapter and service to be stopped and started")
+    share = backend.get_properties(target.dataset, ["mountpoint"]).get("mountpoint") or ""
+    server = server_for(target, [Path(share), Path(plan.old_db_dir)])
+    if server is None:
+        raise UsageError(f"target {target.name}: no file server is configured to stop while the database moves")
     if plan.create_dataset:
         backend.create_filesystem(DatasetName(plan.dataset))
-    share = backend.get_properties(target.dataset, ["mountpoint"]).get("mountpoint") or ""
-    control = make_control(fs.adapter.value, fs.service, argv=fs.start, program=fs.program or "")
-    server = verified_server("netatalk", control, [Path(share), Path(plan.old_db_dir)])
     conf_path = Path(plan.afp_conf)
     original = conf_path.read_bytes()
     backup = conf_path.with_name(

@@ -24,7 +24,7 @@ from zfstm.cli.config import (
     select_targets,
     state_dir_for,
 )
-from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.config_model import Config, Target
 from zfstm.errors import SafetyRefusal, UsageError
 from zfstm.lock import target_lock
 from zfstm.rollback.execute import Context, Server, ToolCnidOps
@@ -63,15 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _server(target: Target, plan: RollbackPlan) -> Server | None:
     """The verified file-server control, watching the share and database directories the plan names."""
-    fs = target.file_server
-    if fs.kind is FileServerKind.NONE:
-        return None
-    from zfstm.service.factory import make_control, verified_server
+    from zfstm.service.factory import server_for
 
-    if fs.adapter is None or fs.service is None:
-        raise UsageError(f"target {target.name}: file_server needs adapter and service to be stopped and started")
-    control = make_control(fs.adapter.value, fs.service, argv=fs.start, program=fs.program or "")
-    return verified_server(fs.kind.value, control, watched_paths(plan))  # type: ignore[arg-type]
+    return server_for(target, watched_paths(plan))
 
 
 def _confirm(args: argparse.Namespace) -> None:

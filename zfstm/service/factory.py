@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+from zfstm.config_model import FileServerKind, Target
 from zfstm.errors import UsageError
 from zfstm.service.command import Runner
 from zfstm.service.control import NETATALK_PROCESSES, SAMBA_PROCESSES, FileServerControl
@@ -67,3 +68,14 @@ def verified_server(
         stop_timeout=stop_timeout,
         start_timeout=start_timeout,
     )
+
+
+def server_for(target: Target, watched: Sequence[Path]) -> VerifiedFileServer | None:
+    """The verified control of ``target``'s file server as its configuration names it (None: no file server)."""
+    fs = target.file_server
+    if fs.kind is FileServerKind.NONE:
+        return None
+    if fs.adapter is None or fs.service is None:
+        raise UsageError(f"target {target.name}: file_server needs adapter and service to be stopped and started")
+    control = make_control(fs.adapter.value, fs.service, argv=fs.start, program=fs.program or "")
+    return verified_server(fs.kind.value, control, watched)  # type: ignore[arg-type]
