@@ -104,13 +104,33 @@ def recover(db_dir: Path) -> None:
     (callers made sure no cnid_dbd holds the lock), and a snapshot taken while netatalk served keeps them as they
     were, marked in use: recovery then refused to open them (seen with a database inside the share, rolled back in
     place: "PANIC: Invalid argument ... unable to find environment"). Committed changes are in the logs, which
-    recovery replays."""
+    recovery replays.
+
+    Before anything is read, the kernel's cached pages of the directory's files are dropped: after an in-place
+    ``zfs rollback`` (OpenZFS 2.3 on Linux, seen in the testbed) a file that had been memory-mapped before (Berkeley
+    DB maps its files) still read as it was before the rollback — cnid2.db showed log sequence numbers past the
+    end of the rolled-back log and recovery failed ("file cnid2.db has LSN 1/404793, past end of log")."""
+    _drop_cached_pages(db_dir)
     names = _names(db_dir)
     for name in names:
         if name.startswith("__db."):
             (db_dir / name).unlink()
     if any(name.startswith("log.") for name in names):
         _run([_tool(RECOVER_TOOLS), "-h", str(db_dir)], db_dir)
+
+
+def _drop_cached_pages(directory: Path) -> None:
+    """``posix_fadvise(DONTNEED)`` on every file in ``directory``: the next read comes from ZFS, not from pages the
+    kernel kept from before a rollback (no process has them mapped: callers checked the lock)."""
+    if not hasattr(os, "posix_fadvise"):  # a platform without it (macOS) has no such page cache in front of ZFS
+        return
+    for entry in os.scandir(directory):
+        if entry.is_file(follow_symlinks=False):
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
 
 
 def _dump(db_file: Path, subdb: str) -> DumpedDatabase:
