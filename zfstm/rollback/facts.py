@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from zfstm.config_model import Config, FileServerKind, Target
-from zfstm.errors import ZfstmError
+from zfstm.errors import AfpConfError, ZfstmError
 from zfstm.netatalk.afpconf import (
     DEFAULT_STATEDIR,
     AfpConf,
@@ -30,6 +30,7 @@ from zfstm.netatalk.scan import scan_volume
 from zfstm.netatalk.version import NetatalkBuild, derivation, probe_netatalk, resolve_db_dir
 from zfstm.rollback.model import CnidFacts, CnidStrategy, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
 from zfstm.rollback.planner import BEFORE_PROP
+from zfstm.textfile import UnreadableFile, read_small_text
 from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
 from zfstm.zfs.backend import ZfsBackend
 from zfstm.zfs.names import DatasetName
@@ -123,7 +124,7 @@ def gather(
     fs = target.file_server
     cnid = None
     if fs.kind is FileServerKind.NETATALK and fs.afp_conf:
-        text = (read_text or (lambda p: Path(p).read_text(encoding="utf-8")))(fs.afp_conf)
+        text = (read_text or _read_afp_conf)(fs.afp_conf)
         statedir, lower, derived = derivation(probe_netatalk() if build is None else build, DEFAULT_STATEDIR)
         conf = parse_afp_conf(text, fs.afp_conf, hostname=socket.gethostname(), statedir=statedir, lower_names=lower)
         cnid = cnid_facts(conf, config, target, data, cnid_ds, platform=platform, derived=derived)
@@ -145,6 +146,14 @@ def gather(
         before=before,
         cnid_before=cnid_before,
     )
+
+
+def _read_afp_conf(path: str) -> str:
+    """The configured afp.conf through the one bounded reader (a regular file of bounded size, UTF-8)."""
+    try:
+        return read_small_text(path, errors="surrogateescape")
+    except UnreadableFile as exc:
+        raise AfpConfError(f"{path}: afp.conf {exc}") from None
 
 
 #: Directories that are RAM-backed on the usual Linux and illumos layouts: a journal there does not survive a reboot.
@@ -186,7 +195,9 @@ def forecast_cnids(plan: RollbackPlan, facts: RollbackFacts) -> RollbackPlan:
     mark = max([highest_handed_out(live), *(e.ea.cnid for e in scan.entries if e.ea is not None)])
     done = rebuild_records(live, scan, mark=mark, dev=0, use_hints=plan.strategy is CnidStrategy.REBUILD)
     entries = len(scan.entries) - 1
-    if done.changed == 0:
+    if plan.strategy is CnidStrategy.RESET:
+        note = f"reset: all {entries} files and directories of the snapshot get a new CNID above {mark}"
+    elif done.changed == 0:
         note = f"all {entries} files and directories of the snapshot keep their CNIDs (from their EAs or records)"
     else:
         shown = ", ".join(list(done.new[:3]) + list(done.skipped[:2]))

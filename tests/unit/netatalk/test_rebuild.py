@@ -32,7 +32,7 @@ from zfstm.netatalk.rebuild import highest_handed_out, rebuild_records
 from zfstm.netatalk.scan import scan_volume
 from zfstm.rollback.cnid_counter import rebuild_database
 from zfstm.rollback.facts import forecast_cnids
-from zfstm.rollback.model import RollbackRequest
+from zfstm.rollback.model import CnidStrategy, RollbackRequest
 from zfstm.rollback.planner import plan_rollback
 
 NEW_DEV = 99
@@ -251,3 +251,5 @@ def test_the_plan_counts_the_cnids_that_will_change_before_anything_runs(tmp_pat
     told = forecast_cnids(plan, facts)
     assert any("1 of 2 files and directories will get a new CNID above 40" in w and "local" in w for w in told.warnings)
     assert sorted(p.name for p in db_dir.iterdir()) == before
+    reset = plan_rollback(facts, RollbackRequest("tm", to="s3", strategy=CnidStrategy.RESET))
+    assert any("reset: all 2 files and directories" in w for w in forecast_cnids(reset, facts).warnings)
