@@ -15,12 +15,7 @@ from zfstm.zfs.backend import ZfsBackend
 
 
 def call(world: World, *argv: str) -> int:
-    config = world.root / "zfstm.toml"
-    config.write_text(world.text)
-    args = build_parser().parse_args([*argv, "--config", str(config)])
-    args.zfs_backend = world.backend
-    code: int = args.handler(args)
-    return code
+    return world.cli(*argv)
 
 
 @pytest.fixture

@@ -8,18 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.unit.lifecycle.world import DATA, World, make_world
-from zfstm.cli.main import build_parser, main
+from zfstm.cli.main import main
 from zfstm.lock import acquire
 
 
 def call(world: World, *argv: str) -> int:
     """Run a verb with the world's config, run directory and fake backend."""
-    config = world.root / "zfstm.toml"
-    config.write_text(world.text)
-    args = build_parser().parse_args([*argv, "--config", str(config)])
-    args.zfs_backend = world.backend
-    code: int = args.handler(args)
-    return code
+    return world.cli(*argv)
 
 
 @pytest.fixture

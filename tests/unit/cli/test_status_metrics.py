@@ -10,18 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.unit.lifecycle.world import World, make_world
-from zfstm.cli.main import build_parser
 from zfstm.prometheus import METRICS, TargetSample, prometheus_text
 from zfstm.zfs import BackendChoice
 
 
 def call(world: World, *argv: str) -> int:
-    config = world.root / "zfstm.toml"
-    config.write_text(world.text)
-    args = build_parser().parse_args([*argv, "--config", str(config)])
-    args.zfs_backend = world.backend
-    code: int = args.handler(args)
-    return code
+    return world.cli(*argv)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pytest
 
 from tests.unit.lifecycle.world import DATA, World, make_world
 from tests.unit.timemachine.fixtures import NOW
-from zfstm.cli.main import build_parser
 from zfstm.config import parse_config
 from zfstm.errors import InternalError
 from zfstm.lifecycle import tick as tick_module
@@ -42,12 +41,7 @@ def two_targets(tmp_path: Path, head: str = "") -> World:
 
 
 def call(world: World, *argv: str) -> int:
-    config = world.root / "zfstm.toml"
-    config.write_text(world.text)
-    args = build_parser().parse_args([*argv, "--config", str(config)])
-    args.zfs_backend = world.backend
-    code: int = args.handler(args)
-    return code
+    return world.cli(*argv)
 
 
 @pytest.fixture(autouse=True)

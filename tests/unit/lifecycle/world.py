@@ -56,6 +56,17 @@ class World:
                 self.backend.set_property(dataset, "written", "0")
         return report
 
+    def cli(self, *argv: str) -> int:
+        """Run ``zfstm ARGV --config <this world's file>`` through the real parser, on this world's fake ZFS."""
+        from zfstm.cli.main import build_parser  # the CLI imports everything; only tests that run it pay for that
+
+        config = self.root / "zfstm.toml"
+        config.write_text(self.text)
+        args = build_parser().parse_args([*argv, "--config", str(config)])
+        args.zfs_backend = self.backend
+        code: int = args.handler(args)
+        return code
+
     @property
     def bundle(self) -> Path:
         return self.share / BUNDLE
