@@ -33,14 +33,21 @@ from zfstm.rollback.runner import FAULT_ENV, FAULT_EXIT
 pytestmark = pytest.mark.integration
 
 BANDS = int(os.environ.get("ZFSTM_RESUME_BANDS", "100"))
+#: Where the share's CNID database lives (rollback_share's layouts): ``dataset`` gives the paired plan; a module that
+#: imports this test with its own LAYOUT = "default" (netatalk's default place, off ZFS) the rebuild plan
+#: (test_rollback_resume_rebuild.py).
+LAYOUT = "dataset"
+#: The fewest steps the plan of each layout has (paired: stop, counter, both datasets swapped, raise, start, verify;
+#: rebuild: stop, counter, the share swapped, rebuild, start, verify).
+MIN_STEPS = {"dataset": 10, "default": 9}
 
 
 @pytest.fixture(scope="module")
-def share() -> Iterator[Share]:
-    yield from make_share(BANDS)
+def share(request: pytest.FixtureRequest) -> Iterator[Share]:
+    yield from make_share(BANDS, layout=request.module.LAYOUT)
 
 
-def boundaries() -> list[str]:
+def boundaries(layout: str) -> list[str]:
     """The step boundaries of the plan the dry run prints: right after each step's "before" record and after the step.
 
     ``ZFSTM_ROLLBACK_BOUNDARIES``: unset or ``all`` for every boundary (26 for the paired swap, ~35 min in the
@@ -53,17 +60,17 @@ def boundaries() -> list[str]:
     plan = zfstm("rollback", "tm", "--last-good", "--dry-run", "--json", "--config", str(CONFIG))
     assert plan.returncode == 0, plan.stderr
     steps = [step["id"] for step in json.loads(plan.stdout)["steps"]]
-    assert len(steps) >= 10, steps  # the paired, non-destructive plan: stop, counter, swap both datasets, ...
+    assert len(steps) >= MIN_STEPS[layout], steps
     if chosen == "alternate":
         return [f"{step}:before" if index % 2 == 0 else step for index, step in enumerate(steps)]
     return [boundary for step in steps for boundary in (f"{step}:before", step)]
 
 
-def test_killed_at_every_step_boundary_resume_completes(share: Share) -> None:
+def test_killed_at_every_step_boundary_resume_completes(share: Share, request: pytest.FixtureRequest) -> None:
     """For each step boundary: break the share, run the rollback with the fault hook (the process dies there),
     see it listed as unfinished, `--resume`, and find the snapshot's files, its CNIDs and a serving server."""
     results = {}
-    for boundary in boundaries():
+    for boundary in boundaries(request.module.LAYOUT):
         break_share()
         time.sleep(1.1)  # new dataset names carry the time to the second
         died = zfstm("rollback", "tm", "--last-good", "--yes", "--config", str(CONFIG), env={FAULT_ENV: boundary})

@@ -52,6 +52,7 @@ GROUPS = (
             "tests/integration/test_rollback_resume.py",
             "tests/integration/test_rollback_devno.py",
             "tests/integration/test_netatalk31.py",  # netatalk 3.1 beside 4.2: about 2 min in its VM (2026-12-03)
+            "tests/integration/test_rollback_resume_rebuild.py",  # the rebuild plan's boundaries, ~6 min
         ),
     ),
 )
@@ -67,6 +68,7 @@ DEFERRED: dict[str, str] = {}
 #: the full run is recorded in docs/benchmarks.md with the command that repeats it.
 FILE_ENV: dict[str, dict[str, str]] = {
     "tests/integration/test_rollback_resume.py": {"ZFSTM_ROLLBACK_BOUNDARIES": "alternate"},
+    "tests/integration/test_rollback_resume_rebuild.py": {"ZFSTM_ROLLBACK_BOUNDARIES": "alternate"},
 }
 
 
