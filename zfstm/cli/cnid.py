@@ -19,7 +19,7 @@ from typing import Any
 
 from zfstm.atomicfile import write_atomically
 from zfstm.cli.config import add_config_argument, backend_for, load_from_args, run_dir_for, select_targets
-from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.config_model import FileServerKind, Target
 from zfstm.errors import AfpConfError, CnidDatabaseError, CnidDatabaseInUse, UsageError
 from zfstm.lock import target_lock
 from zfstm.netatalk.afpconf import DEFAULT_STATEDIR, AfpConf, Volume, parse_afp_conf, volumes_on_dataset
@@ -203,7 +203,7 @@ def register_migrate(verbs: Any) -> None:
     migrate.set_defaults(handler=run_migrate)
 
 
-def _migration_plan(config: Config, target: Target, backend: ZfsBackend, dataset: str | None) -> MigrationPlan:
+def _migration_plan(target: Target, backend: ZfsBackend, dataset: str | None) -> MigrationPlan:
     fs = target.file_server
     if fs.kind is not FileServerKind.NETATALK or not fs.afp_conf:
         raise UsageError(f"target {target.name}: only a Netatalk share (with afp_conf) has a CNID database to move")
@@ -233,6 +233,7 @@ def _migration_plan(config: Config, target: Target, backend: ZfsBackend, dataset
         volume=volume.name,
         section=volume.section,
         afp_conf=fs.afp_conf,
+        share=share,
         old_db_dir=old,
         dataset=name.full,
         create_dataset=not exists,
@@ -244,7 +245,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     config = load_from_args(args)
     (target,) = select_targets(config, [args.target])
     backend = backend_for(config, args)
-    plan = _migration_plan(config, target, backend, args.dataset)
+    plan = _migration_plan(target, backend, args.dataset)
     sys.stdout.write(json.dumps(plan.to_json()) + "\n" if args.json else plan.text())
     if args.dry_run:
         return 0
@@ -263,8 +264,7 @@ def _migrate(plan: MigrationPlan, target: Target, backend: ZfsBackend) -> dict[s
     """Run the plan; on any failure after the server stopped, afp.conf is put back and the server started."""
     from zfstm.service.factory import server_for
 
-    share = backend.get_properties(target.dataset, ["mountpoint"]).get("mountpoint") or ""
-    server = server_for(target, [Path(share), Path(plan.old_db_dir)])
+    server = server_for(target, [Path(plan.share), Path(plan.old_db_dir)])
     if server is None:
         raise UsageError(f"target {target.name}: no file server is configured to stop while the database moves")
     if plan.create_dataset:

@@ -56,6 +56,8 @@ class MigrationPlan:
     volume: str
     section: str
     afp_conf: str
+    #: the share's mountpoint, watched with the old database while the file server is stopped
+    share: str
     old_db_dir: str
     dataset: str
     create_dataset: bool

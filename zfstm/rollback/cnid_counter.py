@@ -305,12 +305,8 @@ def prepare_counter(db_dir: Path) -> Prepared:
     require_quiet(db_dir)
     recover(db_dir)
     new = _new_file(db_dir)
-    new.unlink(missing_ok=True)
-    shutil.copyfile(db_file, new)
+    _standalone_copy(db_file, new)
     try:
-        load = _tool(LOAD_TOOLS)
-        _run([load, "-r", "lsn", str(new)], new)
-        _run([load, "-r", "fileid", str(new)], new)
         names = list_subdatabases(new)
         counts = {name: _count(new, name) for name in names}
         first = _first_pair(new, PRIMARY)
@@ -318,6 +314,20 @@ def prepare_counter(db_dir: Path) -> Prepared:
         new.unlink(missing_ok=True)
         raise
     return Prepared(state=directory_state(db_dir), names=names, primary=first, copied=counts, repoint=False)
+
+
+def _standalone_copy(db_file: Path, new: Path) -> None:
+    """Copy ``db_file`` to ``new`` and make the copy stand alone (``db_load -r`` resets its log sequence numbers and
+    file id, as when a database moves to another environment); nothing is left at ``new`` when that fails."""
+    new.unlink(missing_ok=True)
+    shutil.copyfile(db_file, new)
+    try:
+        load = _tool(LOAD_TOOLS)
+        _run([load, "-r", "lsn", str(new)], new)
+        _run([load, "-r", "fileid", str(new)], new)
+    except BaseException:
+        new.unlink(missing_ok=True)
+        raise
 
 
 def prepare(db_dir: Path, *, repoint: bool) -> Prepared:
@@ -530,7 +540,8 @@ def copy_database(old_dir: Path, new_dir: Path) -> tuple[int, dict[str, int | No
     """Copy a stopped volume's database to ``new_dir`` with Berkeley DB's own tools: recover the old environment,
     copy cnid2.db (and ``db_param``), make the copy stand alone (``db_load -r lsn``, ``-r fileid``: it joins no
     environment of the old place), then check every sub-database's item count and the counter against the old file.
-    Returns (counter, item counts). The old database is only read."""
+    Returns (counter, item counts). The old database's records are left as they are (``db_stat`` may store its
+    item-count cache in the old file)."""
     old_file = old_dir / PRIMARY
     if not old_file.is_file():
         raise CnidDatabaseError(f"{old_file}: no CNID database to copy; nothing changed")
@@ -541,10 +552,7 @@ def copy_database(old_dir: Path, new_dir: Path) -> tuple[int, dict[str, int | No
     os.chown(new_dir, st.st_uid, st.st_gid)
     new_dir.chmod(st.st_mode & 0o7777)
     building = _new_file(new_dir)
-    shutil.copyfile(old_file, building)
-    load = _tool(LOAD_TOOLS)
-    _run([load, "-r", "lsn", str(building)], building)
-    _run([load, "-r", "fileid", str(building)], building)
+    _standalone_copy(old_file, building)
     names = list_subdatabases(old_file)
     counts = {name: _count(old_file, name) for name in names}
     info = rootinfo_of(_first_pair(old_file, PRIMARY))

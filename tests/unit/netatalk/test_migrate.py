@@ -45,7 +45,7 @@ def test_refusals_name_the_file() -> None:
 
 
 def test_the_plan_says_every_step_and_what_is_left_to_the_administrator() -> None:
-    plan = MigrationPlan("tm", "tm", "TM", "/etc/netatalk/afp.conf", "/var/lib/netatalk/CNID/tm/.AppleDB",
+    plan = MigrationPlan("tm", "tm", "TM", "/etc/netatalk/afp.conf", "/tank/tm", "/var/lib/netatalk/CNID/tm/.AppleDB",
                          "tank/tm-cnid", True, "/tank/tm-cnid")  # fmt: skip
     assert plan.new_db_dir == "/tank/tm-cnid/.AppleDB" and plan.dbpath == "/tank/tm-cnid/"
     text = plan.text()

@@ -13,6 +13,7 @@ from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump
 from zfstm.netatalk.cnid import CnidRecord, EntryType, RootInfo, encode_record, encode_rootinfo
 from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.rollback.cnid_counter import (
+    copy_database,
     devino_index,
     raise_counter,
     read_counter,
@@ -255,3 +256,20 @@ def test_the_counter_alone_is_prepared_too_and_a_prepared_repoint_is_not_taken_f
     wrong = cnid_counter.prepare(tmp_path, repoint=True)
     assert raise_counter(tmp_path, 90, prepared=wrong) == (77, 90, 0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cnid2.db"]
+
+
+@needs_tools
+def test_copy_database_keeps_every_record_and_the_counter_and_stands_alone(tmp_path: Path) -> None:
+    """cnid migrate's copy: the records and the counter of the old place, the old files left, no environment file
+    of the old place at the new one; a place without a database is refused."""
+    old, new = tmp_path / "old", tmp_path / "new" / ".AppleDB"
+    old.mkdir()
+    build_db(old, last=77, dev=5)
+    (old / "log.0000000001").write_bytes(b"")
+    counter, counts = copy_database(old, new)
+    assert counter == 77 and counts["cnid2.db"] == 25
+    assert read_cnid_database(new) == read_cnid_database(old)
+    assert sorted(p.name for p in new.iterdir()) == ["cnid2.db"]
+    assert (old / "cnid2.db").is_file()
+    with pytest.raises(CnidDatabaseError, match="no CNID database to copy"):
+        copy_database(tmp_path / "nothing", tmp_path / "elsewhere")
