@@ -8,6 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from zfstm.config import parse_config
+from zfstm.config_model import Target
+from zfstm.lifecycle.status import cnid_layout_note
 from zfstm.monitor import DAY, Limit, State, TargetFacts, Thresholds, check_json, evaluate, summary_line, worst
 from zfstm.timemachine.machineid import Verdict
 
@@ -141,3 +144,16 @@ def test_a_netatalk_share_without_a_cnid_dataset_warns_and_names_the_fix() -> No
     layout = [f for f in found if f.metric == "cnid_layout"]
     assert [(f.state, f.message) for f in layout] == [(State.WARNING, note)]
     assert not [f for f in evaluate(facts(), DEFAULTS, NOW) if f.metric == "cnid_layout"]
+
+
+def test_the_layout_note_names_netatalk_targets_without_a_cnid_dataset() -> None:
+    """status and check say it for a Netatalk share without cnid_dataset, never for one with it or for Samba."""
+
+    def target(extra: str, kind: str) -> Target:
+        text = f'[[targets]]\nname = "tm"\ndataset = "tank/tm"\n{extra}\n[targets.file_server]\nkind = "{kind}"\n'
+        return parse_config(text, "zfstm.toml").targets[0]
+
+    note = cnid_layout_note(target("", "netatalk"))
+    assert note is not None and "zfstm cnid migrate tm" in note
+    assert cnid_layout_note(target('cnid_dataset = "tank/cnid"', "netatalk")) is None
+    assert cnid_layout_note(target("", "samba")) is None
