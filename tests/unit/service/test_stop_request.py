@@ -75,3 +75,33 @@ def test_signals_at_every_moment_of_the_sleep_never_deadlock() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 100
+
+
+# The kernel hands a process-directed SIGTERM to any thread that does not block it. The daemon has other threads
+# (pyzfs's background import), and a signal taken by one of them does not interrupt the main thread's sleep: only
+# the wakeup fd does. Seen in the testbed: `zfstm daemon` slept on through SIGTERM until killed.
+OTHER_THREAD = textwrap.dedent(
+    """
+    import os, signal, threading, time
+    from zfstm.service.stop_request import StopRequest
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # only the other thread can take it now
+    with StopRequest() as stop:
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.request("SIGTERM"))
+        os.kill(os.getpid(), signal.SIGTERM)
+        began = time.monotonic()
+        stopped = stop.wait(30)
+        print(stopped, round(time.monotonic() - began))
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX threads")
+def test_a_signal_taken_by_another_thread_ends_the_sleep() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", OTHER_THREAD], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    stopped, seconds = result.stdout.split()
+    assert stopped == "True"
+    assert int(seconds) < 15, "the sleep ran to its timeout: the signal did not wake the main thread"
