@@ -54,6 +54,21 @@ EXTRA_PACKAGES = (
     "passwd",
     "psmisc",
     "lsof",
+    # systemd as PID 1 (the service lane boots the guest into it) and the file servers and tools the later
+    # issues prove against: Samba (smbd, fruit:time machine) and its client, LIO iSCSI target and initiator for
+    # volume targets, e2fsprogs for a filesystem on one (trixie has no hfsprogs), and sanoid's syncoid for replication.
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "samba",
+    "smbclient",
+    "targetcli-fb",
+    "open-iscsi",
+    "e2fsprogs",
+    "sanoid",
+    "mbuffer",
+    "pv",
+    "lzop",
 )
 
 #: Netatalk 3.1 (what SmartOS's pkgsrc ships): Debian bullseye's 3.1.12 cannot install into trixie (libssl1.1 and
