@@ -54,13 +54,10 @@ def afp_conf_text(pool: str, root: str = "", *, cnid_dev: bool = True) -> str:
 
 
 def netatalk_lockfile() -> Path:
-    """Where this netatalk build writes its pidfile (its "lockfile", as ``netatalk -V`` reports it)."""
-    out = subprocess.run(["netatalk", "-V"], capture_output=True, text=True, check=False).stdout
-    for line in out.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == "lockfile":
-            return Path(value.strip())
-    return Path("/run/lock/netatalk")
+    """Where the guest's netatalk 4.2 writes its pidfile ("netatalk lock file" in ``netatalk -V``)."""
+    done = subprocess.run(["netatalk", "-V"], capture_output=True, text=True, check=False)
+    text = done.stdout + done.stderr
+    return Path(version_field(text, "netatalk lock file") or version_field(text, "lockfile") or "/run/lock/netatalk")
 
 
 def wait_listening(seconds: float = 90) -> float:
