@@ -6,7 +6,7 @@ problems too (a misspelt ``quiet_perod`` must not silently fall back to a defaul
 (exit 6) carries the whole list.
 
 Layout (docs/configuration.md has the annotated example): top-level ``interval``, ``run_dir``, ``state_dir``;
-tables ``[backend]``, ``[naming]`` (+ ``[[naming.adopt]]``), ``[detector]``, ``[retention]`` (+
+tables ``[backend]``, ``[naming]`` (+ ``[[naming.adopt]]``), ``[hooks]``, ``[detector]``, ``[retention]`` (+
 ``[retention.space]``), ``[file_server]``, ``[check]``; and one ``[[targets]]`` per share, which may override
 ``detector``, ``retention``, ``file_server`` and ``check`` key by key in its own sub-tables.
 
@@ -29,12 +29,15 @@ import attrs
 from zfstm.config_locate import KeyLocator, KeyPath, format_key
 from zfstm.config_model import (
     CONFIG_ENV,
+    DEFAULT_HOOK_TIMEOUT,
     DEFAULT_INTERVAL,
+    HOOK_PLACEHOLDERS,
     BackendChoice,
     BackendConfig,
     Config,
     FileServerConfig,
     FileServerKind,
+    HooksConfig,
     NamingConfig,
     PlatformDefaults,
     ServiceAdapter,
@@ -73,8 +76,10 @@ TOP_KEYS = (
     "retention",
     "file_server",
     "check",
+    "hooks",
     "targets",
 )
+HOOKS_KEYS = ("after_known_good", "timeout")
 BACKEND_KEYS = ("kind", "prefix", "prefix_joins")
 NAMING_KEYS = ("pattern", "adopt")
 ADOPT_KEYS = ("pattern", "zone", "suffix")
@@ -114,10 +119,12 @@ TARGET_KEYS = (
     "retention",
     "detector",
     "check",
+    "replica",
 )
 _TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SIZE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(i?b?)\s*", re.IGNORECASE)
 _NONE_WORDS = ("none", "off", "never", "no")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 @attrs.frozen
@@ -375,6 +382,27 @@ def _backend(reader: _Reader, raw: object) -> BackendConfig:
     return BackendConfig(kind, prefix, joins)
 
 
+def _hook_words(value: object) -> tuple[str, ...]:
+    words = _words(value)
+    if words and not words[0].strip():
+        raise ValueError("the first word must name the program to run")
+    for word in words:
+        for name in _PLACEHOLDER.findall(word):
+            if name not in HOOK_PLACEHOLDERS:
+                allowed = ", ".join("{" + known + "}" for known in HOOK_PLACEHOLDERS)
+                raise ValueError(f"{{{name}}} is not a placeholder zfstm fills in; use {allowed}")
+    return words
+
+
+def _hooks(reader: _Reader, raw: object) -> HooksConfig:
+    table = reader.table(raw, ("hooks",), HOOKS_KEYS)
+    command: tuple[str, ...] = reader.convert(
+        ("hooks", "after_known_good"), table.get("after_known_good", ABSENT), _hook_words, ()
+    )
+    timeout = reader.convert(("hooks", "timeout"), table.get("timeout", ABSENT), _duration, DEFAULT_HOOK_TIMEOUT)
+    return HooksConfig(command, timeout)
+
+
 def _detector(reader: _Reader, layers: Layers) -> tuple[DetectorSettings, DuePolicy]:
     values = _layered(layers)
     base, due = DetectorSettings(), DuePolicy()
@@ -527,7 +555,8 @@ def _target(
     detector, due = _detector(reader, layers("detector", DETECTOR_KEYS))
     server = _file_server(reader, layers("file_server", FILE_SERVER_KEYS), defaults, path)
     check = _check(reader, layers("check", tuple(CHECK_KEYS)))
-    return Target(name, dataset, share, cnid, bundles, server, retention, detector, due, check)
+    replica = reader.convert((*path, "replica"), table.get("replica", ABSENT), _boolean, False)
+    return Target(name, dataset, share, cnid, bundles, server, retention, detector, due, check, replica)
 
 
 def _target_name(value: object) -> str:
@@ -581,6 +610,7 @@ def parse_config(text: str, source: str = "<config>", *, platform: str = sys.pla
     state_dir = reader.convert(("state_dir",), top.get("state_dir", ABSENT), _absolute_path, None)
     backend = _backend(reader, top.get("backend", ABSENT))
     naming = _naming(reader, top.get("naming", ABSENT))
+    hooks = _hooks(reader, top.get("hooks", ABSENT))
     # The shared sections are checked once on their own, so their problems show even when no target is valid;
     # targets read them again as their base layer (duplicate problems are dropped).
     _retention(reader, [_section(reader, top, "retention", RETENTION_ALLOWED)])
@@ -607,6 +637,7 @@ def parse_config(text: str, source: str = "<config>", *, platform: str = sys.pla
         targets=tuple(target for _, target in targets),
         naming=naming,
         backend=backend,
+        hooks=hooks,
         interval=interval,
         run_dir=run_dir,
         state_dir=state_dir,

@@ -29,6 +29,9 @@ LINUX_CONFIG_PATH = "/etc/zfstm/zfstm.toml"
 #: SmartOS' global zone rebuilds /etc from a ramdisk at every boot; /opt persists.
 SUNOS_CONFIG_PATH = "/opt/zfstm/etc/zfstm.toml"
 DEFAULT_INTERVAL = timedelta(minutes=15)
+DEFAULT_HOOK_TIMEOUT = timedelta(seconds=60)
+#: What a hook's arguments may name; each ``{word}`` is replaced by its value for the event.
+HOOK_PLACEHOLDERS = ("target", "dataset", "snapshot")
 
 
 class FileServerKind(StrEnum):
@@ -127,6 +130,8 @@ class Target:
     ``share_path`` None means the dataset's mountpoint; ``sparsebundles`` None means every bundle found there.
     ``cnid_dataset`` is snapshotted in the same atomic call as ``dataset`` and pruned in lockstep with it.
     ``check`` is what `zfstm check` judges it by unless a flag says otherwise.
+    ``replica`` marks a dataset that a replication engine (syncoid, zrepl) fills from another server: zfstm never
+    snapshots it, moves no hold on it and refuses to roll it back, but prunes it on ``retention`` as usual.
     """
 
     name: str
@@ -139,6 +144,20 @@ class Target:
     detector: DetectorSettings = attrs.field(factory=DetectorSettings)
     due: DuePolicy = attrs.field(factory=DuePolicy)
     check: Thresholds = attrs.field(factory=Thresholds)
+    replica: bool = False
+
+
+@attrs.frozen
+class HooksConfig:
+    """Commands run after an event, as argument lists (never through a shell), each bounded by ``timeout``.
+
+    ``after_known_good`` runs once per target whose known-good hold moved to a new snapshot in a tick (e.g. to wake
+    a replication job); ``{target}``, ``{dataset}`` and ``{snapshot}`` in its arguments are replaced. A hook that
+    fails or times out is logged and never fails the tick: the snapshot is already safe.
+    """
+
+    after_known_good: tuple[str, ...] = ()
+    timeout: timedelta = DEFAULT_HOOK_TIMEOUT
 
 
 @attrs.frozen
@@ -149,6 +168,7 @@ class Config:
     targets: tuple[Target, ...]
     naming: NamingConfig = NamingConfig()
     backend: BackendConfig = BackendConfig()
+    hooks: HooksConfig = HooksConfig()
     interval: timedelta = DEFAULT_INTERVAL
     run_dir: str | None = None
     state_dir: str | None = None

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from zfstm.config_model import Config, FileServerConfig, Target
+from zfstm.config_model import Config, FileServerConfig, HooksConfig, Target
 from zfstm.monitor import Thresholds, format_age_limit, format_capacity_limit
 from zfstm.retention.durations import format_duration
 from zfstm.retention.policy import Policy
@@ -93,6 +93,8 @@ def target_document(target: Target) -> dict[str, Any]:
     document["retention"] = retention_document(target.retention)
     document["file_server"] = file_server_document(target.file_server)
     document["check"] = check_document(target.check)
+    if target.replica:
+        document["replica"] = True
     return document
 
 
@@ -115,6 +117,11 @@ def config_document(config: Config) -> dict[str, Any]:
             for scheme in config.naming.adopted
         ]
     document["naming"] = naming
+    if config.hooks != HooksConfig():
+        document["hooks"] = {
+            "after_known_good": list(config.hooks.after_known_good),
+            "timeout": format_duration(config.hooks.timeout),
+        }
     document["targets"] = [target_document(target) for target in config.targets]
     return document
 

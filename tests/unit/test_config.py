@@ -184,3 +184,26 @@ def test_docs_show_the_example_file() -> None:
     """docs/configuration.md embeds share/examples/zfstm.toml verbatim, so the documented example is the tested one."""
     example = (ROOT / "zfstm" / "share" / "examples" / "zfstm.toml").read_text()
     assert example in (ROOT / "docs" / "configuration.md").read_text()
+
+
+def test_replica_and_hooks_are_read_and_checked() -> None:
+    """``replica`` is a boolean per target; ``[hooks]`` takes an argument list with known placeholders and a
+    timeout; a misspelt placeholder or a wrong type is a problem with its line."""
+    config = parse_config(
+        '[hooks]\nafter_known_good = ["zrepl", "signal", "wakeup", "push_{target}"]\ntimeout = "20s"\n'
+        '[[targets]]\ndataset = "backup/tm"\nreplica = true\n'
+    )
+    assert config.hooks.after_known_good == ("zrepl", "signal", "wakeup", "push_{target}")
+    assert config.hooks.timeout == timedelta(seconds=20)
+    assert config.targets[0].replica
+    default = parse_config('[[targets]]\ndataset = "tank/tm"\n')
+    assert not default.targets[0].replica
+    assert default.hooks.after_known_good == ()
+    with pytest.raises(ConfigProblems) as caught:
+        parse_config(
+            '[hooks]\nafter_known_good = ["x", "{snap}"]\ntimeout = 5\n[[targets]]\ndataset = "a/b"\nreplica = "yes"\n'
+        )
+    text = str(caught.value)
+    assert ":2: hooks.after_known_good: {snap} is not a placeholder" in text
+    assert ":3: hooks.timeout:" in text
+    assert ":6: targets[0].replica: must be true or false" in text

@@ -79,6 +79,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             target["cnid_dataset"] = f"{pool}/cnid-db"
         if draw(st.booleans()):
+            target["replica"] = draw(st.booleans())
+        if draw(st.booleans()):
             target["sparsebundles"] = [f"{w}.sparsebundle" for w in draw(st.lists(WORD, max_size=2))]
         sections = (("retention", retention), ("detector", detector), ("file_server", file_server), ("check", check))
         for section, strategy in sections:
@@ -91,6 +93,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         document["backend"] = {"kind": "cli", "prefix": ["ssh", draw(WORD)], "prefix_joins": draw(st.booleans())}
     if draw(st.booleans()):
         document["naming"] = {"adopt": [{"zone": draw(ZONES)}]}
+    if draw(st.booleans()):
+        document["hooks"] = {"after_known_good": ["zrepl", "signal", "wakeup", draw(WORD)], "timeout": draw(DURATIONS)}
     for section, strategy in (("retention", retention), ("detector", detector), ("check", check)):
         value = draw(strategy)
         if value:

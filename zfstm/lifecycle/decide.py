@@ -108,7 +108,9 @@ def decide_target(obs: TargetObservation, now: datetime, *, manual: bool = False
         previous_written_bytes=obs.previous_written,
     )
     activity = detect(observations, target.detector)
-    if manual:
+    if target.replica:
+        due = DueDecision(DueAction.WAIT, "replica: its snapshots arrive by replication; zfstm never takes one")
+    elif manual:
         due = DueDecision(
             DueAction.TAKE, f"requested by hand ({activity.state.value}: {activity.reason})", Trigger.MANUAL
         )

@@ -9,7 +9,9 @@ Order matters and is fixed here:
 5. ``zfstm:stands-until`` on the snapshots that stand for a skipped empty one;
 6. re-list the datasets and re-plan the upkeep with the same pure functions (the real state, not the prediction);
 7. per target: hold the new known-good snapshot, and only when that worked release the old one; then retention,
-   after its safety check (clock, circuit breaker), through the batched destroy; then the CNID datasets.
+   after its safety check (clock, circuit breaker), through the batched destroy; then the CNID datasets;
+8. per target whose known-good hold moved to a new snapshot: the ``after_known_good`` hook (zfstm.lifecycle.hooks;
+   logged, never fatal).
 
 Partial failures are values in the :class:`TickReport`, not exceptions: one target's trouble never stops another's
 snapshot. That holds for unexpected exceptions too (a bug tripped by one hostile snapshot or property): they become
@@ -30,6 +32,7 @@ import attrs
 from zfstm.config_model import Config, Target
 from zfstm.errors import BusyError, InternalError, ZfstmError
 from zfstm.lifecycle.decide import TickPlan, plan_tick, plan_upkeep
+from zfstm.lifecycle.hooks import run_after_known_good
 from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, TargetObservation
 from zfstm.lifecycle.observe import SessionCounter, count_sessions, observe, read_dataset, remember_written
 from zfstm.lifecycle.outcome import Failure, TickReport
@@ -218,8 +221,13 @@ class _Run:
         """Per target: hold steps, then (if they all worked) retention after its safety check; then CNID datasets.
 
         Without ``prune`` (``zfstm snapshot``) only the known-good holds move; nothing is destroyed."""
+        fresh: list[TargetUpkeep] = []
         for item in upkeep:
-            if not _run_hold_steps(self.backend, item.target, item.hold.steps, self.failures) or not prune:
+            if not _run_hold_steps(self.backend, item.target, item.hold.steps, self.failures):
+                continue
+            if item.known_good is not None and any(step.action is HoldAction.HOLD for step in item.hold.steps):
+                fresh.append(item)
+            if not prune:
                 continue
             refusal = item.retention.refusal(force=force)
             if refusal is not None:
@@ -230,6 +238,10 @@ class _Run:
         for cnid in cnids:
             if _run_hold_steps(self.backend, cnid.dataset, cnid.steps, self.failures) and prune:
                 self.reports.append(_destroy(self.backend, cnid.dataset, cnid.destroy, self.failures))
+        for item in fresh:  # last: the snapshot is held and the CNID twin tagged before anything is woken
+            assert item.known_good is not None
+            name = SnapshotName.parse(item.known_good)
+            run_after_known_good(self.config.hooks, target=item.target, dataset=name.dataset.full, snapshot=name.full)
 
 
 def _run_hold_steps(backend: ZfsBackend, owner: str, steps: Sequence[HoldStep], failures: list[Failure]) -> bool:

@@ -90,9 +90,11 @@ def plan_target_upkeep(
     target: Target, state: DatasetState, now: datetime, *, naming: NamingScheme, adopted: Sequence[NamingScheme]
 ) -> TargetUpkeep:
     """Known-good hold steps, then the retention plan over the holds those steps leave."""
-    records = [view.record() for view in state.snapshots]
     held = [view.name.full for view in state.held(KNOWN_GOOD_TAG)]
-    hold = plan_known_good_hold(records, held)
+    if target.replica:  # the source decides what is known-good; a hold here could stall the next receive
+        hold = HoldPlan(held[-1] if held else None, (), "replica: zfstm moves no hold on it")
+    else:
+        hold = plan_known_good_hold([view.record() for view in state.snapshots], held)
     after = holds_after(state, hold.steps)
     snapshots = [
         retention_view(view, after[view.name.full], pick=target.retention.pick, naming=naming, adopted=adopted)

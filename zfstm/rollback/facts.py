@@ -29,10 +29,11 @@ from zfstm.netatalk.rebuild import highest_handed_out, rebuild_records
 from zfstm.netatalk.scan import scan_volume
 from zfstm.netatalk.version import NetatalkBuild, derivation, probe_netatalk, resolve_db_dir
 from zfstm.rollback.model import CnidFacts, CnidStrategy, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
-from zfstm.rollback.planner import BEFORE_PROP
+from zfstm.rollback.planner import BEFORE_PROP, replica_refusal
 from zfstm.textfile import UnreadableFile, read_small_text
 from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
 from zfstm.zfs.backend import ZfsBackend
+from zfstm.zfs.bookmarks import list_bookmarks
 from zfstm.zfs.names import DatasetName
 from zfstm.zfs.types import SnapshotProperty
 
@@ -59,6 +60,7 @@ def listed_facts(backend: ZfsBackend, name: DatasetName) -> DatasetFacts:
         has_children=backend.has_children(name),
         origin=props.get("origin"),
         rollback_before=props.get(BEFORE_PROP),
+        bookmarks=tuple((mark.short, mark.createtxg) for mark in list_bookmarks(backend, name)),
     )
 
 
@@ -117,6 +119,8 @@ def gather(
     build: NetatalkBuild | None = None,
 ) -> RollbackFacts:
     """All facts for planning a rollback (or an undo) of ``target``."""
+    if target.replica:  # before any listing or afp.conf: a replica often has neither a server nor a mounted share
+        raise replica_refusal(target.name)
     listed = listed_facts(backend, target.dataset)
     cnid_listed = listed_facts(backend, target.cnid_dataset) if target.cnid_dataset is not None else None
     data = with_holds(backend, listed)
@@ -145,6 +149,7 @@ def gather(
         journal_on_tmpfs=on_tmpfs(state_dir),
         before=before,
         cnid_before=cnid_before,
+        replica=target.replica,
     )
 
 

@@ -106,6 +106,8 @@ class DatasetFacts:
     origin: str | None = None
     #: ``zfstm:rollback-before`` on the dataset: the dataset an earlier rollback kept (for --undo).
     rollback_before: str | None = None
+    #: Bookmarks oldest first: (short name after '#', createtxg). zfstm never destroys one (zfstm.zfs.bookmarks).
+    bookmarks: tuple[tuple[str, int], ...] = ()
 
     def createtxg(self, short: str) -> int | None:
         return next((txg for name, txg in self.snapshots if name == short), None)
@@ -113,6 +115,11 @@ class DatasetFacts:
     def newer_than(self, short: str) -> tuple[str, ...]:
         txg = self.createtxg(short)
         return () if txg is None else tuple(name for name, t in self.snapshots if t > txg)
+
+    def bookmarks_newer_than(self, short: str) -> tuple[str, ...]:
+        """Bookmarks of a later snapshot than ``short``: they block a rollback in place (ZFS refuses it)."""
+        txg = self.createtxg(short)
+        return () if txg is None else tuple(name for name, t in self.bookmarks if t > txg)
 
 
 @attrs.frozen
@@ -160,6 +167,8 @@ class RollbackFacts:
     #: For --undo: facts of the dataset the earlier rollback kept (and of its CNID twin).
     before: DatasetFacts | None = None
     cnid_before: DatasetFacts | None = None
+    #: The target is a replica (config ``replica = true``): replication owns its history, zfstm never rolls it back.
+    replica: bool = False
 
 
 @attrs.frozen

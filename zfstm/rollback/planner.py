@@ -7,7 +7,7 @@ Every refusal happens here, before anything is stopped: an unknown snapshot, a h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from zfstm.errors import SafetyRefusal, UsageError
 from zfstm.rollback.model import (
@@ -170,8 +170,18 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
+def replica_refusal(target: str) -> SafetyRefusal:
+    """Why a replica target is never rolled back."""
+    return SafetyRefusal(
+        f"target {target} is a replica (replica = true): its history belongs to the replication that fills it, and "
+        "zfstm never rolls it back; roll back the source and replicate again (docs/replication.md)"
+    )
+
+
 def plan_rollback(facts: RollbackFacts, request: RollbackRequest) -> RollbackPlan:
     """The plan for ``request`` on ``facts``, or SafetyRefusal/UsageError before anything is touched."""
+    if facts.replica:
+        raise replica_refusal(facts.target)
     if request.mode is Mode.UNDO:
         return _plan_undo(facts, request)
     snapshot = choose_snapshot(facts, request)
@@ -186,6 +196,10 @@ def plan_rollback(facts: RollbackFacts, request: RollbackRequest) -> RollbackPla
              facts.cnid_dataset.holds.get(s)}
         )  # fmt: skip
     warnings = list(_warnings(facts, strategy))
+    rolled = [(data, snapshot)]
+    if strategy is CnidStrategy.PAIRED and facts.cnid_dataset and cnid_snapshot:
+        rolled.append((facts.cnid_dataset, cnid_snapshot))
+    warnings += _bookmark_effects(rolled, request.mode, facts.stamp)
     steps: list[Step] = []
     kept_as = cnid_kept_as = None
     if request.mode is Mode.DISCARD:
@@ -212,6 +226,7 @@ def plan_rollback(facts: RollbackFacts, request: RollbackRequest) -> RollbackPla
         steps += _swap_steps("data", data, snapshot, facts.stamp)
         outcome_keep = f"the current state and {len(newer)} newer snapshot(s) stay reachable in {kept_as}"
         steps += _after(facts, strategy)
+    warnings += [note for ds, short in rolled if (note := replication_note(ds, short, ds.newer_than(short)))]
     outcome = (
         f"{facts.data.mountpoint} holds exactly what {data.name}@{snapshot} held; {outcome_keep}; "
         + _cnid_outcome(strategy)
@@ -273,6 +288,51 @@ def _plan_undo(facts: RollbackFacts, request: RollbackRequest) -> RollbackPlan:
         warnings=tuple(_warnings(facts, strategy)),
         outcome=f"{before.name} is {data.name} again; what the rollback produced stays in {rolled}; "
         + _cnid_outcome(strategy),
+    )
+
+
+def _bookmark_effects(rolled: Sequence[tuple[DatasetFacts, str]], mode: Mode, stamp: str) -> list[str]:
+    """Bookmarks newer than the snapshot rolled back to: a rollback in place is refused (ZFS would refuse it after
+    the newer snapshots were destroyed, and zfstm never destroys bookmarks); a swap leaves them on the kept dataset,
+    which the plan says."""
+    marks = {f"{ds.name}#{m}": ds for ds, short in rolled for m in ds.bookmarks_newer_than(short)}
+    if not marks:
+        return []
+    if mode is Mode.DISCARD:
+        raise SafetyRefusal(
+            f"--discard-newer cannot roll back past the bookmark(s) {', '.join(marks)}: ZFS refuses a rollback "
+            "while a newer bookmark exists, and zfstm never destroys bookmarks (a replication engine may need them "
+            "as its incremental base, e.g. zrepl's cursor). Leave out --discard-newer (the swap keeps them on the "
+            "kept dataset), or destroy them yourself if nothing replicates from them"
+        )
+    kept = ", ".join(sorted({f"{ds.name}.before-rollback-{stamp}" for ds in marks.values()}))
+    return [
+        f"bookmark(s) {', '.join(marks)} are newer than the snapshot rolled back to: they stay with the kept "
+        f"dataset ({kept}), not with the dataset under its name, so a replication that used them as its incremental "
+        "base must start from an older common snapshot (older bookmarks move along with the promote)"
+    ]
+
+
+#: Snapshot name prefixes that replication engines make by default: syncoid's sync snapshots, zrepl's snapshots.
+REPLICATION_PREFIXES = ("syncoid_", "zrepl_")
+
+
+def replication_note(ds: DatasetFacts, snapshot: str, newer: Sequence[str]) -> str | None:
+    """What the next replication of ``ds`` needs once it is rolled back to ``snapshot``, when ``ds`` shows signs of
+    being replicated (a syncoid or zrepl snapshot, or a bookmark) and the rollback rewrites history (newer
+    snapshots exist). None otherwise."""
+    engine = [s for s, _ in ds.snapshots if s.startswith(REPLICATION_PREFIXES)]
+    if not newer or not (engine or ds.bookmarks):
+        return None
+    evidence = f"snapshot {engine[-1]}" if engine else f"bookmark #{ds.bookmarks[-1][0]}"
+    shown = ", ".join(newer[:3]) + (f" and {len(newer) - 3} more" if len(newer) > 3 else "")
+    return (
+        f"replication: {ds.name} looks replicated ({evidence}). Afterwards it shares at most @{snapshot} with a "
+        f"replica; a replica that received any of the {len(newer)} newer snapshot(s) ({shown}) has diverged and "
+        f"must be rolled back to the newest snapshot both still have before the next incremental: syncoid does "
+        f"that itself (it rolls the target back to the newest common snapshot; not with --no-rollback); for zrepl "
+        f"or zfs send | zfs receive run `zfs rollback -r REPLICA@{snapshot}` on the replica. With no common "
+        f"snapshot left only a full send helps (syncoid --force-delete destroys the replica first)"
     )
 
 

@@ -41,6 +41,7 @@ GROUPS = (
             "tests/integration/test_provision.py",
             "tests/integration/test_service_pidfile.py",
             "tests/integration/test_rollback_layouts.py",  # AFP tests (~13 min), in this lane because it is shorter
+            "tests/integration/test_replication.py",  # syncoid, bookmarks, the hook: 246 s + boot (2026-12-03)
         ),
     ),
     Group(
