@@ -182,7 +182,8 @@ def system() -> Iterator[None]:
 def test_service_install_puts_the_units_in_place() -> None:
     """`zfstm service install` writes the units naming the installed zfstm, creates the user, enables the timer."""
     done = sh(ZFSTM, "service", "install")
-    (OUT / "systemd-install.txt").write_text(done.stdout + done.stderr)
+    version = sh("systemctl", "--version").stdout.splitlines()[0]
+    (OUT / "systemd-install.txt").write_text(f"{version}\n{done.stdout}{done.stderr}")
     for unit in ("zfstm.service", "zfstm.timer", "zfstm-daemon.service"):
         assert (UNITS / unit).is_file(), unit
     assert f"ExecStart={ZFSTM} run --config {CONFIG}\n" in (UNITS / "zfstm.service").read_text()

@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from zfstm.service.pidfile import PidfileControl
+from zfstm.testbed.guest_netatalk import start_daemon, wait_port
 
 #: Where Debian's smbd reads its configuration; zfstm provision --write-config adds shares to it.
 SMB_CONF = Path("/etc/samba/smb.conf")
@@ -61,16 +60,7 @@ def add_user(name: str, password: str) -> None:
 
 def wait_listening(seconds: float = 60) -> float:
     """Wait until smbd accepts connections on port 445; the seconds it took (OSError after ``seconds``)."""
-    started = time.monotonic()
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", SMB_PORT), timeout=2).close()
-        except OSError:
-            if time.monotonic() - started > seconds:
-                raise
-            time.sleep(0.2)
-        else:
-            return time.monotonic() - started
+    return wait_port(SMB_PORT, seconds)
 
 
 def running(*names: str) -> list[int]:
@@ -98,11 +88,7 @@ def start(conf_text: str | None = None, *, seconds: float = 60) -> float:
     if conf_text is not None:
         SMB_CONF.write_text(conf_text)
     started = time.monotonic()
-    with tempfile.TemporaryFile() as errors:  # not a pipe: the daemon could keep it open and block us
-        done = subprocess.run(SMBD_ARGV, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, check=False)
-        if done.returncode != 0:
-            errors.seek(0)
-            raise RuntimeError(f"smbd exited {done.returncode}: {errors.read().decode()}")
+    start_daemon(SMBD_ARGV, "smbd")
     wait_listening(seconds)
     return time.monotonic() - started
 
