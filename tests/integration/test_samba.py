@@ -24,6 +24,7 @@ import attrs
 import pytest
 
 from tests.unit.timemachine.fixtures import history_plist, info_plist, machine_id_plist
+from zfstm.service.control import SAMBA_PROCESSES
 from zfstm.testbed import guest_samba as samba
 
 pytestmark = pytest.mark.integration
@@ -182,3 +183,36 @@ def test_rollback_brings_the_snapshot_back_and_samba_serves_it(shared: Shared) -
     assert {name: (back / name.replace("/", "_")).read_bytes() == good[name] for name in names} == dict.fromkeys(
         names, True
     )
+
+
+def smbd_processes() -> dict[int, str]:
+    """pid -> /proc/PID/comm of every process running smbd's binary (whatever name it gave itself)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "exe").readlink().name == "smbd":
+                    found[int(entry.name)] = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+    return found
+
+
+def test_zfstm_knows_the_name_of_every_smbd_process_of_a_session(shared: Shared) -> None:
+    """With a client connected, the smbd serving the connection has a name in the list zfstm's holder scan and
+    session count go by: an smbd it did not recognise could keep a share's files open unseen."""
+    before = set(smbd_processes())
+    argv = ["smbclient", f"//127.0.0.1/{SHARE}", "-U", f"{USER}%{PASSWORD}", "-m", "SMB3"]
+    client = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not set(smbd_processes()) - before:
+            assert time.monotonic() < deadline, "no smbd process for the client's connection after 60 s"
+            time.sleep(0.5)
+        seen = smbd_processes()
+    finally:
+        client.communicate("exit\n", timeout=60)
+    shared.results["smbd_comms"] = seen
+    # smbd's helpers (smbd-notifyd, smbd-cleanupd, smbd-scavenger) hold no share files; the connection's smbd can.
+    sessions = {pid: name for pid, name in seen.items() if pid not in before and not name.startswith("smbd-")}
+    assert sessions and set(sessions.values()) <= SAMBA_PROCESSES, seen
