@@ -41,7 +41,7 @@ GROUPS = (
             "tests/integration/test_provision.py",
             "tests/integration/test_service_pidfile.py",
             "tests/integration/test_rollback_layouts.py",  # AFP tests (~13 min), in this lane because it is shorter
-            # The installed units under systemd as PID 1 (`run --systemd`): 6 min (2026-12-03, the host busy).
+            # The installed units under systemd as PID 1 (`run --systemd`): 3.6 min (2026-12-03, host tests beside).
             "tests/integration/test_systemd_units.py",
         ),
     ),
