@@ -25,6 +25,8 @@ import pytest
 
 from tests.unit.timemachine.fixtures import history_plist, info_plist, machine_id_plist
 from zfstm.service.control import SAMBA_PROCESSES
+from zfstm.service.holder_scan import default_scanner
+from zfstm.service.holders import wanted
 from zfstm.testbed import guest_samba as samba
 
 pytestmark = pytest.mark.integration
@@ -210,9 +212,12 @@ def test_zfstm_knows_the_name_of_every_smbd_process_of_a_session(shared: Shared)
             assert time.monotonic() < deadline, "no smbd process for the client's connection after 60 s"
             time.sleep(0.5)
         seen = smbd_processes()
+        holders = default_scanner(SAMBA_PROCESSES)([Path(f"/{DATA}")])
     finally:
         client.communicate("exit\n", timeout=60)
     shared.results["smbd_comms"] = seen
+    shared.results["holders_while_connected"] = [attrs.asdict(holder) for holder in holders]
     # smbd's helpers (smbd-notifyd, smbd-cleanupd, smbd-scavenger) hold no share files; the connection's smbd can.
     sessions = {pid: name for pid, name in seen.items() if pid not in before and not name.startswith("smbd-")}
-    assert sessions and set(sessions.values()) <= SAMBA_PROCESSES, seen
+    assert sessions, seen
+    assert all(wanted(name, SAMBA_PROCESSES) for name in sessions.values()), seen
