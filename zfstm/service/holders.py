@@ -110,8 +110,12 @@ def parse_ps(stdout: str) -> dict[int, str]:
 
 
 def command_name(comm_or_argv0: str) -> str:
-    """The bare program name, as it is compared with NETATALK_PROCESSES (``/usr/sbin/afpd`` -> ``afpd``)."""
-    return PurePosixPath(comm_or_argv0.strip()).name
+    """The bare program name, as it is compared with NETATALK_PROCESSES (``/usr/sbin/afpd`` -> ``afpd``).
+
+    Samba's smbd names the process serving a client ``smbd[ADDRESS]`` (seen in /proc/PID/comm with Samba 4.22,
+    cut to 15 characters, e.g. ``smbd[192.168.10``): that is ``smbd``, the process that holds the share's files.
+    """
+    return PurePosixPath(comm_or_argv0.strip()).name.split("[", 1)[0]
 
 
 def wanted(command: str, names: frozenset[str] | None) -> bool:

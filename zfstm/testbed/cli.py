@@ -33,7 +33,13 @@ def _run(args: argparse.Namespace, recipe: Recipe) -> int:
     if args.build:
         build_mod.build(recipe)
     return run_mod.run(
-        command, recipe=recipe, out=args.out, timeout=args.timeout, pool_size_gb=args.pool_size, memory_mb=args.memory
+        command,
+        recipe=recipe,
+        out=args.out,
+        timeout=args.timeout,
+        pool_size_gb=args.pool_size,
+        memory_mb=args.memory,
+        systemd=args.systemd,
     )
 
 
@@ -65,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--pool-size", type=int, default=8, help="size of the sparse pool disk in GiB (default 8)")
     p_run.add_argument("--memory", type=int, default=4096, help="guest memory in MiB (default 4096)")
     p_run.add_argument("--build", action="store_true", help="build the image first if the cache lacks it")
+    p_run.add_argument(
+        "--systemd", action="store_true", help="boot systemd as PID 1 and run CMD as a unit (service tests)"
+    )
     p_run.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARG...]")
     p_run.set_defaults(handler=_run)
     return parser

@@ -3,6 +3,9 @@
 # the checkout at /src): mount the rest, load ZFS, create a fresh pool, run one command, power off.
 # The host puts the command in /io/argv.json; its output goes to the second serial port (the host streams it);
 # its exit status goes to /io/rc. Everything else this script says goes to the console log.
+# When the host also wrote /io/systemd (`testbed run --systemd`), the pool is made the same way, then systemd
+# becomes PID 1 and boots to zfstm-testbed.target: basic.target (journald, udev, D-Bus socket, timers) plus a
+# oneshot unit that calls this script with `--command` to run the command, report its status and end the VM.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8
 
@@ -13,6 +16,50 @@ finish() {
     echo b >/proc/sysrq-trigger
     sleep 30
 }
+
+# The command from /io/argv.json, its output on the second serial port, its status in /io/rc; then the VM ends.
+run_command() {
+    mkdir -p /tmp/work /io/out
+    : >/io/started
+    cd /tmp/work || exit 1
+    PYTHONPATH=/src PYTHONPYCACHEPREFIX=/var/cache/zfstm-pyc ZFSTM_TESTBED=1 ZFSTM_TESTBED_POOL=tank \
+        ZFSTM_TESTBED_OUT=/io/out \
+        python3 -c 'import json, os, sys; argv = json.load(open("/io/argv.json")); os.execvp(argv[0], argv)' \
+        >/dev/ttyS1 2>&1 </dev/null
+    echo $? >/io/rc.tmp && mv /io/rc.tmp /io/rc
+    say "command finished"
+    zpool export -f tank 2>/dev/null
+    finish
+}
+
+# Under systemd (see the top): the unit that runs the command, and the target that is all the guest boots to.
+# systemd-tmpfiles empties /tmp at boot, so run_command makes /tmp/work again.
+boot_systemd() {
+    units=/run/systemd/system
+    mkdir -p "$units"
+    cat >"$units/zfstm-testbed.target" <<'UNIT'
+[Unit]
+Description=zfstm testbed: basic system and the test command
+Requires=basic.target zfstm-testbed.service
+After=basic.target
+AllowIsolate=yes
+UNIT
+    cat >"$units/zfstm-testbed.service" <<'UNIT'
+[Unit]
+Description=zfstm testbed command (from /io/argv.json)
+After=basic.target dbus.socket
+[Service]
+Type=oneshot
+ExecStart=/bin/sh /src/zfstm/testbed/guest-init.sh --command
+TimeoutStartSec=infinity
+UNIT
+    # The udevd started above hands over to systemd-udevd.service.
+    udevadm control --exit 2>/dev/null
+    say "exec systemd"
+    exec /lib/systemd/systemd --system --unit=zfstm-testbed.target
+}
+
+[ "$1" = "--command" ] && run_command
 
 modprobe virtio_rng 2>/dev/null  # seeds the kernel's random pool (zpool create waits for it)
 # Loading zfs.ko (12 MB) takes 5-8 s under TCG: let it run on the second vCPU while the rest is set up.
@@ -50,17 +97,8 @@ if ! zpool create -f -O mountpoint=/tank -O compression=lz4 tank /dev/vdb; then
     echo 125 >/io/rc
     finish
 fi
-mkdir -p /tmp/work /io/out
 # Byte code for every Python process (the image's library is precompiled there; /src is read-only), any user.
 mkdir -p /var/cache/zfstm-pyc && chmod 1777 /var/cache/zfstm-pyc
 say "pool ready"
-: >/io/started
-
-cd /tmp/work
-PYTHONPATH=/src PYTHONPYCACHEPREFIX=/var/cache/zfstm-pyc ZFSTM_TESTBED=1 ZFSTM_TESTBED_POOL=tank ZFSTM_TESTBED_OUT=/io/out \
-    python3 -c 'import json, os, sys; argv = json.load(open("/io/argv.json")); os.execvp(argv[0], argv)' \
-    >/dev/ttyS1 2>&1 </dev/null
-echo $? >/io/rc.tmp && mv /io/rc.tmp /io/rc
-say "command finished"
-zpool export -f tank 2>/dev/null
-finish
+[ -f /io/systemd ] && boot_systemd
+run_command

@@ -60,21 +60,38 @@ def netatalk_lockfile() -> Path:
     return Path(version_field(text, "netatalk lock file") or version_field(text, "lockfile") or "/run/lock/netatalk")
 
 
-def wait_listening(seconds: float = 90) -> float:
-    """Wait until afpd accepts connections (a while after the netatalk master wrote its pidfile); the seconds it took.
+def wait_port(port: int, seconds: float) -> float:
+    """Wait until something accepts TCP connections on 127.0.0.1:``port``; the seconds it took.
 
-    Raises OSError when it does not within ``seconds``.
+    Raises OSError when nothing does within ``seconds``. (Samba's helper, zfstm.testbed.guest_samba, uses it too.)
     """
     started = time.monotonic()
     while True:
         try:
-            socket.create_connection(("127.0.0.1", AFP_PORT), timeout=2).close()
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
         except OSError:
             if time.monotonic() - started > seconds:
                 raise
             time.sleep(0.2)
         else:
             return time.monotonic() - started
+
+
+def start_daemon(argv: Sequence[str], what: str) -> None:
+    """Run a daemon's start command that forks into the background; RuntimeError with its output if it fails."""
+    with tempfile.TemporaryFile() as errors:  # not a pipe: the daemon could keep it open and block us
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, check=False)
+        if done.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{what} exited {done.returncode}: {errors.read().decode()}")
+
+
+def wait_listening(seconds: float = 90) -> float:
+    """Wait until afpd accepts connections (a while after the netatalk master wrote its pidfile); the seconds it took.
+
+    Raises OSError when it does not within ``seconds``.
+    """
+    return wait_port(AFP_PORT, seconds)
 
 
 def version_field(text: str, key: str) -> str | None:
@@ -213,12 +230,7 @@ class Netatalk:
         self.afp_conf.parent.mkdir(parents=True, exist_ok=True)
         self.afp_conf.write_text(conf_text)
         started = time.monotonic()
-        with tempfile.TemporaryFile() as errors:  # not a pipe: the daemon could keep it open and block us
-            argv = self.command("netatalk")
-            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, check=False)
-            if done.returncode != 0:
-                errors.seek(0)
-                raise RuntimeError(f"netatalk {self.version} exited {done.returncode}: {errors.read().decode()}")
+        start_daemon(self.command("netatalk"), f"netatalk {self.version}")
         wait_listening(seconds)
         return time.monotonic() - started
 

@@ -133,8 +133,13 @@ def run(
     pool_size_gb: int = 8,
     memory_mb: int = 4096,
     stdout: TextSink = sys.stdout,
+    systemd: bool = False,
 ) -> int:
-    """Run ``argv`` in a fresh VM; return its exit status (124 timeout, 125 testbed failure, 130 interrupted)."""
+    """Run ``argv`` in a fresh VM; return its exit status (124 timeout, 125 testbed failure, 130 interrupted).
+
+    ``systemd``: the guest boots systemd as PID 1 (to basic.target) and runs ``argv`` as a unit of it, for tests
+    of the installed service units; the default boot has no init system and is faster.
+    """
     if not argv:
         raise TestbedError("nothing to run: give a command after --, e.g. -- zpool status")
     if _STOPPING.is_set():
@@ -148,6 +153,8 @@ def run(
         io_dir = work / "io"
         io_dir.mkdir()
         (io_dir / "argv.json").write_text(json.dumps(list(argv)))
+        if systemd:
+            (io_dir / "systemd").touch()  # read by guest-init.sh
         pool_disk = work / "pool.img"
         with pool_disk.open("wb") as handle:
             handle.truncate(pool_size_gb * 1024**3)

@@ -42,6 +42,8 @@ GROUPS = (
             "tests/integration/test_service_pidfile.py",
             "tests/integration/test_rollback_layouts.py",  # AFP tests (~13 min), in this lane because it is shorter
             "tests/integration/test_replication.py",  # syncoid, bookmarks, the hook: 246 s + boot (2026-12-03)
+            # The installed units under systemd as PID 1 (`run --systemd`): 3.6 min (2026-12-03, host tests beside).
+            "tests/integration/test_systemd_units.py",
         ),
     ),
     Group(
@@ -54,6 +56,7 @@ GROUPS = (
             "tests/integration/test_rollback_devno.py",
             "tests/integration/test_netatalk31.py",  # netatalk 3.1 beside 4.2: about 2 min in its VM (2026-12-03)
             "tests/integration/test_rollback_resume_rebuild.py",  # the rebuild plan's boundaries, ~6 min
+            "tests/integration/test_samba.py",  # provision, smbclient, tick, rollback, served again: 1.4-2.3 min
         ),
     ),
 )
@@ -73,6 +76,10 @@ FILE_ENV: dict[str, dict[str, str]] = {
 }
 
 
+#: Files whose VM boots systemd as PID 1 (`run --systemd`): they test the installed units under a real systemd.
+SYSTEMD_FILES = frozenset({"tests/integration/test_systemd_units.py"})
+
+
 #: How often a file runs again when its VM dies without a command status (exit 125: the guest kernel panicked or
 #: QEMU died). Seen once in CI (2026-11-28): a guest panic in kmem_cache_alloc under the emulator, 9 min into the
 #: contract suite, while the same suite passes on every other run. A crash is reported loudly with its console
@@ -84,7 +91,14 @@ def run_file(path: str, *, recipe: Recipe, timeout: float, memory_mb: int, strea
     """Run one test file in a fresh VM, again in another after a VM crash; (status, crashed VMs)."""
     crashes = 0
     while True:
-        status = run_mod.run(pytest_argv(path), recipe=recipe, timeout=timeout, memory_mb=memory_mb, stdout=stream)
+        status = run_mod.run(
+            pytest_argv(path),
+            recipe=recipe,
+            timeout=timeout,
+            memory_mb=memory_mb,
+            stdout=stream,
+            systemd=path in SYSTEMD_FILES,
+        )
         if status != run_mod.EXIT_TESTBED_FAILED or crashes >= CRASH_RETRIES:
             return status, crashes + (status == run_mod.EXIT_TESTBED_FAILED)
         crashes += 1
@@ -145,7 +159,8 @@ def run_groups(groups: Sequence[Group], *, recipe: Recipe, timeout: float, memor
                 stream.write(f"== {path}: NOT RUN (deferred: {DEFERRED[path]})\n")
                 continue
             env = " ".join(f"{k}={v}" for k, v in sorted(FILE_ENV.get(path, {}).items()))
-            stream.write(f"== {path} (fresh VM{', ' + env if env else ''})\n")
+            boot = ", systemd" if path in SYSTEMD_FILES else ""
+            stream.write(f"== {path} (fresh VM{boot}{', ' + env if env else ''})\n")
             began = time.monotonic()
             status, crashes = run_file(path, recipe=recipe, timeout=timeout, memory_mb=memory_mb, stream=stream)
             stream.write("\n" if stream.pending else "")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from zfstm.errors import FileServerError
+from zfstm.service.control import SAMBA_PROCESSES
 from zfstm.service.holder_scan import FuserScan, LinuxProcScan, default_scanner, lock_holders
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="scans /proc (Linux)")
@@ -63,6 +64,29 @@ def test_name_filter_ignores_other_programs(tmp_path: Path, spawn: list[subproce
     """With a name filter (afpd, cnid_dbd...), a python process holding the share is not a file-server holder."""
     _holder(spawn, tmp_path / "band", "open")
     assert LinuxProcScan(names=frozenset({"afpd", "cnid_dbd"}))([tmp_path]) == ()
+
+
+#: A holder that names itself as Samba's smbd names the process serving a client (prctl PR_SET_NAME).
+HOLD_AS_SMBD_CLIENT = """
+import ctypes, sys, time
+f = open(sys.argv[1], "a+")
+ctypes.CDLL(None).prctl(15, b"smbd[127.0.0.1]", 0, 0, 0)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_smbd_serving_a_client_is_a_samba_holder(tmp_path: Path, spawn: list[subprocess.Popen[str]]) -> None:
+    """smbd calls the process serving a client ``smbd[ADDRESS]`` (seen in the testbed, Samba 4.22): it holds the
+    share's files, so the Samba name filter must count it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_AS_SMBD_CLIENT, str(tmp_path / "band")], stdout=subprocess.PIPE, text=True
+    )
+    spawn.append(proc)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    assert Path(f"/proc/{proc.pid}/comm").read_text().strip() == "smbd[127.0.0.1]"
+    found = LinuxProcScan(names=SAMBA_PROCESSES)([tmp_path])
+    assert [h.pid for h in found] == [proc.pid]
 
 
 def test_unwatched_directory_has_no_holders(tmp_path: Path, spawn: list[subprocess.Popen[str]]) -> None:

@@ -186,6 +186,28 @@ def test_suite_file_env_is_for_known_files_and_reaches_the_guest() -> None:
         assert argv[-1] == f"/src/{path}"
 
 
+def test_systemd_files_are_in_the_suite_and_boot_with_systemd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files that need systemd as PID 1 are suite files, and `run(systemd=True)` tells guest-init.sh so."""
+    from zfstm.testbed import run as run_mod
+    from zfstm.testbed.suite import GROUPS, SYSTEMD_FILES
+
+    assert {path for group in GROUPS for path in group.paths} >= SYSTEMD_FILES
+    seen: dict[str, bool] = {}
+
+    def boot(spec: VmSpec, *_args: object) -> int:
+        seen["systemd"] = (spec.io / "systemd").exists()
+        return 0
+
+    monkeypatch.setattr(run_mod, "is_built", lambda _recipe: True)
+    monkeypatch.setattr(run_mod, "require_tools", lambda *_a: None)
+    monkeypatch.setattr(run_mod, "cache_root", lambda: tmp_path)
+    monkeypatch.setattr(run_mod, "_boot_and_follow", boot)
+    assert run_mod.run(["true"], systemd=True, pool_size_gb=1) == 0 and seen == {"systemd": True}
+    assert run_mod.run(["true"], pool_size_gb=1) == 0 and seen == {"systemd": False}
+    init = (Path(run_mod.__file__).parent / "guest-init.sh").read_text()
+    assert "[ -f /io/systemd ] && boot_systemd" in init
+
+
 def test_guest_python_uses_the_precompiled_cache() -> None:
     """The guest runs Python with the byte-code prefix the image was compiled into (else every process recompiles)."""
     from importlib import resources
