@@ -19,13 +19,14 @@ class FceSocket:
 
     def __init__(self, host: str, port: int) -> None:
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-        self.address = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             self._sock.bind((host, port))
         except OSError:
             self._sock.close()
             raise
+        self.port: int = self._sock.getsockname()[1]
+        self.address = f"[{host}]:{self.port}" if family == socket.AF_INET6 else f"{host}:{self.port}"
         self._sock.setblocking(False)
         self.dropped = 0
 

@@ -19,6 +19,15 @@ from zfstm.timemachine.timefmt import aware
 DEFAULT_FCE_PORT = 12250
 
 
+#: The FCE events zfstm asks afpd for: file events tie a session (pid) to the share it writes, logout ends it.
+FCE_EVENTS = "fmod,fdel,ddel,fcre,dcre,fmov,dmov,login,logout"
+
+
+def fce_global_lines(port: int = DEFAULT_FCE_PORT) -> tuple[str, ...]:
+    """The afp.conf ``[Global]`` lines that make afpd (3.1.4 and later) send zfstm its session ends."""
+    return (f"fce listener = 127.0.0.1:{port}", "fce version = 2", f"fce events = {FCE_EVENTS}")
+
+
 class EventSource(StrEnum):
     """Where the evidence came from (shown by `zfstm status`)."""
 

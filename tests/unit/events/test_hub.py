@@ -1,0 +1,97 @@
+"""The daemon's event loop with a real loopback socket: a logout makes an early tick of that target only; a
+regular tick keeps its schedule; garbage and writes outside the shares make none."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import attrs
+
+from tests.unit.timemachine.fixtures import NOW
+from zfstm.cli.daemon import event_loop
+from zfstm.config_model import Config, FileServerConfig, FileServerKind, Target
+from zfstm.events.fce import FceEvent, FcePacket, build_fce
+from zfstm.events.hub import EventHub
+from zfstm.events.model import EventsConfig
+from zfstm.events.record import listening_since, read_event
+from zfstm.lifecycle.decide import TickPlan
+from zfstm.lifecycle.outcome import TickReport
+from zfstm.service.stop_request import StopRequest
+from zfstm.zfs import DatasetName
+
+EMPTY = TickReport(TickPlan(NOW, (), (), (), (), ()), False)
+NETATALK = FileServerConfig(kind=FileServerKind.NETATALK)
+
+
+def config() -> Config:
+    targets = (
+        Target("tm", DatasetName.parse("tank/tm"), file_server=NETATALK),
+        Target("other", DatasetName.parse("tank/other"), file_server=NETATALK),
+    )
+    events = EventsConfig(fce_listener=("127.0.0.1", 0), settle=timedelta(0), min_interval=timedelta(0))
+    return Config("test", targets, events=events)
+
+
+def send(hub: EventHub, *packets: FcePacket | bytes) -> None:
+    assert hub.fce is not None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for packet in packets:
+            sock.sendto(packet if isinstance(packet, bytes) else build_fce(packet), ("127.0.0.1", hub.fce.port))
+
+
+def test_a_logout_ticks_its_target_early(tmp_path: Path) -> None:
+    cfg = config()
+    hub = EventHub(cfg, [("tm", "/tank/tm"), ("other", "/tank/other")], tmp_path)
+    stop = StopRequest()
+    calls: list[tuple[str, ...] | None] = []
+
+    def tick(targets: Sequence[Target] | None) -> TickReport:
+        calls.append(None if targets is None else tuple(t.name for t in targets))
+        if targets is None and len(calls) == 1:  # after the regular tick at start: what a Mac and a stranger send
+            send(
+                hub,
+                b"garbage",
+                FcePacket(2, FceEvent.FILE_CREATE, 1, "/etc/shadow", pid=9),
+                FcePacket(2, FceEvent.FILE_CREATE, 2, "/tank/tm/Mac.sparsebundle/bands/0", pid=7, user="tmuser"),
+                FcePacket(2, FceEvent.LOGOUT, 3, "", pid=7, user="tmuser"),
+            )
+        if targets is not None:
+            stop.request()
+        return EMPTY
+
+    try:
+        assert event_loop(tick, timedelta(hours=1), stop, hub) == 0
+    finally:
+        hub.close()
+    assert calls == [None, ("tm",)]
+    assert "tm" in hub.ends() and "other" not in hub.ends()
+    record = read_event(tmp_path, "tm")
+    assert record is not None and record.session_end is not None
+    assert record.last.source.value == "netatalk-fce" and "tmuser" in record.last.detail
+    assert read_event(tmp_path, "other") is None
+    assert listening_since(tmp_path) is not None
+
+
+def test_a_target_whose_look_finds_the_backup_active_is_looked_at_again(tmp_path: Path) -> None:
+    cfg = attrs.evolve(config(), events=attrs.evolve(config().events, settle=timedelta(seconds=0.01)))
+    hub = EventHub(cfg, [("tm", "/tank/tm")], tmp_path)
+    stop = StopRequest()
+    looks: list[int] = []
+
+    def tick(targets: Sequence[Target] | None) -> TickReport:
+        if targets is None:
+            send(hub, FcePacket(1, FceEvent.LOGOUT, 3, ""))
+            return EMPTY
+        looks.append(1)
+        if len(looks) == 3:
+            stop.request()
+        return attrs.evolve(EMPTY, busy=("tm",))  # busy: another zfstm run holds the lock; try again
+
+    try:
+        assert event_loop(tick, timedelta(hours=1), stop, hub) == 0
+    finally:
+        hub.close()
+    assert len(looks) == 3
