@@ -77,7 +77,7 @@ TOP_KEYS = (
     "events",
     "targets",
 )
-EVENTS_KEYS = ("fce_listener", "samba_audit_log", "settle", "min_interval", "retry_for", "silence_warning")
+EVENTS_KEYS = ("fce_listener", "settle", "min_interval", "retry_for", "silence_warning")
 BACKEND_KEYS = ("kind", "prefix", "prefix_joins")
 NAMING_KEYS = ("pattern", "adopt")
 ADOPT_KEYS = ("pattern", "zone", "suffix")
@@ -391,7 +391,6 @@ def _events(reader: _Reader, raw: object) -> EventsConfig:
 
     return EventsConfig(
         fce_listener=get("fce_listener", _listener, None),
-        samba_audit_log=get("samba_audit_log", _absolute_path, None),
         settle=get("settle", zero_ok, base.settle),
         min_interval=get("min_interval", zero_ok, base.min_interval),
         retry_for=get("retry_for", zero_ok, base.retry_for),

@@ -103,8 +103,6 @@ def events_document(events: EventsConfig) -> dict[str, Any]:
     if events.fce_listener is not None:
         host, port = events.fce_listener
         document["fce_listener"] = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    if events.samba_audit_log is not None:
-        document["samba_audit_log"] = events.samba_audit_log
     for key in ("settle", "min_interval", "retry_for", "silence_warning"):
         document[key] = _duration_text(getattr(events, key))
     return document

@@ -32,9 +32,9 @@ from zfstm.cli.config import (
     run_dir_for,
     state_dir_for,
 )
-from zfstm.config_model import Config, Target
+from zfstm.config_model import Config, FileServerKind, Target
 from zfstm.errors import ZfstmError
-from zfstm.events.hub import EventHub, netatalk_shares
+from zfstm.events.hub import EventHub, shares_of
 from zfstm.lifecycle.observe import share_path
 from zfstm.lifecycle.outcome import TickReport
 from zfstm.lifecycle.tick import run_tick
@@ -221,9 +221,14 @@ def _event_hub(config: Config, backend: ZfsBackend) -> EventHub | None:
     quiet-period detector works alone, as without events, and the log says why)."""
     if not config.events.enabled:
         return None
-    shares = netatalk_shares(config, lambda target: share_path(backend, target))
+
+    def path(target: Target) -> str:
+        return share_path(backend, target)
+
+    netatalk = shares_of(config, path, FileServerKind.NETATALK)
+    samba = shares_of(config, path, FileServerKind.SAMBA)
     try:
-        hub = EventHub(config, shares, state_dir_for(config))
+        hub = EventHub(config, netatalk, state_dir_for(config), hook_shares=samba)
     except OSError as exc:
         log.error("cannot listen for events (%s); snapshots wait for the quiet period instead", exc)  # noqa: TRY400
         return None

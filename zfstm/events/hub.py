@@ -17,8 +17,10 @@ from zfstm.config_model import Config, FileServerKind, Target
 from zfstm.events.fce import FceError, parse_fce
 from zfstm.events.listener import FceSocket
 from zfstm.events.model import EventsConfig, SessionEvent
+from zfstm.events.notice import MAGIC as NOTICE_MAGIC
+from zfstm.events.notice import NoticeError, parse_notice
 from zfstm.events.record import remember_event, remember_listening
-from zfstm.events.route import Sessions, route_fce
+from zfstm.events.route import Sessions, route_fce, route_notice
 from zfstm.events.schedule import Schedule, after_look, due_targets, next_due, note_session_end
 from zfstm.lifecycle.outcome import TickReport
 from zfstm.timemachine.detector import ActivityState
@@ -34,13 +36,15 @@ def _utc_now() -> datetime:
 
 
 class EventHub:
-    """Owns the event sockets. ``shares`` maps each netatalk target to its share path (``route_fce``)."""
+    """Owns the event sockets. ``shares`` maps each netatalk target to its share path (``route_fce``),
+    ``hook_shares`` each Samba target (``route_notice``: `zfstm notify` from smb.conf's ``root postexec``)."""
 
     def __init__(
         self,
         config: Config,
         shares: Sequence[tuple[str, str]],
         state_dir: Path | None,
+        hook_shares: Sequence[tuple[str, str]] = (),
         *,
         clock: Clock = time.monotonic,
         wall: WallClock = _utc_now,
@@ -48,21 +52,25 @@ class EventHub:
         self.settings: EventsConfig = config.events
         self.targets = {target.name: target for target in config.targets}
         self.shares = tuple(shares)
+        self.hook_shares = tuple(hook_shares)
         self.state_dir = state_dir
         self.clock, self.wall = clock, wall
         self.schedule = Schedule()
         self.sessions = Sessions()
         self.session_ends: dict[str, datetime] = {}
         self.fce: FceSocket | None = None
-        if self.settings.fce_listener is not None and self.shares:
+        if self.settings.fce_listener is not None and (self.shares or self.hook_shares):
             host, port = self.settings.fce_listener
             self.fce = FceSocket(host, port)  # OSError (port taken) is the caller's to report
         if state_dir is not None and self.fce is not None:
-            remember_listening(state_dir, wall(), ["netatalk-fce"])
+            remember_listening(state_dir, wall(), [self.fce.address])
 
     @property
     def listening(self) -> list[str]:
-        return [f"netatalk FCE on {self.fce.address}"] if self.fce else []
+        if self.fce is None:
+            return []
+        kinds = [name for name, shares in (("netatalk FCE", self.shares), ("zfstm notify", self.hook_shares)) if shares]
+        return [f"{' and '.join(kinds)} on {self.fce.address}"]
 
     def fds(self) -> list[int]:
         return [self.fce.fileno()] if self.fce else []
@@ -74,13 +82,7 @@ class EventHub:
         now, at = self.clock(), self.wall()
         last: dict[str, SessionEvent] = {}
         for data in self.fce.drain():
-            try:
-                packet = parse_fce(data)
-            except FceError as exc:
-                log.debug("FCE datagram ignored: %s", exc)
-                continue
-            events, self.sessions = route_fce(packet, self.shares, self.sessions, at)
-            for event in events:
+            for event in self._events(data, at):
                 last[event.target] = event
                 if event.session_end:
                     log.info("%s: %s (%s)", event.target, event.detail, event.source.value)
@@ -89,6 +91,17 @@ class EventHub:
         if self.state_dir is not None:
             for event in last.values():
                 remember_event(self.state_dir, event, self.session_ends.get(event.target))
+
+    def _events(self, data: bytes, at: datetime) -> tuple[SessionEvent, ...]:
+        """What one datagram means: an FCE packet from afpd, or a notice from `zfstm notify`; else nothing."""
+        try:
+            if data.startswith(NOTICE_MAGIC):
+                return route_notice(parse_notice(data), self.hook_shares, at)
+            events, self.sessions = route_fce(parse_fce(data), self.shares, self.sessions, at)
+        except (FceError, NoticeError) as exc:
+            log.debug("datagram ignored: %s", exc)
+            return ()
+        return events
 
     def due(self) -> list[Target]:
         """The targets whose event-triggered look is due now."""
@@ -125,11 +138,11 @@ class EventHub:
             self.fce = None
 
 
-def netatalk_shares(config: Config, share_path: Callable[[Target], str]) -> list[tuple[str, str]]:
-    """(target, share path) for every netatalk target whose path is known."""
+def shares_of(config: Config, share_path: Callable[[Target], str], kind: FileServerKind) -> list[tuple[str, str]]:
+    """(target, share path) for every target served by ``kind`` whose path is known."""
     out = []
     for target in config.targets:
-        if target.file_server.kind is FileServerKind.NETATALK:
+        if target.file_server.kind is kind:
             path = share_path(target)
             if path:
                 out.append((target.name, path))

@@ -32,7 +32,7 @@ class EventSource(StrEnum):
     """Where the evidence came from (shown by `zfstm status`)."""
 
     FCE = "netatalk-fce"
-    SAMBA = "samba-audit"
+    SAMBA = "samba"
 
 
 class EventKind(StrEnum):
@@ -88,7 +88,8 @@ def parse_listener(text: str) -> tuple[str, int]:
 
 @attrs.frozen
 class EventsConfig:
-    """The ``[events]`` table. Nothing is listened to unless ``fce_listener`` or ``samba_audit_log`` is set.
+    """The ``[events]`` table. Nothing is listened to unless ``fce_listener`` is set: the loopback address where
+    netatalk's FCE and `zfstm notify` (Samba's ``root postexec``) reach the daemon.
 
     ``settle`` gathers a burst of events into one look; ``min_interval`` is the shortest time between two
     event-triggered snapshots of one target; ``retry_for`` is how long after a session end the daemon keeps
@@ -97,7 +98,6 @@ class EventsConfig:
     """
 
     fce_listener: tuple[str, int] | None = None
-    samba_audit_log: str | None = None
     settle: timedelta = timedelta(seconds=1)
     min_interval: timedelta = timedelta(minutes=5)
     retry_for: timedelta = timedelta(minutes=2)
@@ -110,4 +110,4 @@ class EventsConfig:
 
     @property
     def enabled(self) -> bool:
-        return self.fce_listener is not None or self.samba_audit_log is not None
+        return self.fce_listener is not None

@@ -17,6 +17,7 @@ import attrs
 
 from zfstm.events.fce import FceEvent, FcePacket
 from zfstm.events.model import EventKind, EventSource, SessionEvent
+from zfstm.events.notice import Notice
 
 #: Sessions remembered at most (a flood of made-up pids must not grow the daemon without bound).
 MAX_SESSIONS = 1024
@@ -81,3 +82,11 @@ def route_fce(
         events = tuple(SessionEvent(name, EventSource.FCE, EventKind.LOGOUT, at, detail) for name in names)
         return events, Sessions(touched)
     return (), sessions
+
+
+def route_notice(notice: Notice, shares: Sequence[tuple[str, str]], at: datetime) -> tuple[SessionEvent, ...]:
+    """A hook's session end for the target whose share is ``notice.path`` (nothing outside configured shares)."""
+    target = target_of(notice.path, shares)
+    if target is None:
+        return ()
+    return (SessionEvent(target, notice.source, EventKind.LOGOUT, at, f"disconnect from {notice.path}"),)

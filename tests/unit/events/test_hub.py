@@ -15,7 +15,8 @@ from zfstm.cli.daemon import event_loop
 from zfstm.config_model import Config, FileServerConfig, FileServerKind, Target
 from zfstm.events.fce import FceEvent, FcePacket, build_fce
 from zfstm.events.hub import EventHub
-from zfstm.events.model import EventsConfig
+from zfstm.events.model import EventsConfig, EventSource
+from zfstm.events.notice import Notice, build_notice
 from zfstm.events.record import listening_since, read_event
 from zfstm.lifecycle.decide import TickPlan
 from zfstm.lifecycle.outcome import TickReport
@@ -95,3 +96,26 @@ def test_a_target_whose_look_finds_the_backup_active_is_looked_at_again(tmp_path
     finally:
         hub.close()
     assert len(looks) == 3
+
+
+def test_a_samba_notice_ticks_the_samba_target(tmp_path: Path) -> None:
+    cfg = config()
+    hub = EventHub(cfg, [], tmp_path, hook_shares=[("other", "/tank/other")])
+    stop = StopRequest()
+    calls: list[tuple[str, ...] | None] = []
+
+    def tick(targets: Sequence[Target] | None) -> TickReport:
+        calls.append(None if targets is None else tuple(t.name for t in targets))
+        if targets is None:
+            send(hub, build_notice(Notice(EventSource.SAMBA, "/tank/other")))
+        else:
+            stop.request()
+        return EMPTY
+
+    try:
+        assert event_loop(tick, timedelta(hours=1), stop, hub) == 0
+    finally:
+        hub.close()
+    assert calls == [None, ("other",)]
+    record = read_event(tmp_path, "other")
+    assert record is not None and record.last.source is EventSource.SAMBA
