@@ -22,17 +22,14 @@ import json
 import os
 import platform
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.integration.test_events import FCE, PORT, Daemon, held
-from tests.integration.test_lifecycle import Mac
+from tests.integration.test_events import FCE, PORT, config_text, start_daemon, stop_daemon
+from tests.integration.test_lifecycle import Mac, held, run
 from zfstm.testbed.guest_netatalk import afp_conf_text, netatalk
 
 POOL = os.environ.get("ZFSTM_TESTBED_POOL", "tank")
@@ -40,57 +37,12 @@ WORK = Path("/tmp/work/bench-events")
 DATA, CNID = f"{POOL}/tm", f"{POOL}/cnid"
 
 
-def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), capture_output=True, text=True, check=check)
-
-
 def config(*, events: bool, quiet: str) -> str:
-    text = f"""
-run_dir = "{WORK / "run"}"
-state_dir = "{WORK / "state"}"
-[retention]
-keep_all = "1d"
-[detector]
-quiet_period = "{quiet}"
-completion_slack = "5s"
-[[targets]]
-name = "tm"
-dataset = "{DATA}"
-cnid_dataset = "{CNID}"
-[targets.file_server]
-kind = "netatalk"
-"""
-    if events:
-        text += f'[events]\nfce_listener = "127.0.0.1:{PORT}"\nmin_interval = "0s"\n'
-    return text
-
-
-def start_daemon(interval: str) -> Daemon:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zfstm.cli.main",
-            "daemon",
-            "--config",
-            str(WORK / "zfstm.toml"),
-            "--interval",
-            interval,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "ZFSTM_RUN_DIR": str(WORK / "run")},
+    """The test's configuration; without ``[events]`` for the quiet-period mode."""
+    text = config_text(WORK, PORT, "tm", DATA, CNID, "netatalk").replace(
+        'quiet_period = "1h"', f'quiet_period = "{quiet}"'
     )
-    daemon = Daemon(process)
-    threading.Thread(target=daemon.follow, daemon=True).start()
-    daemon.wait_for("tick:", seconds=300)
-    return daemon
-
-
-def stop_daemon(daemon: Daemon) -> None:
-    daemon.process.send_signal(signal.SIGTERM)
-    daemon.process.wait(timeout=300)
+    return text if events else text.replace(f'[events]\nfce_listener = "127.0.0.1:{PORT}"\n', "[events]\n")
 
 
 def one_backup(mac: Mac, limit: float) -> float:
@@ -131,24 +83,23 @@ def main() -> int:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     for dataset in (DATA, CNID):
-        sh("zfs", "destroy", "-r", dataset, check=False)
-        sh("zfs", "create", "-o", "atime=off", dataset)
-    shutil.chown(f"/{DATA}", user="tmuser", group=sh("id", "-gn", "tmuser").stdout.strip())
+        run("zfs", "destroy", "-r", dataset, check=False)
+        run("zfs", "create", "-o", "atime=off", dataset)
+    shutil.chown(f"/{DATA}", user="tmuser", group=run("id", "-gn", "tmuser").stdout.strip())
     server = netatalk(args.netatalk)
     server.start(afp_conf_text(POOL).replace("[Global]\n", "[Global]\n" + FCE), POOL)
     mac = Mac()
     results: dict[str, Any] = {"netatalk": args.netatalk, "machine": platform.machine(), "quiet": args.quiet}
     try:
-        (WORK / "zfstm.toml").write_text(config(events=True, quiet="1h"))
-        daemon = start_daemon("1h")
+        log: dict[str, Any] = {}
+        daemon = start_daemon(WORK, config(events=True, quiet="1h"))
         events = [one_backup(mac, 300) for _ in range(args.runs)]
-        stop_daemon(daemon)
+        stop_daemon(daemon, log)
         results["events"] = {"latencies": [round(v, 2) for v in events], **summary(events)}
         print("events:", results["events"], flush=True)
-        (WORK / "zfstm.toml").write_text(config(events=False, quiet=args.quiet))
-        daemon = start_daemon(args.interval)
+        daemon = start_daemon(WORK, config(events=False, quiet=args.quiet), interval=args.interval)
         quiet = [one_backup(mac, 3600) for _ in range(args.quiet_runs)]
-        stop_daemon(daemon)
+        stop_daemon(daemon, log)
         results["quiet_period"] = {
             "latencies": [round(v, 2) for v in quiet],
             "interval": args.interval,

@@ -29,9 +29,10 @@ from typing import Any
 import attrs
 import pytest
 
-from tests.integration.test_lifecycle import BAND, Mac
+from tests.integration.test_lifecycle import BAND, Mac, held, run, snapshots
 from tests.unit.timemachine.fixtures import history_plist, info_plist, machine_id_plist
 from zfstm.events.fce import FceEvent, FcePacket, build_fce
+from zfstm.events.model import fce_global_lines
 from zfstm.testbed.guest_netatalk import VERSIONS, Netatalk, afp_conf_text, netatalk
 
 pytestmark = pytest.mark.integration
@@ -40,18 +41,12 @@ POOL = os.environ.get("ZFSTM_TESTBED_POOL", "tank")
 OUT = Path(os.environ.get("ZFSTM_TESTBED_OUT", "/tmp/work/out"))
 WORK = Path("/tmp/work/events")
 PORT = 12250
-#: What `zfstm provision` prints for afp.conf's [Global] (zfstm.provision.FCE_LINES).
-FCE = (
-    f"fce listener = 127.0.0.1:{PORT}\nfce version = 2\nfce events = fmod,fdel,ddel,fcre,dcre,fmov,dmov,login,logout\n"
-)
+#: What `zfstm provision` prints for afp.conf's [Global].
+FCE = "\n".join(fce_global_lines(PORT)) + "\n"
 #: A documentation address (RFC 5737) put on lo for the forged packet's source.
 FORGED = "192.0.2.77"
 #: Generous: the emulated VM is slow; the issue's 5 s is measured and reported, not asserted.
 PATIENCE = 120.0
-
-
-def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), capture_output=True, text=True, check=check)
 
 
 def zfstm(work: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -62,18 +57,6 @@ def zfstm(work: Path, *argv: str) -> subprocess.CompletedProcess[str]:
         check=False,
         env={**os.environ, "ZFSTM_RUN_DIR": str(work / "run")},
     )
-
-
-def snapshots(dataset: str) -> list[dict[str, str]]:
-    props = "name,createtxg,userrefs,zfstm:activity,zfstm:trigger"
-    done = run("zfs", "list", "-H", "-p", "-t", "snapshot", "-o", props, "-s", "createtxg", "-d", "1", dataset)
-    keys = props.split(",")
-    return [dict(zip(keys, line.split("\t"), strict=True)) for line in done.stdout.splitlines()]
-
-
-def held(dataset: str) -> list[str]:
-    names = [s["name"] for s in snapshots(dataset) if s["userrefs"] != "0"]
-    return [n for n in names if "zfstm-known-good" in run("zfs", "holds", "-H", n).stdout]
 
 
 @attrs.define
@@ -122,11 +105,21 @@ class World:
     results: dict[str, Any] = attrs.Factory(dict)
 
 
-def start_daemon(work: Path, config: str) -> Daemon:
-    """`zfstm daemon` with ``config``, a regular tick every hour; returns once it listens and ticked once."""
+def start_daemon(work: Path, config: str, *, interval: str = "1h") -> Daemon:
+    """`zfstm daemon` with ``config``, a regular tick every ``interval``; returns once it ticked once (and listens,
+    when ``config`` has a listener)."""
     (work / "zfstm.toml").write_text(config)
     process = subprocess.Popen(
-        [sys.executable, "-m", "zfstm.cli.main", "daemon", "--config", str(work / "zfstm.toml"), "--interval", "1h"],
+        [
+            sys.executable,
+            "-m",
+            "zfstm.cli.main",
+            "daemon",
+            "--config",
+            str(work / "zfstm.toml"),
+            "--interval",
+            interval,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -134,7 +127,8 @@ def start_daemon(work: Path, config: str) -> Daemon:
     )
     daemon = Daemon(process)
     threading.Thread(target=daemon.follow, daemon=True).start()
-    daemon.wait_for("listening for session ends")
+    if "fce_listener" in config:
+        daemon.wait_for("listening for session ends")
     daemon.wait_for("tick:")  # the regular tick at start (it takes the first, not known-good, snapshot)
     return daemon
 
@@ -236,6 +230,16 @@ def test_status_shows_the_last_event_and_its_source(world: World) -> None:
     assert event["session_end"] is not None
 
 
+def looked_and_waited(daemon: Daemon, mark: int, event: str) -> str:
+    """After line ``mark``: the session end ``event`` was heard, a tick looked, none took a snapshot; the log."""
+    index = daemon.wait_for(event, after=mark)
+    daemon.wait_for("tick:", after=index)
+    time.sleep(3)  # a look may be repeated while the server's session process lingers: none may take one
+    log = "".join(daemon.lines[mark:])
+    assert "snapshot taken on the session end" not in log
+    return log
+
+
 def test_an_aborted_session_takes_no_snapshot(world: World) -> None:
     """Bands written, no new completion, logout: the daemon looks and waits; the known-good hold stays put."""
     before, hold = snapshots(world.data), held(world.data)
@@ -243,12 +247,7 @@ def test_an_aborted_session_takes_no_snapshot(world: World) -> None:
     world.mac.connect()
     world.mac.write_bands(3)
     world.mac.disconnect()
-    index = world.daemon.wait_for("logout", after=mark)
-    world.daemon.wait_for("tick:", after=index)
-    # the look may be repeated while afpd lingers; the last one must have waited
-    time.sleep(3)
-    world.results["aborted_log"] = "".join(world.daemon.lines[mark:])
-    assert "snapshot taken on the session end" not in "".join(world.daemon.lines[mark:])
+    world.results["aborted_log"] = looked_and_waited(world.daemon, mark, "logout")
     assert snapshots(world.data) == before
     assert held(world.data) == hold
 
@@ -390,10 +389,6 @@ def test_samba_aborted_session_takes_no_snapshot(samba: SambaWorld) -> None:
     before, hold = snapshots(samba.data), held(samba.data)
     mark = len(samba.daemon.lines)
     samba.mac.session(bands=2, finish=False)
-    index = samba.daemon.wait_for("disconnect from", after=mark)
-    samba.daemon.wait_for("tick:", after=index)
-    time.sleep(3)
-    samba.results["aborted_log"] = "".join(samba.daemon.lines[mark:])
-    assert "snapshot taken on the session end" not in "".join(samba.daemon.lines[mark:])
+    samba.results["aborted_log"] = looked_and_waited(samba.daemon, mark, "disconnect from")
     assert snapshots(samba.data) == before
     assert held(samba.data) == hold
