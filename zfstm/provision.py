@@ -185,6 +185,11 @@ def plan_provision(
     else:
         stanza = smb_stanza(request.share, path, request.size_bytes, request.valid_users)
         advice.append("Samba keeps no CNID database; set `fruit:metadata = stream` etc. in [global] as you prefer")
+        advice.append(
+            "to snapshot the moment a backup ends (docs/events.md), add to the share: "
+            'root postexec = zfstm notify --source samba --path "%P"; to zfstm.toml: '
+            f'[events] fce_listener = "127.0.0.1:{DEFAULT_FCE_PORT}"; and run `zfstm daemon`'
+        )
     if request.size_bytes is not None:
         advice.append(
             "the size limit Time Machine sees equals the refquota; snapshots are not charged to the refquota, "
