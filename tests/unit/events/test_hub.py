@@ -3,6 +3,7 @@ regular tick keeps its schedule; garbage and writes outside the shares make none
 
 from __future__ import annotations
 
+import itertools
 import socket
 from collections.abc import Sequence
 from datetime import timedelta
@@ -119,3 +120,68 @@ def test_a_samba_notice_ticks_the_samba_target(tmp_path: Path) -> None:
     assert calls == [None, ("other",)]
     record = read_event(tmp_path, "other")
     assert record is not None and record.last.source is EventSource.SAMBA
+
+
+@attrs.define
+class FakeClock:
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@attrs.define
+class Storm:
+    """Events that always have a target due: a storm that never ends."""
+
+    clock: FakeClock
+    looks: int = 0
+
+    def fds(self) -> list[int]:
+        return []
+
+    def receive(self, ready: Sequence[int]) -> None:
+        raise AssertionError("no sockets here")
+
+    def due(self) -> list[Target]:
+        return list(config().targets[:1])
+
+    def next_due(self) -> float | None:
+        return self.clock.now
+
+    def looked(self, targets: Sequence[Target], report: TickReport | None) -> None:
+        self.looks += 1
+
+
+@attrs.define
+class FakeStop:
+    clock: FakeClock
+    reason: str = ""
+    stopped: bool = False
+
+    def is_set(self) -> bool:
+        return self.stopped
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.stopped
+
+    def wait_readable(self, timeout: float | None = None, fds: Sequence[int] = ()) -> list[int]:
+        self.clock.now += 7.0  # every early look costs 7 s
+        return []
+
+
+def test_a_storm_of_early_looks_never_postpones_the_regular_tick() -> None:
+    clock = FakeClock()
+    storm, stop = Storm(clock), FakeStop(clock)
+    regular: list[float] = []
+
+    def tick(targets: Sequence[Target] | None) -> TickReport:
+        if targets is None:
+            regular.append(clock.now)
+            if len(regular) == 4:
+                stop.stopped = True
+        return EMPTY
+
+    assert event_loop(tick, timedelta(seconds=60), stop, storm, clock=clock) == 0
+    assert storm.looks > 20
+    assert all(later - earlier < 60 + 7 for earlier, later in itertools.pairwise(regular))
