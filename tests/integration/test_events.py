@@ -221,7 +221,14 @@ def test_logout_after_a_completed_backup_takes_the_known_good_snapshot(world: Wo
     assert "logout" in "".join(world.daemon.lines[mark:index])
 
 
+def only_once(world: World) -> None:
+    """What does not depend on the netatalk build runs against 4.2 only (VM time)."""
+    if world.version != "4.2":
+        pytest.skip("the same daemon code as for 4.2; 3.1 proves only that its logout arrives")
+
+
 def test_status_shows_the_last_event_and_its_source(world: World) -> None:
+    only_once(world)
     done = zfstm(world.work, "status", "--json")
     assert done.returncode == 0, done.stderr
     event = json.loads(done.stdout)["targets"][0]["event"]
@@ -242,6 +249,7 @@ def looked_and_waited(daemon: Daemon, mark: int, event: str) -> str:
 
 def test_an_aborted_session_takes_no_snapshot(world: World) -> None:
     """Bands written, no new completion, logout: the daemon looks and waits; the known-good hold stays put."""
+    only_once(world)
     before, hold = snapshots(world.data), held(world.data)
     mark = len(world.daemon.lines)
     world.mac.connect()
@@ -253,7 +261,8 @@ def test_an_aborted_session_takes_no_snapshot(world: World) -> None:
 
 
 def test_a_forged_logout_from_another_address_is_ignored(world: World) -> None:
-    """A logout sent to the loopback port from the guest's own network address (not loopback) is dropped."""
+    """A logout sent to the loopback port from an address of the guest that is not loopback is dropped."""
+    only_once(world)
     mark = len(world.daemon.lines)
     packet = build_fce(FcePacket(2, FceEvent.LOGOUT, 7, "", pid=1, user="mallory"))
     run("ip", "addr", "add", f"{FORGED}/32", "dev", "lo")  # an address of this host that is not loopback
@@ -346,10 +355,11 @@ def samba() -> Iterator[SambaWorld]:
     subprocess.run(
         ["smbpasswd", "-c", str(SMB_CONF), "-a", "-s", "tmuser"], input="tmpass\ntmpass\n", text=True, check=True
     )
-    smbd = subprocess.Popen(
-        ["smbd", "--foreground", "--no-process-group", "-s", str(SMB_CONF)],
+    smbd = subprocess.Popen(  # its own session: smbd's exit signals its whole process group (seen: pytest died)
+        ["smbd", "--foreground", "-s", str(SMB_CONF)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     results: dict[str, Any] = {}
     daemon: Daemon | None = None
