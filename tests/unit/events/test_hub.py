@@ -44,22 +44,15 @@ def send(hub: EventHub, *packets: FcePacket | bytes) -> None:
             sock.sendto(packet if isinstance(packet, bytes) else build_fce(packet), ("127.0.0.1", hub.fce.port))
 
 
-def test_a_logout_ticks_its_target_early(tmp_path: Path) -> None:
-    cfg = config()
-    hub = EventHub(cfg, [("tm", "/tank/tm"), ("other", "/tank/other")], tmp_path)
+def ticks_until_the_first_early_one(hub: EventHub, *packets: FcePacket | bytes) -> list[tuple[str, ...] | None]:
+    """Run the loop: ``packets`` arrive during the regular tick at start; stop after the first early tick."""
     stop = StopRequest()
     calls: list[tuple[str, ...] | None] = []
 
     def tick(targets: Sequence[Target] | None) -> TickReport:
         calls.append(None if targets is None else tuple(t.name for t in targets))
-        if targets is None and len(calls) == 1:  # after the regular tick at start: what a Mac and a stranger send
-            send(
-                hub,
-                b"garbage",
-                FcePacket(2, FceEvent.FILE_CREATE, 1, "/etc/shadow", pid=9),
-                FcePacket(2, FceEvent.FILE_CREATE, 2, "/tank/tm/Mac.sparsebundle/bands/0", pid=7, user="tmuser"),
-                FcePacket(2, FceEvent.LOGOUT, 3, "", pid=7, user="tmuser"),
-            )
+        if targets is None and len(calls) == 1:
+            send(hub, *packets)
         if targets is not None:
             stop.request()
         return EMPTY
@@ -68,6 +61,18 @@ def test_a_logout_ticks_its_target_early(tmp_path: Path) -> None:
         assert event_loop(tick, timedelta(hours=1), stop, hub) == 0
     finally:
         hub.close()
+    return calls
+
+
+def test_a_logout_ticks_its_target_early(tmp_path: Path) -> None:
+    hub = EventHub(config(), [("tm", "/tank/tm"), ("other", "/tank/other")], tmp_path)
+    calls = ticks_until_the_first_early_one(  # what a Mac and a stranger send
+        hub,
+        b"garbage",
+        FcePacket(2, FceEvent.FILE_CREATE, 1, "/etc/shadow", pid=9),
+        FcePacket(2, FceEvent.FILE_CREATE, 2, "/tank/tm/Mac.sparsebundle/bands/0", pid=7, user="tmuser"),
+        FcePacket(2, FceEvent.LOGOUT, 3, "", pid=7, user="tmuser"),
+    )
     assert calls == [None, ("tm",)]
     assert "tm" in hub.ends() and "other" not in hub.ends()
     record = read_event(tmp_path, "tm")
@@ -100,23 +105,8 @@ def test_a_target_whose_look_finds_the_backup_active_is_looked_at_again(tmp_path
 
 
 def test_a_samba_notice_ticks_the_samba_target(tmp_path: Path) -> None:
-    cfg = config()
-    hub = EventHub(cfg, [], tmp_path, hook_shares=[("other", "/tank/other")])
-    stop = StopRequest()
-    calls: list[tuple[str, ...] | None] = []
-
-    def tick(targets: Sequence[Target] | None) -> TickReport:
-        calls.append(None if targets is None else tuple(t.name for t in targets))
-        if targets is None:
-            send(hub, build_notice(Notice(EventSource.SAMBA, "/tank/other")))
-        else:
-            stop.request()
-        return EMPTY
-
-    try:
-        assert event_loop(tick, timedelta(hours=1), stop, hub) == 0
-    finally:
-        hub.close()
+    hub = EventHub(config(), [], tmp_path, hook_shares=[("other", "/tank/other")])
+    calls = ticks_until_the_first_early_one(hub, build_notice(Notice(EventSource.SAMBA, "/tank/other")))
     assert calls == [None, ("other",)]
     record = read_event(tmp_path, "other")
     assert record is not None and record.last.source is EventSource.SAMBA
