@@ -42,3 +42,13 @@ def test_listening_without_any_event_warns_only_after_the_period() -> None:
 def test_never_listened_warns() -> None:
     finding = silence_finding(ON, TARGET, None, None, NOW)
     assert finding is not None and "daemon" in finding.message
+
+
+def test_status_renders_the_last_event() -> None:
+    from zfstm.lifecycle.status import event_json, event_text
+
+    assert event_json(None) is None
+    shown = event_json(record(DAY))
+    assert shown is not None and shown["source"] == "netatalk-fce" and shown["kind"] == "logout"
+    assert shown["session_end"] is not None
+    assert "from netatalk-fce" in event_text(record(DAY))
