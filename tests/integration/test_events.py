@@ -355,8 +355,10 @@ def samba() -> Iterator[SambaWorld]:
     subprocess.run(
         ["smbpasswd", "-c", str(SMB_CONF), "-a", "-s", "tmuser"], input="tmpass\ntmpass\n", text=True, check=True
     )
-    smbd = subprocess.Popen(  # its own session: smbd's exit signals its whole process group (seen: pytest died)
-        ["smbd", "--foreground", "-s", str(SMB_CONF)],
+    # --no-process-group as in the run that passed (without it smbd never answered); its own session so that its
+    # exit, which signals its process group, cannot reach pytest (seen: pytest died in the teardown)
+    smbd = subprocess.Popen(
+        ["smbd", "--foreground", "--no-process-group", "-s", str(SMB_CONF)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
