@@ -45,6 +45,7 @@ from zfstm.config_model import (
     platform_defaults,
 )
 from zfstm.errors import ConfigError, ZfstmError
+from zfstm.events.model import EventsConfig, parse_listener
 from zfstm.monitor import (
     MISSING_STATES,
     VERIFICATION_FAILED_STATES,
@@ -77,9 +78,11 @@ TOP_KEYS = (
     "file_server",
     "check",
     "hooks",
+    "events",
     "targets",
 )
 HOOKS_KEYS = ("after_known_good", "timeout")
+EVENTS_KEYS = ("fce_listener", "settle", "min_interval", "retry_for", "silence_warning")
 BACKEND_KEYS = ("kind", "prefix", "prefix_joins")
 NAMING_KEYS = ("pattern", "adopt")
 ADOPT_KEYS = ("pattern", "zone", "suffix")
@@ -403,6 +406,30 @@ def _hooks(reader: _Reader, raw: object) -> HooksConfig:
     return HooksConfig(command, timeout)
 
 
+def _events(reader: _Reader, raw: object) -> EventsConfig:
+    """The ``[events]`` table (docs/events.md)."""
+    table = reader.table(raw, ("events",), EVENTS_KEYS)
+    base = EventsConfig()
+
+    def get(key: str, convert: Callable[[Any], T], default: T) -> T:
+        return reader.convert(("events", key), table.get(key, ABSENT), convert, default)
+
+    def zero_ok(value: object) -> timedelta:
+        return _duration(value, allow_zero=True)
+
+    return EventsConfig(
+        fce_listener=get("fce_listener", _listener, None),
+        settle=get("settle", zero_ok, base.settle),
+        min_interval=get("min_interval", zero_ok, base.min_interval),
+        retry_for=get("retry_for", zero_ok, base.retry_for),
+        silence_warning=get("silence_warning", _duration, base.silence_warning),
+    )
+
+
+def _listener(value: object) -> tuple[str, int]:
+    return parse_listener(_string(value))
+
+
 def _detector(reader: _Reader, layers: Layers) -> tuple[DetectorSettings, DuePolicy]:
     values = _layered(layers)
     base, due = DetectorSettings(), DuePolicy()
@@ -617,6 +644,7 @@ def parse_config(text: str, source: str = "<config>", *, platform: str = sys.pla
     _detector(reader, [_section(reader, top, "detector", DETECTOR_KEYS)])
     _file_server(reader, [_section(reader, top, "file_server", FILE_SERVER_KEYS)], defaults, ())
     _check(reader, [_section(reader, top, "check", tuple(CHECK_KEYS))])
+    events = _events(reader, top.get("events", ABSENT))
     raw_targets = top.get("targets", ABSENT)
     targets: list[tuple[int, Target]] = []
     if raw_targets is ABSENT or raw_targets == []:
@@ -641,6 +669,7 @@ def parse_config(text: str, source: str = "<config>", *, platform: str = sys.pla
         interval=interval,
         run_dir=run_dir,
         state_dir=state_dir,
+        events=events,
     )
 
 

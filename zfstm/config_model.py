@@ -15,6 +15,7 @@ from enum import StrEnum
 
 import attrs
 
+from zfstm.events.model import EventsConfig
 from zfstm.monitor import Thresholds
 from zfstm.naming import DEFAULT_SCHEME, NamingScheme
 from zfstm.retention.policy import DEFAULT_POLICY, Policy
@@ -172,6 +173,7 @@ class Config:
     interval: timedelta = DEFAULT_INTERVAL
     run_dir: str | None = None
     state_dir: str | None = None
+    events: EventsConfig = attrs.field(factory=EventsConfig)
 
     def target(self, name: str) -> Target | None:
         """The target called ``name`` (or whose dataset is ``name``), or None."""

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from zfstm.config_model import Config, FileServerConfig, HooksConfig, Target
+from zfstm.events.model import EventsConfig
 from zfstm.monitor import Thresholds, format_age_limit, format_capacity_limit
 from zfstm.retention.durations import format_duration
 from zfstm.retention.policy import Policy
@@ -98,6 +99,17 @@ def target_document(target: Target) -> dict[str, Any]:
     return document
 
 
+def events_document(events: EventsConfig) -> dict[str, Any]:
+    """The ``[events]`` table (listeners only when set)."""
+    document: dict[str, Any] = {}
+    if events.fce_listener is not None:
+        host, port = events.fce_listener
+        document["fce_listener"] = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    for key in ("settle", "min_interval", "retry_for", "silence_warning"):
+        document[key] = _duration_text(getattr(events, key))
+    return document
+
+
 def config_document(config: Config) -> dict[str, Any]:
     """Everything the configuration decides, defaults included."""
     document: dict[str, Any] = {"interval": format_duration(config.interval)}
@@ -122,6 +134,7 @@ def config_document(config: Config) -> dict[str, Any]:
             "after_known_good": list(config.hooks.after_known_good),
             "timeout": format_duration(config.hooks.timeout),
         }
+    document["events"] = events_document(config.events)
     document["targets"] = [target_document(target) for target in config.targets]
     return document
 

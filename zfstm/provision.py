@@ -18,6 +18,7 @@ from typing import Literal
 import attrs
 
 from zfstm.errors import UsageError
+from zfstm.events.model import DEFAULT_FCE_PORT, fce_global_lines
 from zfstm.netatalk.afpconf import parse_ini
 from zfstm.zfs import DatasetName
 
@@ -176,9 +177,19 @@ def plan_provision(
                 "a rollback), and netatalk would then treat every file as new and hand out new CNIDs"
             )
         advice.append(f"zfstm snapshots {cnid.full} in the same transaction group as {request.dataset.full}")
+        advice.append(
+            "to snapshot the moment a backup ends (docs/events.md), add to afp.conf's [Global]: "
+            + "; ".join(fce_global_lines())
+            + f'; to zfstm.toml: [events] fce_listener = "127.0.0.1:{DEFAULT_FCE_PORT}"; and run `zfstm daemon`'
+        )
     else:
         stanza = smb_stanza(request.share, path, request.size_bytes, request.valid_users)
         advice.append("Samba keeps no CNID database; set `fruit:metadata = stream` etc. in [global] as you prefer")
+        advice.append(
+            "to snapshot the moment a backup ends (docs/events.md), add to the share: "
+            'root postexec = zfstm notify --source samba --path "%P"; to zfstm.toml: '
+            f'[events] fce_listener = "127.0.0.1:{DEFAULT_FCE_PORT}"; and run `zfstm daemon`'
+        )
     if request.size_bytes is not None:
         advice.append(
             "the size limit Time Machine sees equals the refquota; snapshots are not charged to the refquota, "

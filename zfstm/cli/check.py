@@ -4,7 +4,8 @@ Exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a configuration it ca
 error; a target that cannot be read is UNKNOWN with its cause, the others are still checked), and one summary line
 with performance data; --json gives every finding. Checked per target: age of the last completed backup, Time
 Machine's verification verdict, age of the last zfstm snapshot and of the known-good one, an unfinished rollback,
-and the pool's capacity. Ages take durations such as 36h or 7d; capacity takes fractions or percentages (80%).
+the pool's capacity, and (with [events]) that session events still arrive. Ages take durations such as 36h or 7d;
+capacity takes fractions or percentages (80%).
 Thresholds come from the built-in defaults, then the configuration's [check] table, then the target's
 [targets.check], key by key; a flag given here wins over all of them, for every target.
 Read-only and lock-free, like `zfstm status`.
@@ -22,6 +23,8 @@ import attrs
 from zfstm.cli.config import add_config_argument, backend_for, load_from_args, now_from, select_targets, state_dir_for
 from zfstm.deadline import deadline, positive_seconds
 from zfstm.errors import ZfstmError
+from zfstm.events.record import listening_since, read_event
+from zfstm.events.silence import silence_finding
 from zfstm.lifecycle.observe import observe
 from zfstm.lifecycle.status import target_status
 from zfstm.monitor import (
@@ -139,6 +142,9 @@ def _run(args: argparse.Namespace) -> int:
                 status, unfinished=unfinished.get(target.name), capacity=pool_capacity(backend, target.dataset)
             )
             findings.extend(evaluate(facts, attrs.evolve(target.check, **overrides), now))
+            state_dir = state_dir_for(config)
+            quiet = silence_finding(config, target, read_event(state_dir, target.name), listening_since(state_dir), now)
+            findings.extend([quiet] if quiet is not None else [])
         except Exception as exc:  # this target is UNKNOWN with its cause; the others are still checked
             text = str(exc) if isinstance(exc, ZfstmError) else f"internal error {type(exc).__name__}: {exc}"
             findings.append(Finding(target.name, "read", State.UNKNOWN, None, f"cannot be read: {text}"))

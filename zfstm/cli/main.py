@@ -35,6 +35,7 @@ VERBS: tuple[str, ...] = (
     "provision",
     "check",
     "service",
+    "notify",
 )
 
 log = logging.getLogger("zfstm")

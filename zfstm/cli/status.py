@@ -17,6 +17,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import attrs
+
 from zfstm import __version__
 from zfstm.atomicfile import write_atomically
 from zfstm.cli.config import (
@@ -29,6 +31,7 @@ from zfstm.cli.config import (
 )
 from zfstm.config_model import Config, Target
 from zfstm.errors import InternalError, ZfstmError
+from zfstm.events.record import read_event
 from zfstm.lifecycle.observe import observe
 from zfstm.lifecycle.status import TargetStatus, status_json, status_text, target_status
 from zfstm.prometheus import TargetSample, prometheus_text
@@ -64,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     errors: list[tuple[str, ZfstmError]] = []
     for target in select_targets(config, args.targets):
         try:
-            statuses.append(target_status(observe(backend, config, target, state_dir=None), now))
+            status = target_status(observe(backend, config, target, state_dir=None), now)
+            event = read_event(state_dir_for(config), target.name) if config.events.enabled else None
+            statuses.append(attrs.evolve(status, event=event))
         except Exception as exc:  # one target's trouble is reported; the others are still shown
             error = exc if isinstance(exc, ZfstmError) else InternalError(f"{type(exc).__name__}: {exc}")
             errors.append((target.name, error))

@@ -106,6 +106,7 @@ def decide_target(obs: TargetObservation, now: datetime, *, manual: bool = False
         open_sessions=obs.open_sessions,
         written_bytes=obs.data.written,
         previous_written_bytes=obs.previous_written,
+        session_ended_at=obs.session_end,
     )
     activity = detect(observations, target.detector)
     if target.replica:

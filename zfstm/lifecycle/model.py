@@ -103,3 +103,5 @@ class TargetObservation:
     open_sessions: int | None = None
     previous_written: int | None = None
     share_path: str = ""
+    #: the last file-server session end an event reported (zfstm.events), None without events
+    session_end: datetime | None = None

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from zfstm.config_model import FileServerKind, Target
+from zfstm.events.record import EventRecord
 from zfstm.lifecycle.model import SnapshotView, TargetObservation
 from zfstm.timemachine import properties as props
 from zfstm.timemachine.detector import Activity, Observations, detect
@@ -38,6 +39,8 @@ class TargetStatus:
     open_sessions: int | None = None
     #: why a rollback of this Netatalk share cannot be paired, and what to do (None: nothing to say)
     cnid_layout: str | None = None
+    #: the last session event the daemon recorded (zfstm.events), None without events
+    event: EventRecord | None = None
 
     @property
     def managed_count(self) -> int:
@@ -117,6 +120,25 @@ def snapshot_json(view: SnapshotView) -> dict[str, Any]:
     }
 
 
+def event_json(record: EventRecord | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    event = record.last
+    return {
+        "at": format_utc(event.at),
+        "source": event.source.value,
+        "kind": event.kind.value,
+        "detail": event.detail,
+        "session_end": _time(record.session_end),
+    }
+
+
+def event_text(record: EventRecord) -> str:
+    event = record.last
+    text = f"last event {format_utc(event.at)} from {event.source.value}: {event.detail or event.kind.value}"
+    return text + (f"; last session end {format_utc(record.session_end)}" if record.session_end else "")
+
+
 def status_json(statuses: list[TargetStatus], backend: Mapping[str, str] | None = None) -> dict[str, Any]:
     """``{"backend": {"kind", "label", "reason"}, "targets": [...]}``; ``backend`` (``BackendChoice.as_json()``)
     only when given."""
@@ -138,6 +160,7 @@ def status_json(statuses: list[TargetStatus], backend: Mapping[str, str] | None 
                 "snapshot_count": len(s.snapshots),
                 "managed_count": s.managed_count,
                 "snapshots": [snapshot_json(view) for view in s.snapshots],
+                "event": event_json(s.event),
             }
             for s in statuses
         ]
@@ -182,6 +205,8 @@ def status_text(
         lines.append(f"{s.target}: {s.activity.state.value}: {s.activity.reason}")
         if s.cnid_layout:
             lines.append(f"{s.target}: note: {s.cnid_layout}")
+        if s.event is not None:
+            lines.append(f"{s.target}: {event_text(s.event)}")
         if not snapshots:
             continue
         if not s.snapshots:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -112,14 +112,20 @@ def run_tick(
     force: bool = False,
     prune: bool = True,
     sessions: SessionCounter = count_sessions,
+    session_ends: Mapping[str, datetime] | None = None,
 ) -> TickReport:
-    """One tick over ``targets`` (see the module docstring for the order)."""
+    """One tick over ``targets`` (see the module docstring for the order).
+
+    ``session_ends`` (target name -> the last session end an event reported, from the daemon's zfstm.events) lets
+    the detector call a backup finished when its session ends instead of after the quiet period."""
     with target_locks(targets, run_dir) as (locked, busy):
         failures: list[Failure] = []
         observations: list[TargetObservation] = []
         for target in locked:
             try:
-                observations.append(observe(backend, config, target, state_dir=state_dir, sessions=sessions))
+                seen = observe(backend, config, target, state_dir=state_dir, sessions=sessions)
+                ended = (session_ends or {}).get(target.name)
+                observations.append(attrs.evolve(seen, session_end=ended) if ended is not None else seen)
             except Exception as exc:  # reported for this target; the others go on
                 failures.append(_fail(target.name, "observe", exc))
         plan, observations = isolated(

@@ -19,6 +19,7 @@ import select
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from types import TracebackType
 
 
@@ -49,15 +50,24 @@ class StopRequest:
 
         A byte from another signal (one whose handler requests nothing) is drained and the sleep goes on.
         """
+        self.wait_readable(timeout)
+        return self._requested
+
+    def wait_readable(self, timeout: float | None = None, fds: Sequence[int] = ()) -> list[int]:
+        """Like :meth:`wait`, but also ends when one of ``fds`` (the daemon's event sockets) is readable;
+        returns those that are (empty after a stop request or the timeout)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._requested:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            readable, _, _ = select.select([self._read], [], [], left)
-            if readable:
+            readable, _, _ = select.select([self._read, *fds], [], [], left)
+            if self._read in readable:
                 os.read(self._read, 4096)  # Python's handler runs at the next bytecode: before the loop's test
-            else:  # the timeout ran out (without one, select returns only when readable)
+            ready = [fd for fd in readable if fd != self._read]
+            if ready:
+                return ready
+            if not readable:  # the timeout ran out (without one, select returns only when readable)
                 break
-        return self._requested
+        return []
 
     def close(self) -> None:
         if self._previous_wakeup is not None:

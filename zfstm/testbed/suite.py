@@ -57,6 +57,7 @@ GROUPS = (
             "tests/integration/test_netatalk31.py",  # netatalk 3.1 beside 4.2: about 2 min in its VM (2026-12-03)
             "tests/integration/test_rollback_resume_rebuild.py",  # the rebuild plan's boundaries, ~6 min
             "tests/integration/test_samba.py",  # provision, smbclient, tick, rollback, served again: 1.4-2.3 min
+            "tests/integration/test_events.py",  # session ends: netatalk 4.2, 3.1, Samba; ~4.5 min (2026-12-03)
         ),
     ),
 )

@@ -4,6 +4,8 @@ Signals, first match wins (docs/timemachine.md explains each):
 
 1. an ``.incomplete`` bundle exists                                   -> in progress (a first backup is being built)
 2. AFP/SMB sessions are open on the share                             -> in progress (the volume is still mounted)
+2b. a file-server session ended after the latest completion (within the clock tolerance), no session is open
+   (known), and neither rule 4 nor rule 5 applies                     -> completed and quiet (the Mac let go)
 3. the dataset's ``written`` grew by more than the noise allowance    -> in progress (something is writing)
 4. the latest completion date is later than now (beyond tolerance)    -> unknown (a clock is wrong)
 5. bands were written after the latest completion (beyond the slack) -> in progress while recent, then idle
@@ -12,6 +14,10 @@ Signals, first match wins (docs/timemachine.md explains each):
 7. a completion date but no band mtimes                               -> unknown (cannot tell whether it is quiet)
 8. the last write (completion or band) is younger than the quiet period -> in progress (the backup is settling)
 9. otherwise                                                          -> completed and quiet
+
+Rule 2b is how events (zfstm.events) make the snapshot immediate: the session end stands in for the quiet period
+(and for the growth of ``written``, which is the session's own writes). It never overrides evidence of activity
+other than those two: a first backup, an open session, a wrong clock, bands newer than the completion.
 
 Evidence of activity always wins over evidence of completion: a false "in progress" only delays a snapshot, a false
 "completed" could mark a half-written backup as known-good.
@@ -80,6 +86,7 @@ class Observations:
     open_sessions: int | None = None
     written_bytes: int | None = None
     previous_written_bytes: int | None = None
+    session_ended_at: datetime | None = attrs.field(default=None, validator=aware)
 
     @classmethod
     def from_share(
@@ -90,6 +97,7 @@ class Observations:
         open_sessions: int | None = None,
         written_bytes: int | None = None,
         previous_written_bytes: int | None = None,
+        session_ended_at: datetime | None = None,
     ) -> Observations:
         """Observations from a share scan plus what the ZFS and file-server shells know."""
         return cls(
@@ -100,6 +108,7 @@ class Observations:
             open_sessions=open_sessions,
             written_bytes=written_bytes,
             previous_written_bytes=previous_written_bytes,
+            session_ended_at=session_ended_at,
         )
 
 
@@ -117,6 +126,9 @@ def detect(obs: Observations, settings: DetectorSettings | None = None) -> Activ
         return activity(
             ActivityState.IN_PROGRESS, f"{obs.open_sessions} file-server session(s) open: the volume is mounted"
         )
+    ended = _session_ended_after_completion(obs, settings)
+    if ended is not None:
+        return activity(ActivityState.COMPLETED_AND_QUIET, ended)
     growth = _written_growth(obs)
     if growth is not None and growth > settings.written_noise_bytes:
         return activity(ActivityState.IN_PROGRESS, f"{growth} bytes written to the dataset since the last look")
@@ -163,3 +175,16 @@ def _written_growth(obs: Observations) -> int | None:
         return None
     growth = obs.written_bytes - obs.previous_written_bytes
     return growth if growth >= 0 else None
+
+
+def _session_ended_after_completion(obs: Observations, settings: DetectorSettings) -> str | None:
+    """Rule 2b's reason, when it applies: a session end after the latest completion, nothing open, and rules 4
+    and 5 would not object; None otherwise."""
+    ended, completed, band = obs.session_ended_at, obs.latest_completion, obs.newest_band_mtime
+    if ended is None or completed is None or obs.open_sessions != 0:
+        return None
+    if completed > obs.now + settings.clock_skew_tolerance or ended + settings.clock_skew_tolerance < completed:
+        return None
+    if band is not None and band > completed + settings.completion_slack:
+        return None
+    return f"completed at {format_utc(completed)}; the file-server session ended at {format_utc(ended)}, none open"

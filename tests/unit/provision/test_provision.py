@@ -131,3 +131,10 @@ def test_identical_section_is_unchanged() -> None:
     """Provisioning twice with the same stanza leaves the file alone."""
     change = config_change("[Global]\n" + STANZA, STANZA, "TM", "afp.conf", force=False)
     assert change.action == "unchanged"
+
+
+def test_both_plans_say_how_to_snapshot_at_the_session_end() -> None:
+    netatalk = plan_provision(request(), existing=frozenset(), mountpoints=MOUNTS, force=False)
+    assert any("fce version = 2" in line and "fce_listener" in line for line in netatalk.advice)
+    samba = plan_provision(request(server="samba"), existing=frozenset(), mountpoints=MOUNTS, force=False)
+    assert any("root postexec = zfstm notify" in line for line in samba.advice)

@@ -6,7 +6,7 @@ _zfstm() {
     cmd=zfstm
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$cmd ${COMP_WORDS[i]}" in
-            "zfstm cnid"|"zfstm cnid check"|"zfstm cnid migrate"|"zfstm plan"|"zfstm prune"|"zfstm config"|"zfstm config check"|"zfstm snapshot"|"zfstm run"|"zfstm daemon"|"zfstm status"|"zfstm rollback"|"zfstm provision"|"zfstm check"|"zfstm service"|"zfstm service install"|"zfstm service print") cmd="$cmd ${COMP_WORDS[i]}" ;;
+            "zfstm cnid"|"zfstm cnid check"|"zfstm cnid migrate"|"zfstm plan"|"zfstm prune"|"zfstm config"|"zfstm config check"|"zfstm snapshot"|"zfstm run"|"zfstm daemon"|"zfstm status"|"zfstm rollback"|"zfstm provision"|"zfstm check"|"zfstm service"|"zfstm service install"|"zfstm service print"|"zfstm notify") cmd="$cmd ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$cmd:$prev" in
@@ -96,9 +96,12 @@ _zfstm() {
         "zfstm service install:--root") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm service install:--platform") COMPREPLY=($(compgen -W 'linux smartos-global illumos' -- "$cur")); return ;;
         "zfstm service install:--zfstm-bin") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "zfstm notify:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "zfstm notify:--source") COMPREPLY=($(compgen -W 'samba' -- "$cur")); return ;;
+        "zfstm notify:--path") COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "zfstm") COMPREPLY=($(compgen -W 'cnid plan prune config snapshot run daemon status rollback provision check service -h --help --version -v --verbose --syslog' -- "$cur")) ;;
+        "zfstm") COMPREPLY=($(compgen -W 'cnid plan prune config snapshot run daemon status rollback provision check service notify -h --help --version -v --verbose --syslog' -- "$cur")) ;;
         "zfstm cnid") COMPREPLY=($(compgen -W 'check migrate -h --help' -- "$cur")) ;;
         "zfstm cnid check") COMPREPLY=($(compgen -W '-h --help --afp-conf --statedir --examples --json --live' -- "$cur")) ;;
         "zfstm cnid migrate") COMPREPLY=($(compgen -W '-h --help --dataset --dry-run --yes --json --config' -- "$cur")) ;;
@@ -116,6 +119,7 @@ _zfstm() {
         "zfstm service") COMPREPLY=($(compgen -W 'install print -h --help' -- "$cur")) ;;
         "zfstm service install") COMPREPLY=($(compgen -W '-h --help --dry-run --json --root --no-enable --platform --zfstm-bin' -- "$cur")) ;;
         "zfstm service print") COMPREPLY=($(compgen -W 'zfstm.service zfstm.timer zfstm-daemon.service zfstm.xml zfstm-account example-config bash-completion zsh-completion man -h --help' -- "$cur")) ;;
+        "zfstm notify") COMPREPLY=($(compgen -W '-h --help --config --source --path' -- "$cur")) ;;
     esac
 }
 complete -o default -F _zfstm zfstm
