@@ -20,6 +20,7 @@ from zfstm.naming import DEFAULT_SCHEME, NamingScheme
 from zfstm.retention.policy import DEFAULT_POLICY, Policy
 from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.due import DuePolicy
+from zfstm.volume.model import VolumeExport
 from zfstm.zfs.names import DatasetName
 from zfstm.zfs.prefix import CommandPrefix
 
@@ -126,7 +127,8 @@ class Target:
 
     ``share_path`` None means the dataset's mountpoint; ``sparsebundles`` None means every bundle found there.
     ``cnid_dataset`` is snapshotted in the same atomic call as ``dataset`` and pruned in lockstep with it.
-    ``check`` is what `zfstm check` judges it by unless a flag says otherwise.
+    ``check`` is what `zfstm check` judges it by unless a flag says otherwise. ``volume`` set makes it a volume
+    target: ``dataset`` is a zvol exported over iSCSI, judged by its writes (zfstm.volume), with no share to read.
     """
 
     name: str
@@ -139,6 +141,7 @@ class Target:
     detector: DetectorSettings = attrs.field(factory=DetectorSettings)
     due: DuePolicy = attrs.field(factory=DuePolicy)
     check: Thresholds = attrs.field(factory=Thresholds)
+    volume: VolumeExport | None = None
 
 
 @attrs.frozen

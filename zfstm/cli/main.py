@@ -35,6 +35,7 @@ VERBS: tuple[str, ...] = (
     "provision",
     "check",
     "service",
+    "volume",
 )
 
 log = logging.getLogger("zfstm")

@@ -25,8 +25,10 @@ from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, SnapshotView, Targ
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep, plan_cnid_upkeep, plan_target_upkeep
 from zfstm.timemachine.detector import Activity, Observations, detect
 from zfstm.timemachine.due import DueAction, DueDecision, LastSnapshot, Trigger, decide_snapshot
+from zfstm.timemachine.machineid import Verdict
 from zfstm.timemachine.properties import snapshot_properties
 from zfstm.timemachine.timefmt import format_utc
+from zfstm.volume.detector import detect_volume
 from zfstm.zfs.names import SnapshotName
 
 
@@ -100,14 +102,19 @@ def written_since_last(state: DatasetState) -> int | None:
 def decide_target(obs: TargetObservation, now: datetime, *, manual: bool = False) -> TargetDecision:
     """Judge one target: activity, whether a snapshot is due (always, when ``manual``), and its properties."""
     target = obs.target
-    observations = Observations.from_share(
-        obs.scan,
-        now=now,
-        open_sessions=obs.open_sessions,
-        written_bytes=obs.data.written,
-        previous_written_bytes=obs.previous_written,
-    )
-    activity = detect(observations, target.detector)
+    verdict, verified = obs.scan.verdict, obs.scan.verification_date
+    if obs.volume is not None:  # a volume is judged by its writes alone (zfstm.volume.detector)
+        activity = detect_volume(obs.volume, target.detector, now)
+        verdict, verified = Verdict.NOT_APPLICABLE, None
+    else:
+        observations = Observations.from_share(
+            obs.scan,
+            now=now,
+            open_sessions=obs.open_sessions,
+            written_bytes=obs.data.written,
+            previous_written_bytes=obs.previous_written,
+        )
+        activity = detect(observations, target.detector)
     if manual:
         due = DueDecision(
             DueAction.TAKE, f"requested by hand ({activity.state.value}: {activity.reason})", Trigger.MANUAL
@@ -122,8 +129,8 @@ def decide_target(obs: TargetObservation, now: datetime, *, manual: bool = False
         )
     properties = snapshot_properties(
         activity=activity,
-        verdict=obs.scan.verdict,
-        verification_date=obs.scan.verification_date,
+        verdict=verdict,
+        verification_date=verified,
         trigger=due.trigger,
     )
     return TargetDecision(target.name, target.dataset.full, activity, due, properties)
