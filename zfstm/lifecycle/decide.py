@@ -99,22 +99,25 @@ def written_since_last(state: DatasetState) -> int | None:
     return state.written
 
 
+def judge(obs: TargetObservation, now: datetime) -> tuple[Activity, Verdict, datetime | None]:
+    """The detector's activity, the verification verdict and its date: from the share's Time Machine files, or for a
+    volume from its writes alone (zfstm.volume.detector; nothing inside a Mac's filesystem is read)."""
+    if obs.volume is not None:
+        return detect_volume(obs.volume, obs.target.detector, now), Verdict.NOT_APPLICABLE, None
+    observations = Observations.from_share(
+        obs.scan,
+        now=now,
+        open_sessions=obs.open_sessions,
+        written_bytes=obs.data.written,
+        previous_written_bytes=obs.previous_written,
+    )
+    return detect(observations, obs.target.detector), obs.scan.verdict, obs.scan.verification_date
+
+
 def decide_target(obs: TargetObservation, now: datetime, *, manual: bool = False) -> TargetDecision:
     """Judge one target: activity, whether a snapshot is due (always, when ``manual``), and its properties."""
     target = obs.target
-    verdict, verified = obs.scan.verdict, obs.scan.verification_date
-    if obs.volume is not None:  # a volume is judged by its writes alone (zfstm.volume.detector)
-        activity = detect_volume(obs.volume, target.detector, now)
-        verdict, verified = Verdict.NOT_APPLICABLE, None
-    else:
-        observations = Observations.from_share(
-            obs.scan,
-            now=now,
-            open_sessions=obs.open_sessions,
-            written_bytes=obs.data.written,
-            previous_written_bytes=obs.previous_written,
-        )
-        activity = detect(observations, target.detector)
+    activity, verdict, verified = judge(obs, now)
     if manual:
         due = DueDecision(
             DueAction.TAKE, f"requested by hand ({activity.state.value}: {activity.reason})", Trigger.MANUAL
