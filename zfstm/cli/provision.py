@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     if args.server == "iscsi":
         from zfstm.cli.volume import provision_volume
 
-        return provision_volume(args, backend, this_platform())
+        return provision_volume(args, backend, args.platform or this_platform())
     plan, change = build(args, backend)
     target = args.target or plan.request.dataset.full.rsplit("/", 1)[-1]
     if not args.dry_run:

@@ -103,7 +103,7 @@ def provision_volume(args: argparse.Namespace, backend: ZfsBackend, platform: st
     if not args.dry_run:
         if not plan.exists:
             backend.create_volume(dataset, size, dict(plan.properties))
-        control = ExportControl(export, dataset, platform=sys.platform)
+        control = ExportControl(export, dataset, platform=sys.platform)  # the real device path of this machine
         control.settle()
         control.run(plan.commands)
     if args.json:

@@ -106,3 +106,17 @@ def test_provision_dry_run_plans_a_sparse_zvol_and_its_export(capsys: pytest.Cap
     assert plan["export"] == {"kind": "lio", "iqn": "iqn.2026-12.org.zfstm:mac1", "lun": 0}
     assert ["targetcli", "saveconfig"] in plan["commands"]
     assert not backend.exists(VOLUME)
+
+
+def test_provision_on_illumos_plans_comstar_without_volmode(capsys: pytest.CaptureFixture[str]) -> None:
+    """illumos: no volmode property; the export is COMSTAR's (unverified) on the rdsk device path."""
+    args = build_parser().parse_args(
+        ["provision", "tank/mac1", "--server", "iscsi", "--size", "1G", "--platform", "illumos", "--dry-run", "--json"]
+    )
+    args.zfs_backend = FakeBackend()
+    assert args.handler(args) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert "volmode" not in plan["properties"] and plan["export"]["kind"] == "comstar"
+    assert any(
+        argv[:2] == ["stmfadm", "create-lu"] and argv[-1] == "/dev/zvol/rdsk/tank/mac1" for argv in plan["commands"]
+    )
