@@ -131,6 +131,8 @@ class ExportControl:
             self.run(comstar.create_lun(self.export, device, self.export.restore_lun, readonly=True))
             return
         state = lio.read_state(self.export, backstore_name(clone), self.configfs)
+        if state.store_of(self.export.restore_lun) == backstore_name(clone):
+            return  # shown already (a repeated browse)
         if state.has_lun(self.export.restore_lun):
             raise SafetyRefusal(
                 f"{self.export.iqn} already has LUN {self.export.restore_lun}: remove the snapshot shown there first "
@@ -146,6 +148,11 @@ class ExportControl:
             return
         store = backstore_name(clone)
         state = lio.read_state(self.export, store, self.configfs)
+        shown = state.store_of(self.export.restore_lun)
+        if shown not in (None, store):
+            raise SafetyRefusal(
+                f"LUN {self.export.restore_lun} of {self.export.iqn} shows {shown}, not {store}; nothing was removed"
+            )
         lun, backstore = lio.delete_lun(self.export, store, self.export.restore_lun)
         self.run([lun] if state.has_lun(self.export.restore_lun) else [])
         self.run([backstore] if store in state.backstores else [])

@@ -76,12 +76,17 @@ class LioState:
 
     target_exists: bool
     luns: frozenset[int]
+    #: LUN number -> the backstore it shows (a symlink in the LUN's directory, as rtslib reads it)
+    lun_stores: tuple[tuple[int, str], ...]
     backstores: frozenset[str]
     sessions: tuple[str, ...]
     write_mbytes: int | None
 
     def has_lun(self, lun: int) -> bool:
         return lun in self.luns
+
+    def store_of(self, lun: int) -> str | None:
+        return dict(self.lun_stores).get(lun)
 
 
 def _read(path: Path) -> str | None:
@@ -110,10 +115,18 @@ def read_state(export: VolumeExport, backstore: str, root: Path = CONFIGFS) -> L
         if path.name.removeprefix("lun_").isdigit()
     )
     stores = {path.name: path for path in root.glob("core/iblock_*/*") if path.is_dir()}
+    links = tuple(
+        (int(lun_dir.name.removeprefix("lun_")), link.resolve().name)
+        for lun_dir in (tpgt / "lun").glob("lun_*")
+        if lun_dir.name.removeprefix("lun_").isdigit()
+        for link in lun_dir.iterdir()
+        if link.is_symlink()
+    )
     counter = _read(stores[backstore] / "statistics" / "scsi_lu" / "write_mbytes") if backstore in stores else None
     return LioState(
         target_exists=tpgt.is_dir(),
         luns=luns,
+        lun_stores=links,
         backstores=frozenset(stores),
         sessions=sessions_in(tpgt) if tpgt.is_dir() else (),
         write_mbytes=int(counter.strip()) if counter is not None and counter.strip().isdigit() else None,

@@ -29,6 +29,8 @@ def configfs(root: Path, *, luns: Sequence[int] = (0,), sessions: str = "", stor
     stats = root / "core" / "iblock_0" / store / "statistics" / "scsi_lu"
     stats.mkdir(parents=True)
     (stats / "write_mbytes").write_text("42\n")
+    for lun in luns:
+        (tpgt / "lun" / f"lun_{lun}" / "a1b2c3").symlink_to(root / "core" / "iblock_0" / store)
     return root
 
 
@@ -71,6 +73,7 @@ def test_read_state_from_configfs(tmp_path: Path) -> None:
     root = configfs(tmp_path, luns=(0, 1), sessions="iqn.1993-08.org.debian:01:abc\n")
     state = lio.read_state(EXPORT, "tank_mac1", root)
     assert state.luns == {0, 1} and state.backstores == {"tank_mac1"}
+    assert state.store_of(1) == "tank_mac1" and state.store_of(2) is None
     assert state.sessions == ("iqn.1993-08.org.debian:01:abc",)
     assert state.write_mbytes == 42
     absent = lio.read_state(EXPORT, "tank_mac1", tmp_path / "nothing")
@@ -112,3 +115,13 @@ def test_comstar_guid_is_stable_and_commands_follow_the_manuals() -> None:
     )
     assert comstar.sessions_from("Target: iqn\n    Sessions: 2\n") == 2
     assert comstar.sessions_from("garbage") is None
+
+
+def test_unbrowse_refuses_a_restore_lun_that_shows_another_clone(tmp_path: Path) -> None:
+    """LUN 1 showing some other backstore is left alone: unbrowse removes only what browse made."""
+    root = configfs(tmp_path, luns=(0, 1))
+    runner = Recorder()
+    clone = browse_dataset(SnapshotName.parse("tank/mac1@zfstm-20261203T120000Z"))
+    with pytest.raises(SafetyRefusal, match="shows tank_mac1"):
+        ExportControl(EXPORT, DATASET, runner=runner, configfs=root).hide(clone)
+    assert runner.calls == []
