@@ -63,6 +63,7 @@ from zfstm.retention.policy_text import policy_from_settings
 from zfstm.textfile import UnreadableFile, read_small_text
 from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.due import DuePolicy
+from zfstm.volume.model import ExportKind, VolumeExport, check_iqn, check_lun, default_iqn
 from zfstm.zfs.names import DatasetName
 
 T = TypeVar("T")
@@ -123,7 +124,9 @@ TARGET_KEYS = (
     "detector",
     "check",
     "replica",
+    "volume",
 )
+VOLUME_KEYS = ("export", "iqn", "lun", "restore_lun", "portal")
 _TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SIZE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(i?b?)\s*", re.IGNORECASE)
 _NONE_WORDS = ("none", "off", "never", "no")
@@ -580,10 +583,44 @@ def _target(
 
     retention = _retention(reader, layers("retention", RETENTION_ALLOWED))
     detector, due = _detector(reader, layers("detector", DETECTOR_KEYS))
-    server = _file_server(reader, layers("file_server", FILE_SERVER_KEYS), defaults, path)
     check = _check(reader, layers("check", tuple(CHECK_KEYS)))
     replica = reader.convert((*path, "replica"), table.get("replica", ABSENT), _boolean, False)
+    if "volume" in table:
+        volume = _volume(reader, table["volume"], (*path, "volume"), name)
+        for key in ("share_path", "cnid_dataset", "sparsebundles", "file_server"):
+            if key in table:
+                reader.problem((*path, key), "a volume target has no share: leave it out (see docs/volumes.md)")
+        server = FileServerConfig(FileServerKind.NONE)
+        return Target(name, dataset, None, None, (), server, retention, detector, due, check, replica, volume)
+    server = _file_server(reader, layers("file_server", FILE_SERVER_KEYS), defaults, path)
     return Target(name, dataset, share, cnid, bundles, server, retention, detector, due, check, replica)
+
+
+def _volume(reader: _Reader, raw: object, path: KeyPath, name: str) -> VolumeExport | None:
+    """``[targets.volume]``: the iSCSI export of a zvol target (defaults: LIO, ``iqn.2026-12.org.zfstm:<name>``)."""
+    table = reader.table(raw, path, VOLUME_KEYS)
+
+    def get(key: str, convert: Callable[[Any], T], default: T) -> T:
+        return reader.convert((*path, key), table.get(key, ABSENT), convert, default)
+
+    kind = get("export", _choice(ExportKind), ExportKind.LIO)
+    iqn = get("iqn", lambda v: check_iqn(_string(v)), None)
+    lun = get("lun", check_lun, 0)
+    restore = get("restore_lun", check_lun, 1 if lun != 1 else 2)
+    portal = get("portal", _portal, "0.0.0.0:3260")
+    try:
+        return VolumeExport(kind, iqn or default_iqn(name), lun, restore, portal)
+    except ValueError as exc:
+        reader.problem(path, str(exc))
+        return None
+
+
+def _portal(value: object) -> str:
+    text = _string(value)
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c.isspace() for c in text):
+        raise ValueError(f"{text!r}: a portal is ADDRESS:PORT, e.g. 0.0.0.0:3260")
+    return text
 
 
 def _target_name(value: object) -> str:

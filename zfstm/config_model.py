@@ -21,6 +21,7 @@ from zfstm.naming import DEFAULT_SCHEME, NamingScheme
 from zfstm.retention.policy import DEFAULT_POLICY, Policy
 from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.due import DuePolicy
+from zfstm.volume.model import VolumeExport
 from zfstm.zfs.names import DatasetName
 from zfstm.zfs.prefix import CommandPrefix
 
@@ -133,6 +134,8 @@ class Target:
     ``check`` is what `zfstm check` judges it by unless a flag says otherwise.
     ``replica`` marks a dataset that a replication engine (syncoid, zrepl) fills from another server: zfstm never
     snapshots it, moves no hold on it and refuses to roll it back, but prunes it on ``retention`` as usual.
+    ``volume`` set makes it a volume target: ``dataset`` is a zvol exported over iSCSI, judged by its writes
+    (zfstm.volume), with no share to read.
     """
 
     name: str
@@ -146,6 +149,7 @@ class Target:
     due: DuePolicy = attrs.field(factory=DuePolicy)
     check: Thresholds = attrs.field(factory=Thresholds)
     replica: bool = False
+    volume: VolumeExport | None = None
 
 
 @attrs.frozen

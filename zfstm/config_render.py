@@ -96,6 +96,12 @@ def target_document(target: Target) -> dict[str, Any]:
     document["check"] = check_document(target.check)
     if target.replica:
         document["replica"] = True
+    if target.volume is not None:  # a volume target has no share: only its export
+        for key in ("sparsebundles", "file_server"):
+            del document[key]
+        volume = target.volume
+        document["volume"] = {"export": volume.kind.value, "iqn": volume.iqn, "lun": volume.lun,
+                              "restore_lun": volume.restore_lun, "portal": volume.portal}  # fmt: skip
     return document
 
 

@@ -228,6 +228,7 @@ def evaluate(facts: TargetFacts, thresholds: Thresholds, now: datetime) -> list[
         Verdict.OK: (State.OK, "verification ok"),
         Verdict.FAILED: (t.verification_failed, "Time Machine verification FAILED (see zfstm rollback --last-good)"),
         Verdict.UNKNOWN: (State.OK, "verification state unknown"),
+        Verdict.NOT_APPLICABLE: (State.OK, "a volume: no Time Machine verification to read"),
     }[facts.verdict]
     found.append(Finding(facts.target, "verification", verification[0], facts.verdict.value, verification[1]))
     if facts.unfinished_rollback is not None:

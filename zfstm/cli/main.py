@@ -36,6 +36,7 @@ VERBS: tuple[str, ...] = (
     "check",
     "service",
     "notify",
+    "volume",
 )
 
 log = logging.getLogger("zfstm")

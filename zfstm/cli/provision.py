@@ -40,9 +40,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("dataset", help="the share's dataset, e.g. tank/tm (its parent must exist)")
-    parser.add_argument("--share", required=True, help="volume / share name the Macs see, e.g. TimeMachine")
+    parser.add_argument("--share", help="volume / share name the Macs see, e.g. TimeMachine (not with iscsi)")
     parser.add_argument("--size", help="size Time Machine may use: refquota and volume limit, e.g. 500G")
-    parser.add_argument("--server", choices=("netatalk", "samba"), default="netatalk")
+    parser.add_argument(
+        "--server", choices=("netatalk", "samba", "iscsi"), default="netatalk", help="iscsi: a zvol (docs/volumes.md)"
+    )
     parser.add_argument("--cnid-dataset", metavar="DATASET", help="netatalk's CNID datasets (default: <parent>/cnid)")
     parser.add_argument("--platform", choices=("linux", "illumos"), help="default: this machine's")
     parser.add_argument(
@@ -55,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--target", metavar="NAME", help="target name in the printed zfstm.toml snippet")
     parser.add_argument("--backend", choices=("auto", "lzc", "cli"), default="auto", help="ZFS backend")
     parser.add_argument("--force", action="store_true", help="set properties on an existing dataset; replace a section")
+    volume = parser.add_argument_group("--server iscsi (a zvol exported as an iSCSI LUN)")
+    volume.add_argument("--volblocksize", default="16K", help="fixed at creation (default 16K; see docs/volumes.md)")
+    volume.add_argument("--reservation", choices=("sparse", "full"), default="sparse", help="refreservation")
+    volume.add_argument("--export", choices=("lio", "comstar"), help="default: lio on Linux, comstar on illumos")
+    volume.add_argument("--iqn", help="the iSCSI target name (default iqn.2026-12.org.zfstm:<target>)")
+    volume.add_argument("--lun", type=int, default=0, help="the volume's LUN (default 0)")
+    volume.add_argument("--initiator", nargs="+", default=[], metavar="IQN", help="initiators allowed (LIO ACLs)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan only")
     parser.add_argument("--json", action="store_true", help="machine-readable plan")
     parser.set_defaults(handler=run)
@@ -76,6 +85,8 @@ def _mountpoint(backend: ZfsBackend, name: DatasetName, existing: frozenset[str]
 
 
 def build(args: argparse.Namespace, backend: ZfsBackend) -> tuple[ProvisionPlan, ConfigChange | None]:
+    if not args.share:
+        raise UsageError(f"--server {args.server} needs --share: the share name the Macs see, e.g. TimeMachine")
     dataset = DatasetName(args.dataset)
     cnid = DatasetName(args.cnid_dataset) if args.cnid_dataset else None
     if args.server == "netatalk" and cnid is None:
@@ -122,6 +133,10 @@ def execute(plan: ProvisionPlan, change: ConfigChange | None, backend: ZfsBacken
 
 def run(args: argparse.Namespace) -> int:
     backend: ZfsBackend = getattr(args, "zfs_backend", None) or open_backend(args.backend)
+    if args.server == "iscsi":
+        from zfstm.cli.volume import provision_volume
+
+        return provision_volume(args, backend, args.platform or this_platform())
     plan, change = build(args, backend)
     target = args.target or plan.request.dataset.full.rsplit("/", 1)[-1]
     if not args.dry_run:

@@ -53,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--discard-newer", action="store_true", help="destroy newer snapshots, roll back in place")
     parser.add_argument("--cnid-strategy", choices=[s.value for s in CnidStrategy if s is not CnidStrategy.NONE],
                         help="force a CNID strategy (default: chosen automatically)")  # fmt: skip
+    parser.add_argument(
+        "--force", action="store_true", help="volume targets: take the LUN offline even while an initiator is logged in"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--json", action="store_true", help="print the plan (and result) as JSON")
@@ -61,11 +64,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def _server(target: Target, plan: RollbackPlan) -> Server | None:
-    """The verified file-server control, watching the share and database directories the plan names."""
+def _server(target: Target, plan: RollbackPlan, *, force: bool = False) -> Server | None:
+    """The verified file-server control, watching the share and database directories the plan names; for a volume
+    target its iSCSI export (offline before the rollback, back with the same IQN and LUN after)."""
     from zfstm.service.factory import server_for
 
+    if target.volume is not None:
+        from zfstm.volume.control import ExportControl
+
+        return ExportControl(target.volume, target.dataset, force=force)
+
     return server_for(target, watched_paths(plan))
+
+
+def _refuse_logged_in(target: Target, *, force: bool) -> None:
+    """A volume target's initiators are checked before the journal exists (the stop step checks again)."""
+    if target.volume is None or force:
+        return
+    from zfstm.volume.control import ExportControl
+
+    logged_in = ExportControl(target.volume, target.dataset).sessions()
+    if logged_in:
+        raise SafetyRefusal(
+            f"{target.name}: initiator(s) logged in to {target.volume.iqn} ({', '.join(logged_in)}); nothing was "
+            "changed. Eject the disk on the Mac and log it out, or pass --force"
+        )
 
 
 def _confirm(args: argparse.Namespace) -> None:
@@ -109,9 +132,11 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(plan_json(plan) if args.json else plan_text(plan))
             if args.dry_run:
                 return 0
+            _refuse_logged_in(target, force=getattr(args, "force", False))
             _confirm(args)
             journal = Journal.create(state_dir, plan, facts.stamp + "-" + uuid.uuid4().hex[:6])
-        ctx = Context(backend=backend, server=_server(target, plan), cnid=ToolCnidOps())
+        server = _server(target, plan, force=getattr(args, "force", False))
+        ctx = Context(backend=backend, server=server, cnid=ToolCnidOps())
         outcome = run_journal(journal, ctx, abort=args.abort, echo=lambda m: print(m, file=sys.stderr))
     if args.json:
         import json

@@ -25,8 +25,10 @@ from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, SnapshotView, Targ
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep, plan_cnid_upkeep, plan_target_upkeep
 from zfstm.timemachine.detector import Activity, Observations, detect
 from zfstm.timemachine.due import DueAction, DueDecision, LastSnapshot, Trigger, decide_snapshot
+from zfstm.timemachine.machineid import Verdict
 from zfstm.timemachine.properties import snapshot_properties
 from zfstm.timemachine.timefmt import format_utc
+from zfstm.volume.detector import detect_volume
 from zfstm.zfs.names import SnapshotName
 
 
@@ -97,9 +99,11 @@ def written_since_last(state: DatasetState) -> int | None:
     return state.written
 
 
-def decide_target(obs: TargetObservation, now: datetime, *, manual: bool = False) -> TargetDecision:
-    """Judge one target: activity, whether a snapshot is due (always, when ``manual``), and its properties."""
-    target = obs.target
+def judge(obs: TargetObservation, now: datetime) -> tuple[Activity, Verdict, datetime | None]:
+    """The detector's activity, the verification verdict and its date: from the share's Time Machine files, or for a
+    volume from its writes alone (zfstm.volume.detector; nothing inside a Mac's filesystem is read)."""
+    if obs.volume is not None:
+        return detect_volume(obs.volume, obs.target.detector, now), Verdict.NOT_APPLICABLE, None
     observations = Observations.from_share(
         obs.scan,
         now=now,
@@ -108,7 +112,13 @@ def decide_target(obs: TargetObservation, now: datetime, *, manual: bool = False
         previous_written_bytes=obs.previous_written,
         session_ended_at=obs.session_end,
     )
-    activity = detect(observations, target.detector)
+    return detect(observations, obs.target.detector), obs.scan.verdict, obs.scan.verification_date
+
+
+def decide_target(obs: TargetObservation, now: datetime, *, manual: bool = False) -> TargetDecision:
+    """Judge one target: activity, whether a snapshot is due (always, when ``manual``), and its properties."""
+    target = obs.target
+    activity, verdict, verified = judge(obs, now)
     if target.replica:
         due = DueDecision(DueAction.WAIT, "replica: its snapshots arrive by replication; zfstm never takes one")
     elif manual:
@@ -125,8 +135,8 @@ def decide_target(obs: TargetObservation, now: datetime, *, manual: bool = False
         )
     properties = snapshot_properties(
         activity=activity,
-        verdict=obs.scan.verdict,
-        verification_date=obs.scan.verification_date,
+        verdict=verdict,
+        verification_date=verified,
         trigger=due.trigger,
     )
     return TargetDecision(target.name, target.dataset.full, activity, due, properties)

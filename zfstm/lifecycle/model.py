@@ -17,6 +17,7 @@ from zfstm.retention.snapshots import STANDS_UNTIL_PROPERTY
 from zfstm.timemachine.properties import MANAGED, YES, SnapshotRecord, record_from_properties
 from zfstm.timemachine.share import ShareScan
 from zfstm.timemachine.timefmt import aware, parse_utc
+from zfstm.volume.detector import VolumeLook
 from zfstm.zfs.names import DatasetName, SnapshotName
 
 #: Set on the newest snapshot when a due snapshot was skipped because nothing was written: until when that
@@ -94,7 +95,8 @@ class DatasetState:
 @attrs.frozen
 class TargetObservation:
     """Everything one tick knows about one target. ``previous_written`` is ``written`` at the previous look, only
-    when no snapshot was taken in between (otherwise unknown)."""
+    when no snapshot was taken in between (otherwise unknown). ``volume`` is set for a volume target (its scan is
+    then empty: zfstm reads nothing inside a Mac's filesystem)."""
 
     target: Target
     scan: ShareScan
@@ -105,3 +107,4 @@ class TargetObservation:
     share_path: str = ""
     #: the last file-server session end an event reported (zfstm.events), None without events
     session_end: datetime | None = None
+    volume: VolumeLook | None = None

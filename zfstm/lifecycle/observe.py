@@ -21,8 +21,12 @@ from zfstm.lock import lock_file_name
 from zfstm.naming import NamingScheme
 from zfstm.service.holder_scan import default_scanner
 from zfstm.timemachine import properties as props
+from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.reader import read_share
 from zfstm.timemachine.share import ShareScan
+from zfstm.timemachine.timefmt import format_utc, parse_utc
+from zfstm.volume.control import ExportControl
+from zfstm.volume.detector import VolumeLook, next_quiet_since
 from zfstm.zfs import DatasetName, SnapshotInfo, SnapshotProperty, ZfsBackend
 
 log = logging.getLogger("zfstm.lifecycle")
@@ -140,28 +144,60 @@ def state_file(state_dir: Path, target: str) -> Path:
     return state_dir / lock_file_name(target).replace(".lock", ".json")
 
 
-def previous_written(state_dir: Path | None, target: str, state: DatasetState) -> int | None:
-    """``written`` at the previous look, if the newest snapshot is still the same one (else it was reset)."""
+def _saved(state_dir: Path | None, target: str) -> dict[str, object]:
+    """The last look's record, or {} when there is none or it cannot be read."""
     if state_dir is None:
-        return None
+        return {}
     try:
         saved = json.loads(state_file(state_dir, target).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return {}
+    return saved if isinstance(saved, dict) else {}
+
+
+def previous_written(state_dir: Path | None, target: str, state: DatasetState) -> int | None:
+    """``written`` at the previous look, if the newest snapshot is still the same one (else it was reset)."""
+    saved = _saved(state_dir, target)
     newest = state.newest
-    if not isinstance(saved, dict) or saved.get("newest") != (newest.name.full if newest else None):
+    if not saved or saved.get("newest") != (newest.name.full if newest else None):
         return None
     value = saved.get("written")
     return value if isinstance(value, int) else None
 
 
-def remember_written(state_dir: Path | None, target: str, state: DatasetState, now: datetime) -> None:
-    """Record this look's ``written`` (atomically: write a temporary file, then rename). Failure only logs."""
+def volume_look(state_dir: Path | None, target: Target, data: DatasetState, writes: int | None) -> VolumeLook:
+    """A volume's counters now and at the last look, and since when they have stood still."""
+    saved = _saved(state_dir, target.name)
+    previous_writes = saved.get("writes")
+    quiet_since = saved.get("quiet_since")
+    return VolumeLook(
+        written=data.written,
+        previous_written=previous_written(state_dir, target.name, data),
+        writes=writes,
+        previous_writes=previous_writes if isinstance(previous_writes, int) else None,
+        quiet_since=parse_utc(quiet_since) if isinstance(quiet_since, str) else None,
+    )
+
+
+def remember_written(
+    state_dir: Path | None,
+    target: str,
+    state: DatasetState,
+    now: datetime,
+    *,
+    volume: tuple[VolumeLook, DetectorSettings] | None = None,
+) -> None:
+    """Record this look's ``written`` (atomically: write a temporary file, then rename). Failure only logs.
+
+    For a volume target also its write counter and since when nothing grew (the volume detector's memory)."""
     if state_dir is None or state.written is None:
         return
     newest = state.newest
     document: dict[str, object] = {"dataset": state.dataset.full, "newest": newest.name.full if newest else None}
     document |= {"written": state.written, "at": now.isoformat()}
+    if volume is not None:
+        look, settings = volume
+        document |= {"writes": look.writes, "quiet_since": format_utc(next_quiet_since(look, settings, now))}
     path = state_file(state_dir, target)
     try:
         state_dir.mkdir(mode=0o770, parents=True, exist_ok=True)
@@ -189,6 +225,21 @@ def observe(
         if target.cnid_dataset is not None
         else None
     )
+    if target.volume is not None:  # nothing to read inside the Mac's filesystem: the volume's counters only
+        export = ExportControl(target.volume, target.dataset)
+        try:
+            logged_in = export.sessions()
+            writes = export.write_counter()
+        except Exception as exc:  # a failed look is "not known", never a failed tick
+            log.debug("%s: cannot read the export's state: %s", target.name, exc)
+            logged_in, writes = None, None
+        return TargetObservation(
+            target=target,
+            scan=ShareScan("", ()),
+            data=data,
+            open_sessions=None if logged_in is None else len(logged_in),
+            volume=volume_look(state_dir, target, data, writes),
+        )
     path = share_path(backend, target)
     return TargetObservation(
         target=target,

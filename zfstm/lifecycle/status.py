@@ -15,9 +15,10 @@ import attrs
 
 from zfstm.config_model import FileServerKind, Target
 from zfstm.events.record import EventRecord
+from zfstm.lifecycle.decide import judge
 from zfstm.lifecycle.model import SnapshotView, TargetObservation
 from zfstm.timemachine import properties as props
-from zfstm.timemachine.detector import Activity, Observations, detect
+from zfstm.timemachine.detector import Activity
 from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
 from zfstm.timemachine.machineid import Verdict
 from zfstm.timemachine.timefmt import format_utc
@@ -48,20 +49,21 @@ class TargetStatus:
 
 
 def target_status(obs: TargetObservation, now: datetime) -> TargetStatus:
-    activity = detect(
-        Observations.from_share(obs.scan, now=now, open_sessions=obs.open_sessions, written_bytes=obs.data.written),
-        obs.target.detector,
-    )
+    activity, verdict, verified = judge(obs, now)
     last = obs.data.last_managed
+    completion = obs.scan.latest_completion
+    if obs.volume is not None:  # a volume's last backup is the last one a snapshot recorded as over
+        dates = [view.record().tm_completed for view in obs.data.managed]
+        completion = max((date for date in dates if date is not None), default=None)
     held = obs.data.held(KNOWN_GOOD_TAG)
     newest_held = max(held, key=lambda view: (view.time, view.createtxg), default=None)
     return TargetStatus(
         target=obs.target.name,
         dataset=obs.target.dataset.full,
         share_path=obs.share_path,
-        last_completion=obs.scan.latest_completion,
-        verdict=obs.scan.verdict,
-        verification_date=obs.scan.verification_date,
+        last_completion=completion,
+        verdict=verdict,
+        verification_date=verified,
         activity=activity,
         last_snapshot=last.name.full if last else None,
         known_good=newest_held.name.full if newest_held else None,

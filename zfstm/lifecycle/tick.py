@@ -137,7 +137,8 @@ def run_tick(
         run.take_snapshots(plan)
         current, states = run.relist(observations)
         for obs in observations:
-            remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now)
+            volume = (obs.volume, obs.target.detector) if obs.volume is not None else None
+            remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now, volume=volume)
         (upkeep, cnids), current = isolated(
             current, lambda obs: plan_upkeep(config, obs, states, now), _name, "plan upkeep", run.failures
         )

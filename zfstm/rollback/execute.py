@@ -282,6 +282,13 @@ def undo_step(step: Step, ctx: Context) -> None:
 
 
 def _verify(ctx: Context, a: Mapping[str, str]) -> dict[str, Any]:
+    if "mountpoint" not in a:  # a volume: the dataset is there and its export is back
+        problems = [] if _exists(ctx.backend, a["dataset"]) else [f"{a['dataset']} does not exist"]
+        if ctx.server is not None and not ctx.server.is_running():
+            problems.append(f"{ctx.server.name} is not back")
+        if problems:
+            raise FileServerError("verification failed: " + "; ".join(problems))
+        return {"dataset": a["dataset"]}
     props = ctx.backend.get_properties(DatasetName(a["dataset"]), ["mounted", "mountpoint"])
     problems = []
     if props.get("mounted") != "yes":

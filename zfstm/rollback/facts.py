@@ -28,7 +28,7 @@ from zfstm.netatalk.cniddb import PRIMARY, read_cnid_database
 from zfstm.netatalk.rebuild import highest_handed_out, rebuild_records
 from zfstm.netatalk.scan import scan_volume
 from zfstm.netatalk.version import NetatalkBuild, derivation, probe_netatalk, resolve_db_dir
-from zfstm.rollback.model import CnidFacts, CnidStrategy, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
+from zfstm.rollback.model import ISCSI, CnidFacts, CnidStrategy, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
 from zfstm.rollback.planner import BEFORE_PROP, replica_refusal
 from zfstm.textfile import UnreadableFile, read_small_text
 from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
@@ -137,10 +137,13 @@ def gather(
         before = dataset_facts(backend, DatasetName(data.rollback_before))
     if cnid_ds is not None and cnid_ds.rollback_before and backend.exists(DatasetName(cnid_ds.rollback_before)):
         cnid_before = dataset_facts(backend, DatasetName(cnid_ds.rollback_before))
+    server, server_name = fs.kind.value, fs.service or fs.kind.value
+    if target.volume is not None:  # the export stands where a file server would: offline, then back
+        server, server_name = ISCSI, f"iSCSI export {target.volume.iqn} LUN {target.volume.lun}"
     return RollbackFacts(
         target=target.name,
-        server=fs.kind.value,
-        server_name=fs.service or fs.kind.value,
+        server=server,
+        server_name=server_name,
         data=data,
         cnid_dataset=cnid_ds,
         cnid=cnid,

@@ -25,6 +25,11 @@ def _frozen_tags(value: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str
     return MappingProxyType({k: tuple(v) for k, v in value.items()})
 
 
+#: ``RollbackFacts.server`` of a volume target: its iSCSI export is taken offline and brought back like a file
+#: server, and there is no mountpoint to check (zfstm.volume.control).
+ISCSI = "iscsi"
+
+
 class Mode(enum.StrEnum):
     """How the dataset gets back to the snapshot."""
 

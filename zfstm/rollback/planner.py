@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from zfstm.errors import SafetyRefusal, UsageError
 from zfstm.rollback.model import (
+    ISCSI,
     CnidStrategy,
     DatasetFacts,
     Mode,
@@ -75,7 +76,9 @@ def choose_strategy(  # noqa: PLR0911 - one return per documented case
 ) -> tuple[CnidStrategy, str, str | None]:
     """(strategy, why, paired CNID snapshot short name or None)."""
     if facts.server != "netatalk":
-        why = "Samba keeps no CNID database" if facts.server == "samba" else "no file server in front of the share"
+        why = {"samba": "Samba keeps no CNID database", ISCSI: "a volume has no CNID database"}.get(
+            facts.server, "no file server in front of the share"
+        )
         if forced not in (None, CnidStrategy.NONE):
             raise UsageError(f"--cnid-strategy {forced} needs a Netatalk share; {why}")
         return CnidStrategy.NONE, why, None
@@ -216,7 +219,7 @@ def plan_rollback(facts: RollbackFacts, request: RollbackRequest) -> RollbackPla
         outcome_keep = f"{len(newer)} newer snapshot(s) destroyed"
         steps += _after(facts, strategy)
     else:
-        _check_swappable(data)
+        _check_swappable(data, volume=facts.server == ISCSI)
         kept_as = f"{data.name}.before-rollback-{facts.stamp}"
         steps += _stop(facts, strategy)
         if strategy is CnidStrategy.PAIRED and facts.cnid_dataset and cnid_snapshot:
@@ -227,8 +230,9 @@ def plan_rollback(facts: RollbackFacts, request: RollbackRequest) -> RollbackPla
         outcome_keep = f"the current state and {len(newer)} newer snapshot(s) stay reachable in {kept_as}"
         steps += _after(facts, strategy)
     warnings += [note for ds, short in rolled if (note := replication_note(ds, short, ds.newer_than(short)))]
+    holder = f"the volume {data.name}" if facts.server == ISCSI else facts.data.mountpoint
     outcome = (
-        f"{facts.data.mountpoint} holds exactly what {data.name}@{snapshot} held; {outcome_keep}; "
+        f"{holder} holds exactly what {data.name}@{snapshot} held; {outcome_keep}; "
         + _cnid_outcome(strategy)
         + (f"; {facts.server_name} serves the share again" if facts.server != "none" else "")
     )
@@ -336,13 +340,14 @@ def replication_note(ds: DatasetFacts, snapshot: str, newer: Sequence[str]) -> s
     )
 
 
-def _check_swappable(ds: DatasetFacts) -> None:
+def _check_swappable(ds: DatasetFacts, *, volume: bool = False) -> None:
+    """A volume has no mountpoint to take over: its export is recreated on the swapped zvol's device instead."""
     if ds.has_children:
         raise SafetyRefusal(
             f"{ds.name} has child datasets, which renaming it would carry along; use --discard-newer (destroys the "
             "newer snapshots) or roll back the children yourself"
         )
-    if ds.mountpoint in UNMOUNTABLE:
+    if ds.mountpoint in UNMOUNTABLE and not volume:
         raise SafetyRefusal(
             f"{ds.name} has mountpoint={ds.mountpoint}: zfstm cannot mount the swapped dataset in its place; "
             "use --discard-newer"
@@ -441,6 +446,12 @@ def _after(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
         steps.append(
             Step("rescan", StepKind.RESCAN, f"dbd -f {facts.data.mountpoint}", {"path": facts.data.mountpoint})
         )
+    if facts.server == ISCSI:
+        steps.append(
+            Step("verify", StepKind.VERIFY, f"{facts.data.name} exists; {facts.server_name} is back",
+                 {"dataset": facts.data.name.full, "server": facts.server})
+        )  # fmt: skip
+        return steps
     steps.append(
         Step(
             "verify",

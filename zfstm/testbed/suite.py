@@ -44,6 +44,7 @@ GROUPS = (
             "tests/integration/test_replication.py",  # syncoid, bookmarks, the hook: 246 s + boot (2026-12-03)
             # The installed units under systemd as PID 1 (`run --systemd`): 3.6 min (2026-12-03, host tests beside).
             "tests/integration/test_systemd_units.py",
+            "tests/integration/test_volume.py",  # LIO + open-iscsi on loopback: 306 s + 51 s boot (2026-12-03)
         ),
     ),
     Group(

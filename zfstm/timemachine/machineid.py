@@ -51,6 +51,9 @@ class Verdict(StrEnum):
     OK = "ok"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    #: A volume target: Time Machine's verification lives inside the Mac's filesystem, which zfstm does not read;
+    #: quiet writes are the whole evidence (zfstm.volume.detector), and known-good rests on them alone.
+    NOT_APPLICABLE = "not-applicable"
 
 
 @attrs.frozen

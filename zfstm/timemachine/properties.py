@@ -104,7 +104,7 @@ class SnapshotRecord:
             self.managed
             and self.activity is ActivityState.COMPLETED_AND_QUIET
             and self.tm_completed is not None
-            and self.verdict is Verdict.OK
+            and self.verdict in (Verdict.OK, Verdict.NOT_APPLICABLE)
         )
 
 

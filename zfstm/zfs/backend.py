@@ -132,6 +132,10 @@ class ZfsBackend(Protocol):
         """Create (and mount, as ``zfs create`` does) a filesystem. The parent must exist."""
         ...
 
+    def create_volume(self, name: DatasetName, size: int, props: Mapping[str, str] | None = None) -> None:
+        """Create a volume (zvol) of ``size`` bytes; ``props`` may set volblocksize and refreservation=none (sparse)."""
+        ...
+
     def clone(self, snapshot: SnapshotName, target: DatasetName, props: Mapping[str, str] | None = None) -> None:
         """Create the filesystem ``target`` as a writable clone of ``snapshot`` (same pool), mounted."""
         ...

@@ -289,6 +289,10 @@ class CliBackend:
         """See ZfsBackend.create_filesystem."""
         self._check(argv_for.create_filesystem(name, props), operation="create", dataset=name.full)
 
+    def create_volume(self, name: DatasetName, size: int, props: Mapping[str, str] | None = None) -> None:
+        """See ZfsBackend.create_volume."""
+        self._check(argv_for.create_volume(name, size, props), operation="create", dataset=name.full)
+
     def clone(self, snapshot: SnapshotName, target: DatasetName, props: Mapping[str, str] | None = None) -> None:
         """See ZfsBackend.clone."""
         self._check(argv_for.clone(snapshot, target, props), operation="clone", dataset=target.full)

@@ -101,6 +101,11 @@ def create_filesystem(name: DatasetName, props: Mapping[str, str] | None = None)
     return [ZFS, "create", *_options(props), name.full]
 
 
+def create_volume(name: DatasetName, size: int, props: Mapping[str, str] | None = None) -> list[str]:
+    """``zfs create -V size [-o p=v]... name``."""
+    return [ZFS, "create", "-V", str(size), *_options(props), name.full]
+
+
 def clone(snapshot: SnapshotName, target: DatasetName, props: Mapping[str, str] | None = None) -> list[str]:
     """``zfs clone [-o p=v]... snap target``."""
     return [ZFS, "clone", *_options(props), snapshot.full, target.full]

@@ -360,6 +360,10 @@ class FakeBackend:
         self.state.datasets[name.full] = _Dataset(props=dict(props or {}))
         self._tick(name.pool)
 
+    def create_volume(self, name: DatasetName, size: int, props: Mapping[str, str] | None = None) -> None:
+        """See ZfsBackend.create_volume (a volume is a dataset with a volsize here)."""
+        self.create_filesystem(name, {**(props or {}), "volsize": str(size)})
+
     def clone(self, snapshot: SnapshotName, target: DatasetName, props: Mapping[str, str] | None = None) -> None:
         """See ZfsBackend.clone."""
         snap = self._snap(snapshot, "clone")

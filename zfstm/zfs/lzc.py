@@ -204,6 +204,10 @@ class LzcBackend:
         """See ZfsBackend.create_filesystem (CLI: lzc_create does not mount)."""
         self.cli.create_filesystem(name, props)
 
+    def create_volume(self, name: DatasetName, size: int, props: Mapping[str, str] | None = None) -> None:
+        """See ZfsBackend.create_volume (CLI, like create_filesystem)."""
+        self.cli.create_volume(name, size, props)
+
     def clone(self, snapshot: SnapshotName, target: DatasetName, props: Mapping[str, str] | None = None) -> None:
         """See ZfsBackend.clone (CLI: lzc_clone does not mount)."""
         self.cli.clone(snapshot, target, props)

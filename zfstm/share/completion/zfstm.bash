@@ -6,7 +6,7 @@ _zfstm() {
     cmd=zfstm
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$cmd ${COMP_WORDS[i]}" in
-            "zfstm cnid"|"zfstm cnid check"|"zfstm cnid migrate"|"zfstm plan"|"zfstm prune"|"zfstm config"|"zfstm config check"|"zfstm snapshot"|"zfstm run"|"zfstm daemon"|"zfstm status"|"zfstm rollback"|"zfstm provision"|"zfstm check"|"zfstm service"|"zfstm service install"|"zfstm service print"|"zfstm notify") cmd="$cmd ${COMP_WORDS[i]}" ;;
+            "zfstm cnid"|"zfstm cnid check"|"zfstm cnid migrate"|"zfstm plan"|"zfstm prune"|"zfstm config"|"zfstm config check"|"zfstm snapshot"|"zfstm run"|"zfstm daemon"|"zfstm status"|"zfstm rollback"|"zfstm provision"|"zfstm check"|"zfstm service"|"zfstm service install"|"zfstm service print"|"zfstm notify"|"zfstm volume"|"zfstm volume browse"|"zfstm volume unbrowse") cmd="$cmd ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$cmd:$prev" in
@@ -76,7 +76,7 @@ _zfstm() {
         "zfstm rollback:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm provision:--share") COMPREPLY=(); return ;;
         "zfstm provision:--size") COMPREPLY=(); return ;;
-        "zfstm provision:--server") COMPREPLY=($(compgen -W 'netatalk samba' -- "$cur")); return ;;
+        "zfstm provision:--server") COMPREPLY=($(compgen -W 'netatalk samba iscsi' -- "$cur")); return ;;
         "zfstm provision:--cnid-dataset") COMPREPLY=(); return ;;
         "zfstm provision:--platform") COMPREPLY=($(compgen -W 'linux illumos' -- "$cur")); return ;;
         "zfstm provision:--valid-users") COMPREPLY=(); return ;;
@@ -84,6 +84,12 @@ _zfstm() {
         "zfstm provision:--write-config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm provision:--target") COMPREPLY=(); return ;;
         "zfstm provision:--backend") COMPREPLY=($(compgen -W 'auto lzc cli' -- "$cur")); return ;;
+        "zfstm provision:--volblocksize") COMPREPLY=(); return ;;
+        "zfstm provision:--reservation") COMPREPLY=($(compgen -W 'sparse full' -- "$cur")); return ;;
+        "zfstm provision:--export") COMPREPLY=($(compgen -W 'lio comstar' -- "$cur")); return ;;
+        "zfstm provision:--iqn") COMPREPLY=(); return ;;
+        "zfstm provision:--lun") COMPREPLY=(); return ;;
+        "zfstm provision:--initiator") COMPREPLY=(); return ;;
         "zfstm check:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm check:--now") COMPREPLY=(); return ;;
         "zfstm check:--backup-age") COMPREPLY=(); return ;;
@@ -99,9 +105,11 @@ _zfstm() {
         "zfstm notify:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm notify:--source") COMPREPLY=($(compgen -W 'samba' -- "$cur")); return ;;
         "zfstm notify:--path") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "zfstm volume browse:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "zfstm volume unbrowse:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "zfstm") COMPREPLY=($(compgen -W 'cnid plan prune config snapshot run daemon status rollback provision check service notify -h --help --version -v --verbose --syslog' -- "$cur")) ;;
+        "zfstm") COMPREPLY=($(compgen -W 'cnid plan prune config snapshot run daemon status rollback provision check service notify volume -h --help --version -v --verbose --syslog' -- "$cur")) ;;
         "zfstm cnid") COMPREPLY=($(compgen -W 'check migrate -h --help' -- "$cur")) ;;
         "zfstm cnid check") COMPREPLY=($(compgen -W '-h --help --afp-conf --statedir --examples --json --live' -- "$cur")) ;;
         "zfstm cnid migrate") COMPREPLY=($(compgen -W '-h --help --dataset --dry-run --yes --json --config' -- "$cur")) ;;
@@ -113,13 +121,16 @@ _zfstm() {
         "zfstm run") COMPREPLY=($(compgen -W '-h --help --config --dry-run --now --force --json' -- "$cur")) ;;
         "zfstm daemon") COMPREPLY=($(compgen -W '-h --help --config --interval' -- "$cur")) ;;
         "zfstm status") COMPREPLY=($(compgen -W '-h --help --config --json --summary --now --prometheus' -- "$cur")) ;;
-        "zfstm rollback") COMPREPLY=($(compgen -W '-h --help --to --last-good --undo --resume --abort --discard-newer --cnid-strategy --dry-run --yes --json --now --config' -- "$cur")) ;;
-        "zfstm provision") COMPREPLY=($(compgen -W '-h --help --share --size --server --cnid-dataset --platform --valid-users --owner --write-config --target --backend --force --dry-run --json' -- "$cur")) ;;
+        "zfstm rollback") COMPREPLY=($(compgen -W '-h --help --to --last-good --undo --resume --abort --discard-newer --cnid-strategy --force --dry-run --yes --json --now --config' -- "$cur")) ;;
+        "zfstm provision") COMPREPLY=($(compgen -W '-h --help --share --size --server --cnid-dataset --platform --valid-users --owner --write-config --target --backend --force --volblocksize --reservation --export --iqn --lun --initiator --dry-run --json' -- "$cur")) ;;
         "zfstm check") COMPREPLY=($(compgen -W '-h --help --config --json --now --backup-age --snapshot-age --known-good-age --capacity --verification-failed --missing --timeout' -- "$cur")) ;;
         "zfstm service") COMPREPLY=($(compgen -W 'install print -h --help' -- "$cur")) ;;
         "zfstm service install") COMPREPLY=($(compgen -W '-h --help --dry-run --json --root --no-enable --platform --zfstm-bin' -- "$cur")) ;;
         "zfstm service print") COMPREPLY=($(compgen -W 'zfstm.service zfstm.timer zfstm-daemon.service zfstm.xml zfstm-account example-config bash-completion zsh-completion man -h --help' -- "$cur")) ;;
         "zfstm notify") COMPREPLY=($(compgen -W '-h --help --config --source --path' -- "$cur")) ;;
+        "zfstm volume") COMPREPLY=($(compgen -W 'browse unbrowse -h --help' -- "$cur")) ;;
+        "zfstm volume browse") COMPREPLY=($(compgen -W '-h --help --dry-run --config' -- "$cur")) ;;
+        "zfstm volume unbrowse") COMPREPLY=($(compgen -W '-h --help --dry-run --config' -- "$cur")) ;;
     esac
 }
 complete -o default -F _zfstm zfstm
