@@ -1,6 +1,7 @@
 """Peak memory of an offline plan (`zfstm plan --input FILE --now TIME`) against the size of its input.
 
-    python3 benchmarks/bench_offline_memory.py [--sizes 100000,1000000] [--gigabyte] [--out results.json]
+    python3 benchmarks/bench_offline_memory.py [--sizes 100000,1000000] [--gigabyte] [--outputs table,json]
+        [--out results.json]
 
 Each size is one file of ``NAME<TAB>ISO-8601`` lines (one dataset, a snapshot every 15 minutes back from NOW, names
 in zfstm's scheme, as `zfs list -H -p -o name,creation` gives them once converted), planned by the real command in
@@ -63,6 +64,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000", help="line counts, comma-separated")
     parser.add_argument("--gigabyte", action="store_true", help="also plan 1 GB of valid input")
+    parser.add_argument("--outputs", default="table,json", help="which outputs to plan each input for")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
     counts = [int(size) for size in args.sizes.split(",") if size]
@@ -82,7 +84,7 @@ def main() -> int:
             started = time.perf_counter()
             size = write_input(path, count)
             written = time.perf_counter() - started
-            for as_json in (False, True):
+            for as_json in [output == "json" for output in args.outputs.split(",")]:
                 run = peak_rss(path, as_json=as_json)
                 row = {
                     "lines": count,

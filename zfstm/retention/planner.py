@@ -64,6 +64,7 @@ def plan(
     now = as_utc(now)
     now_ts = now.timestamp()
     ordered, all_epochs = _sorted(snapshots)
+    del snapshots  # the caller's list may be its last reference (an offline plan passes it on): gone before planning
     flags = list(map(_by_managed, ordered))
     if all(flags):
         managed, epochs = ordered, all_epochs

@@ -28,7 +28,7 @@ def _tags(value: Iterable[str]) -> frozenset[str]:
     return frozenset(value)
 
 
-@attrs.frozen(init=False)
+@attrs.frozen(init=False, weakref_slot=False)
 class RetentionSnapshot:
     """A snapshot as retention sees it: ``name`` (full ``pool/fs@snap`` or short), UTC ``time``, holds.
 
