@@ -101,7 +101,8 @@ def plan_table_lines(plans: Sequence[Plan], *, force: bool = False, show_kept: b
         if pending_blank:
             yield "\n"
         rows = zip(plan.snapshots, plan.kept, plan.reasons, strict=True)
-        width = max([len(snap.name) for snap, kept, _ in rows if show_kept or not kept] + [4])
+        width = max((len(snap.name) for snap, kept, _ in rows if show_kept or not kept), default=4)
+        width = max(width, 4)
         yield f"{'ACTION':<7}  {'TIME (UTC)':<20}  {'NAME':<{width}}  REASONS\n"
         for snap, kept, reasons in zip(plan.snapshots, plan.kept, plan.reasons, strict=True):
             if show_kept or not kept:

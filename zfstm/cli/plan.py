@@ -141,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
                 snapshots = read_offline(input_lines(stream), naming=naming, adopted=adopted, source=args.input)
         groups = group_by_dataset(snapshots)
         del snapshots
-        plans = [plan(group, now, policy, usage=usage, dataset=dataset) for dataset, group in groups.items()]
+        # popped, so that each group's list is the planner's to drop once it has sorted it (a million lines: 8 MB)
+        plans = [plan(groups.pop(dataset), now, policy, usage=usage, dataset=dataset) for dataset in list(groups)]
     elif args.dataset:
         plans = [live_plan(args, policy, naming, adopted)]
     else:

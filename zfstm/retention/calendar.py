@@ -15,7 +15,9 @@ inside (no zone changes its offset and back within one day); the few days with a
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -63,9 +65,11 @@ class LocalCalendar:
             return self._exact_offset(epoch)
         return cached  # type: ignore[return-value]
 
-    def local_seconds(self, epochs: list[int]) -> list[int]:
-        """Wall-clock seconds (as if UTC) for ascending UTC epoch seconds, one offset lookup per UTC day."""
-        result: list[int] = []
+    def local_seconds(self, epochs: Sequence[int]) -> array[int]:
+        """Wall-clock seconds (as if UTC) for ascending UTC epoch seconds, one offset lookup per UTC day.
+
+        An array, not a list: 8 bytes a snapshot instead of 40 (a list of new ints), at a million snapshots."""
+        result: array[int] = array("q")
         index = 0
         count = len(epochs)
         while index < count:
@@ -81,17 +85,17 @@ class LocalCalendar:
             index = end
         return result
 
-    def keys(self, unit: Unit, local: list[int]) -> list[int]:
-        """The bucket key of each local-seconds value."""
+    def keys(self, unit: Unit, local: Sequence[int]) -> array[int]:
+        """The bucket key of each local-seconds value (an array, as :meth:`local_seconds` says why)."""
         if unit is Unit.HOUR:
-            return [value // 3600 for value in local]
+            return _chunked(local, lambda part: [value // 3600 for value in part])
         if unit is Unit.DAY:
-            return [value // 86400 for value in local]
+            return _chunked(local, lambda part: [value // 86400 for value in part])
         if unit is Unit.WEEK:
             shift = (_THURSDAY - self.week_start) * 86400
-            return [(value + shift) // 604800 for value in local]
+            return _chunked(local, lambda part: [(value + shift) // 604800 for value in part])
         months = self._months
-        result = []
+        result: array[int] = array("q")
         for value in local:
             day = value // 86400
             month = months.get(day)
@@ -119,3 +123,15 @@ class LocalCalendar:
     def _exact_offset(self, epoch: int) -> int:
         offset = datetime.fromtimestamp(epoch, UTC).astimezone(self._zone).utcoffset()
         return int(offset.total_seconds()) if offset is not None else 0
+
+
+#: Values computed as a list at a time: a list of new ints costs 40 bytes a value, the array 8.
+_CHUNK = 65536
+
+
+def _chunked(values: Sequence[int], compute: Callable[[Sequence[int]], list[int]]) -> array[int]:
+    """``compute`` over ``values`` a chunk at a time (a list comprehension's speed, an array's size)."""
+    result: array[int] = array("q")
+    for start in range(0, len(values), _CHUNK):
+        result.extend(compute(values[start : start + _CHUNK]))
+    return result

@@ -11,8 +11,9 @@ shared per bucket, and per-snapshot objects are left to :attr:`Plan.decisions`.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import compress, islice, pairwise
 from operator import attrgetter, eq
@@ -43,7 +44,7 @@ class _TierView:
     cut: int  # first index young enough for the tier
     too_old: str
     start: int = 0  # first index whose bucket key was computed
-    keys: list[int] = attrs.Factory(list)
+    keys: Sequence[int] = attrs.Factory(lambda: array("q"))
     reps: dict[int, int] = attrs.Factory(dict)
 
 
@@ -63,12 +64,14 @@ def plan(
     now = as_utc(now)
     now_ts = now.timestamp()
     ordered, all_epochs = _sorted(snapshots)
+    del snapshots  # the caller's list may be its last reference (an offline plan passes it on): gone before planning
     flags = list(map(_by_managed, ordered))
     if all(flags):
         managed, epochs = ordered, all_epochs
     else:
         managed = list(compress(ordered, flags))
         epochs = list(compress(all_epochs, flags))
+    del flags
     count = len(managed)
     calendar = LocalCalendar(policy.zone, policy.week_start)
     labeler = _Labeler(calendar, policy.zone, managed)
@@ -87,15 +90,22 @@ def plan(
     if count < len(ordered):
         kept, reasons = _merge_foreign(ordered, kept, reasons)
     limit = now_ts + policy.clock_tolerance.total_seconds()
+    future = tuple(managed[bisect_right(epochs, limit) :])
+    # Each list goes as soon as its tuple is made: at a million snapshots every list is 8 MB (docs/benchmarks.md).
+    del views, keeping, labeler, managed, epochs, all_epochs
+    snapshots_done = tuple(ordered)
+    del ordered
+    kept_done = tuple(kept)
+    del kept
     return Plan(
         dataset=dataset,
         now=now,
         policy=policy,
-        snapshots=tuple(ordered),
-        kept=tuple(kept),
+        snapshots=snapshots_done,
+        kept=kept_done,
         reasons=tuple(reasons),
         usage=usage,
-        future=tuple(managed[bisect_right(epochs, limit) :]),
+        future=future,
     )
 
 
@@ -130,14 +140,14 @@ def _bucket(views: list[_TierView], epochs: list[int], calendar: LocalCalendar, 
     if not active:
         return
     start = min(view.start for view in active)
-    local = calendar.local_seconds(epochs[start:])
+    local = calendar.local_seconds(epochs if start == 0 else epochs[start:])
     for view in active:
         assert view.tier.unit is not None
-        view.keys = calendar.keys(view.tier.unit, local[view.start - start :])
+        view.keys = calendar.keys(view.tier.unit, memoryview(local)[view.start - start :])  # a view, no copy
         view.reps = _representatives(view.keys, view.start, pick)
 
 
-def _representatives(keys: list[int], offset: int, pick: Pick) -> dict[int, int]:
+def _representatives(keys: Sequence[int], offset: int, pick: Pick) -> dict[int, int]:
     """Bucket key -> index of its representative (last or first managed snapshot in it)."""
     if pick is Pick.LAST:
         return {key: offset + position for position, key in enumerate(keys)}
@@ -232,7 +242,7 @@ def _explain_one(
 ) -> None:
     """The common case of :func:`_explain`: one applicable tier (the old part of a history, weekly for ever)."""
     memo: dict[int, tuple[str, ...]] = {}
-    keys = view.keys[low - view.start : high - view.start]
+    keys = islice(view.keys, low - view.start, high - view.start)  # no copy: weekly for ever spans all of them
     for index, key in zip(range(low, high), keys, strict=True):
         if index in keeping:
             continue

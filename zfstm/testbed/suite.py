@@ -28,12 +28,16 @@ class Group:
     paths: tuple[str, ...]
 
 
-#: Balanced by their measured time in the VM (last full run, 2026-11-28, first half beside other VMs: zfs lane
-#: 1,947 s; afp lane 1,729 s + the resume test's 468 s); every integration test file must be in exactly one group.
+#: Balanced by their measured time in the VM (estimated from each file's last run, 2026-12-03: about 40 min each);
+#: the files added last come first in their lane, so a failure shows early. Every integration test file must be in
+#: exactly one group.
 GROUPS = (
     Group(
         "zfs",
         (
+            "tests/integration/test_replication.py",  # syncoid, bookmarks, the hook: 246 s + boot (2026-12-03)
+            "tests/integration/test_volume.py",  # LIO + open-iscsi on loopback: 306 s + 51 s boot (2026-12-03)
+            "tests/integration/test_faults.py",  # pool full (snapshot, rollback), netatalk start fails: ~4 min
             "tests/contract",
             "tests/integration/test_zfs_facts.py",
             "tests/integration/test_retention_live.py",
@@ -41,15 +45,15 @@ GROUPS = (
             "tests/integration/test_provision.py",
             "tests/integration/test_service_pidfile.py",
             "tests/integration/test_rollback_layouts.py",  # AFP tests (~13 min), in this lane because it is shorter
-            "tests/integration/test_replication.py",  # syncoid, bookmarks, the hook: 246 s + boot (2026-12-03)
-            # The installed units under systemd as PID 1 (`run --systemd`): 3.6 min (2026-12-03, host tests beside).
-            "tests/integration/test_systemd_units.py",
-            "tests/integration/test_volume.py",  # LIO + open-iscsi on loopback: 306 s + 51 s boot (2026-12-03)
         ),
     ),
     Group(
         "afp",
         (
+            "tests/integration/test_events.py",  # session ends: netatalk 4.2, 3.1, Samba; ~4.5 min (2026-12-03)
+            "tests/integration/test_samba.py",  # provision, smbclient, tick, rollback, served again: 1.4-2.3 min
+            # The installed units under systemd as PID 1 (`run --systemd`): 3.6 min (2026-12-03, host tests beside).
+            "tests/integration/test_systemd_units.py",
             "tests/integration/test_netatalk_cnid.py",
             "tests/integration/test_lifecycle.py",
             "tests/integration/test_rollback.py",
@@ -57,8 +61,6 @@ GROUPS = (
             "tests/integration/test_rollback_devno.py",
             "tests/integration/test_netatalk31.py",  # netatalk 3.1 beside 4.2: about 2 min in its VM (2026-12-03)
             "tests/integration/test_rollback_resume_rebuild.py",  # the rebuild plan's boundaries, ~6 min
-            "tests/integration/test_samba.py",  # provision, smbclient, tick, rollback, served again: 1.4-2.3 min
-            "tests/integration/test_events.py",  # session ends: netatalk 4.2, 3.1, Samba; ~4.5 min (2026-12-03)
         ),
     ),
 )

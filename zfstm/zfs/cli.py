@@ -28,7 +28,7 @@ from zfstm.errors import (
 from zfstm.zfs import checks
 from zfstm.zfs import cli_argv as argv_for
 from zfstm.zfs.backend import N
-from zfstm.zfs.cli_errors import destroy_refusals, error_from_stderr, failed_names, nothing_to_destroy
+from zfstm.zfs.cli_errors import destroy_refusals, error_from_stderr, failed_names, killed_by, nothing_to_destroy
 from zfstm.zfs.cli_parse import (
     parse_get,
     parse_holds,
@@ -144,12 +144,18 @@ class CliBackend:
         error = error_from_stderr(done.stderr, returncode=done.returncode, operation="destroy", dataset=batch[0].full)
         if isinstance(error, ZfsPermissionDenied | EnvironmentMissing):
             raise error
+        if killed_by(done.returncode) is not None:  # it may have destroyed them: only what is still there failed
+            still = self._existing_snapshots(dataset)
+            return {name: (DestroyOutcome.FAILED, str(error)) for name in batch if name in still}
+        if nothing_to_destroy(done.stderr) and not self._existing_snapshots(dataset).keys() & set(batch):
+            # gone since the listing (e.g. destroyed by a call of this prune that was killed): nothing to do
+            return dict.fromkeys(batch, (DestroyOutcome.NOT_FOUND, "gone before zfs ran"))
         return destroy_refusals(done.stderr, batch) or {name: (DestroyOutcome.FAILED, str(error)) for name in batch}
 
     def _destroy_all(self, names: Sequence[SnapshotName]) -> Refusals:
         """Destroy all names or none (one call per 64 KiB of names: beyond that, earlier chunks stay destroyed)."""
         for chunk in chunks_by_size(names, DESTROY_ARGUMENT_BUDGET, argv_for.destroy_argument_size):
-            refused = self._destroy_attempt(chunk)
+            refused = {n: r for n, r in self._destroy_attempt(chunk).items() if r[0] is not DestroyOutcome.NOT_FOUND}
             if refused:
                 return refused
         return {}

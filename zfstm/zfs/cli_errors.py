@@ -10,6 +10,7 @@ The CLI backend forces ``LC_ALL=C`` so these texts are stable; the table below w
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Iterable
 
 from zfstm.errors import (
@@ -75,10 +76,30 @@ def _reason(stderr: str) -> str:
     return "; ".join(lines) if lines else "zfs failed without a message"
 
 
+def killed_by(returncode: int) -> str | None:
+    """The signal's name when the command was killed by one (``subprocess`` gives -N), else None."""
+    if returncode >= 0:
+        return None
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
 def error_from_stderr(stderr: str, *, returncode: int, operation: str, dataset: str = "") -> ZfstmError:
-    """The exception for a failed zfs command, chosen by operation and message (EnvironmentMissing: no zfs)."""
+    """The exception for a failed zfs command, chosen by operation and message (EnvironmentMissing: no zfs).
+
+    A zfs killed by a signal may or may not have acted (the kernel finishes an ioctl it started): the message says
+    so, and the caller looks again where it can (destroy does)."""
     text = stderr.lower()
     message = _reason(stderr)
+    signal_name = killed_by(returncode)
+    if signal_name is not None:
+        return ZfsError(
+            f"zfs was killed by {signal_name}; it may or may not have acted: look with `zfs list -t all` and run again",
+            dataset=dataset,
+            operation=operation,
+        )
     if returncode == COMMAND_NOT_FOUND and "not found" in text:
         return EnvironmentMissing(
             f"the zfs command was not found ({message}); install zfsutils or check PATH / the command prefix"

@@ -18,7 +18,8 @@ import pytest
 from zfstm.cli.main import main
 
 LINES = 5_000
-#: Now about 7.4x (the name, time, epoch and object of each snapshot, its line number, the duplicate check).
+#: A guard against a return to building the whole input or output at once; the figures (peak RSS against the
+#: input, 1M lines) are in docs/benchmarks.md (benchmarks/bench_offline_memory.py).
 LIMIT = 10
 
 

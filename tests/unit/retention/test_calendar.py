@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -56,7 +57,7 @@ def test_offset_cache_is_exact(zone: str, stamp: int) -> None:
         calendar.offset(probe - 86400)  # warm the neighbouring slots
         offset = datetime.fromtimestamp(probe, UTC).astimezone(ZoneInfo(zone)).utcoffset()
         assert offset is not None
-        assert calendar.local_seconds([probe]) == [probe + int(offset.total_seconds())]
+        assert list(calendar.local_seconds([probe])) == [probe + int(offset.total_seconds())]
 
 
 def _hour_buckets_of_local_day(zone: str, day: date) -> tuple[int, float]:
@@ -92,3 +93,14 @@ def test_labels() -> None:
     assert calendar.label(Unit.MONTH, calendar.keys(Unit.MONTH, local)[0]) == "2026-11"
     sunday = LocalCalendar("Europe/Berlin", week_start=6)
     assert sunday.label(Unit.WEEK, sunday.keys(Unit.WEEK, local)[0]) == "week of Sun 2026-11-22"
+
+
+def test_bucket_keys_are_compact_arrays() -> None:
+    """Local seconds and bucket keys are 8-byte arrays, not lists of new ints (40 bytes each): an offline plan of a
+    million lines stays within 5x its input (docs/benchmarks.md, bench_offline_memory.py)."""
+    calendar = LocalCalendar("Europe/Berlin")
+    local = calendar.local_seconds([0, 3600, 86400 * 40])
+    assert isinstance(local, array) and local.itemsize == 8
+    for unit in Unit:
+        keys = calendar.keys(unit, memoryview(local))
+        assert isinstance(keys, array) and list(keys) == list(calendar.keys(unit, list(local)))

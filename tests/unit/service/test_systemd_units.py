@@ -77,6 +77,7 @@ def test_daemon_service_contract() -> None:
     assert str(SMF_EXIT_ERR_CONFIG) in one(unit, "Service", "RestartPreventExitStatus").split()
     assert str(EXIT_INTERRUPTED) in one(unit, "Service", "SuccessExitStatus").split()
     assert "zfstm.timer" in one(unit, "Unit", "Conflicts").split()
+    assert one(unit, "Service", "KillMode") == "mixed"  # the tick's zfs child finishes (tests/integration/test_faults)
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -176,3 +176,40 @@ def test_reclaimable_space_refusals_and_unknowns() -> None:
     counting = Script(reclaim_handler)
     assert CliBackend(runner=counting).reclaimable_space([DatasetName("tank/db").snapshot("a"), *many]) is None
     assert counting.calls == []
+
+
+@pytest.mark.parametrize("acted", [False, True])
+def test_destroy_killed_by_a_signal_looks_again(acted: bool) -> None:
+    """A `zfs destroy` killed by a signal may or may not have acted: the names still there are FAILED (the message
+    names the signal), the ones gone are DESTROYED, and the run goes on."""
+    names = [FS.snapshot(s) for s in ("a", "b")]
+    gone: set[SnapshotName] = set()
+
+    def handler(argv: list[str]) -> tuple[int, str, str]:
+        if argv[1] == "list":
+            return 0, listing([n for n in names if n not in gone]), ""
+        if acted:
+            gone.update(names)
+        return -9, "", ""
+
+    report = CliBackend(runner=Script(handler)).destroy_snapshots(names)
+    if acted:
+        assert set(report.destroyed) == set(names) and not report.refused
+    else:
+        assert not report.destroyed
+        assert {r.name for r in report.refused} == set(names)
+        assert all(r.outcome is DestroyOutcome.FAILED and "killed by SIGKILL" in r.message for r in report.refused)
+
+
+def test_destroy_of_names_gone_since_the_listing_reports_them_gone() -> None:
+    """`could not find any snapshots to destroy` for names that were listed: they are NOT_FOUND, not failed."""
+    names = [FS.snapshot("a")]
+    script = Script(
+        lambda argv: (
+            (0, listing(names) if not any(c[1] == "destroy" for c in script.calls) else "", "")
+            if argv[1] == "list"
+            else (1, "", "could not find any snapshots to destroy; check snapshot names.\n")
+        )
+    )
+    report = CliBackend(runner=script).destroy_snapshots(names)
+    assert report.not_found == (names[0],) and not report.refused

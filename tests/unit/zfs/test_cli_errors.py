@@ -116,3 +116,11 @@ def test_failed_names_from_quoted_lines() -> None:
     """Quoted snapshot names on 'cannot ...' lines are the names that failed."""
     stderr = "cannot hold snapshot 'tank/a@x y': tag already exists on this dataset\nother line 'tank/b@z'\n"
     assert failed_names(stderr) == {SnapshotName.parse("tank/a@x y")}
+
+
+def test_a_zfs_killed_by_a_signal_says_so() -> None:
+    """Status -9 from subprocess: the message names SIGKILL and that zfs may have acted, whatever stderr holds."""
+    error = error_from_stderr("", returncode=-9, operation="snapshot", dataset="tank/tm@x")
+    assert type(error) is ZfsError
+    assert "killed by SIGKILL" in str(error) and "may or may not have acted" in str(error)
+    assert "signal 99" in str(error_from_stderr("", returncode=-99, operation="destroy"))
