@@ -20,7 +20,7 @@ from zfstm.retention.durations import format_duration, parse_duration
 from zfstm.timemachine.machineid import Verdict
 from zfstm.timemachine.timefmt import format_utc
 
-if TYPE_CHECKING:  # config_model imports this module (Thresholds) and lifecycle imports config_model
+if TYPE_CHECKING:  # config.model imports this module (Thresholds) and lifecycle imports config.model
     from zfstm.lifecycle.status import TargetStatus
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zfstm.config import ConfigProblems, parse_config
-from zfstm.config_render import check_document
+from zfstm.config.load import ConfigProblems, parse_config
+from zfstm.config.render import check_document
 from zfstm.monitor import (
     DAY,
     HOUR,

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from zfstm.cli.main import main
 from zfstm.cli.plan import input_lines, read_offline
 from zfstm.clock import parse_instant
-from zfstm.config import parse_config
+from zfstm.config.load import parse_config
 from zfstm.errors import ZfstmError
 from zfstm.lifecycle.observe import view_of
 from zfstm.monitor import parse_age_limit, parse_capacity_limit

@@ -19,7 +19,7 @@ from typing import Any
 
 from zfstm.atomicfile import write_atomically
 from zfstm.cli.config import add_config_argument, backend_for, load_from_args, run_dir_for, select_targets
-from zfstm.config_model import FileServerKind, Target
+from zfstm.config.model import FileServerKind, Target
 from zfstm.errors import AfpConfError, CnidDatabaseError, CnidDatabaseInUse, UsageError
 from zfstm.lock import target_lock
 from zfstm.netatalk.afpconf import DEFAULT_STATEDIR, AfpConf, Volume, parse_afp_conf, volumes_on_dataset

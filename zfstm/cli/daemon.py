@@ -30,7 +30,7 @@ from zfstm.cli.config import (
     run_dir_for,
     state_dir_for,
 )
-from zfstm.config_model import Config
+from zfstm.config.model import Config
 from zfstm.errors import ZfstmError
 from zfstm.lifecycle.outcome import TickReport
 from zfstm.lifecycle.tick import run_tick

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from zfstm.atomicfile import write_atomically
-from zfstm.config import parse_size
+from zfstm.config.load import parse_size
 from zfstm.errors import UsageError
 from zfstm.provision import (
     ConfigChange,

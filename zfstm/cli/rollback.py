@@ -24,7 +24,7 @@ from zfstm.cli.config import (
     select_targets,
     state_dir_for,
 )
-from zfstm.config_model import Config, Target
+from zfstm.config.model import Config, Target
 from zfstm.errors import SafetyRefusal, UsageError
 from zfstm.lock import target_lock
 from zfstm.rollback.execute import Context, Server, ToolCnidOps

@@ -27,7 +27,7 @@ from zfstm.cli.config import (
     select_targets,
     state_dir_for,
 )
-from zfstm.config_model import Config, Target
+from zfstm.config.model import Config, Target
 from zfstm.errors import InternalError, ZfstmError
 from zfstm.lifecycle.observe import observe
 from zfstm.lifecycle.status import TargetStatus, status_json, status_text, target_status

@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 import attrs
 
-from zfstm.config_model import Config, Target
+from zfstm.config.model import Config, Target
 from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, SnapshotView, TargetObservation
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep, plan_cnid_upkeep, plan_target_upkeep
 from zfstm.timemachine.detector import Activity, Observations, detect

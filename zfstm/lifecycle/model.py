@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 import attrs
 
-from zfstm.config_model import Target
+from zfstm.config.model import Target
 from zfstm.retention.snapshots import STANDS_UNTIL_PROPERTY
 from zfstm.timemachine.properties import MANAGED, YES, SnapshotRecord, record_from_properties
 from zfstm.timemachine.share import ShareScan

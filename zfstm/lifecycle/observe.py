@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from zfstm.apply import dataset_usage
-from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.config.model import Config, FileServerKind, Target
 from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, SnapshotView, TargetObservation
 from zfstm.lock import lock_file_name
 from zfstm.naming import NamingScheme

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from zfstm.config_model import FileServerKind, Target
+from zfstm.config.model import FileServerKind, Target
 from zfstm.lifecycle.model import SnapshotView, TargetObservation
 from zfstm.timemachine import properties as props
 from zfstm.timemachine.detector import Activity, Observations, detect

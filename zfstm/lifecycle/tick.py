@@ -27,7 +27,7 @@ from typing import TypeVar
 
 import attrs
 
-from zfstm.config_model import Config, Target
+from zfstm.config.model import Config, Target
 from zfstm.errors import BusyError, InternalError, ZfstmError
 from zfstm.lifecycle.decide import TickPlan, plan_tick, plan_upkeep
 from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, TargetObservation

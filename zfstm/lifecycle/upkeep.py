@@ -22,7 +22,7 @@ from datetime import datetime
 
 import attrs
 
-from zfstm.config_model import Target
+from zfstm.config.model import Target
 from zfstm.lifecycle.model import DatasetState, SnapshotView
 from zfstm.naming import NamingScheme
 from zfstm.retention import Pick, Plan, RetentionSnapshot, classify, plan

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.config.model import Config, FileServerKind, Target
 from zfstm.errors import AfpConfError, ZfstmError
 from zfstm.netatalk.afpconf import (
     DEFAULT_STATEDIR,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from zfstm.config_model import FileServerKind, Target
+from zfstm.config.model import FileServerKind, Target
 from zfstm.errors import UsageError
 from zfstm.service.command import Runner
 from zfstm.service.control import NETATALK_PROCESSES, SAMBA_PROCESSES, FileServerControl

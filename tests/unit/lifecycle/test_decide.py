@@ -6,8 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.unit.timemachine.fixtures import NOW, BundleSpec, build_share
-from zfstm.config import parse_config
-from zfstm.config_model import Config
+from zfstm.config.load import parse_config
+from zfstm.config.model import Config
 from zfstm.lifecycle.decide import plan_tick
 from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, SnapshotView, TargetObservation
 from zfstm.lifecycle.upkeep import retention_view

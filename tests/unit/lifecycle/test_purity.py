@@ -17,9 +17,9 @@ PURE = [
     "lifecycle/outcome.py",
     "lifecycle/report.py",
     "lifecycle/status.py",
-    "config_model.py",
-    "config_locate.py",
-    "config_render.py",
+    "config/model.py",
+    "config/locate.py",
+    "config/render.py",
 ]
 FORBIDDEN = {
     "os",

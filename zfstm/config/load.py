@@ -1,7 +1,7 @@
-"""Read the TOML configuration into a frozen :class:`~zfstm.config_model.Config`, reporting ALL problems at once.
+"""Read the TOML configuration into a frozen :class:`~zfstm.config.model.Config`, reporting ALL problems at once.
 
 Every problem names the file, the line and the key (``/etc/zfstm/zfstm.toml:14: targets[0].dataset: ...``):
-``tomllib`` gives no positions for keys, so :mod:`zfstm.config_locate` finds them in the text. Unknown keys are
+``tomllib`` gives no positions for keys, so :mod:`zfstm.config.locate` finds them in the text. Unknown keys are
 problems too (a misspelt ``quiet_perod`` must not silently fall back to a default). One :class:`ConfigError`
 (exit 6) carries the whole list.
 
@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 
 import attrs
 
-from zfstm.config_locate import KeyLocator, KeyPath, format_key
-from zfstm.config_model import (
+from zfstm.config.locate import KeyLocator, KeyPath, format_key
+from zfstm.config.model import (
     CONFIG_ENV,
     DEFAULT_INTERVAL,
     BackendChoice,

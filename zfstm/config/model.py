@@ -1,7 +1,7 @@
 """The configuration as frozen values: targets, their file server, retention, detector, check thresholds, naming,
 backend, paths.
 
-Everything has a default except each target's dataset. The values here are already checked (``zfstm.config``
+Everything has a default except each target's dataset. The values here are already checked (``zfstm.config.load``
 builds them from TOML text and reports every problem with file, line and key); code that receives a ``Config``
 never validates again. Platform-dependent defaults (paths, service names) are chosen by :func:`platform_defaults`
 from a platform string, so tests can ask for illumos' defaults on Linux.
