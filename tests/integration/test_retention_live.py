@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from zfstm.apply import apply_plan, read_snapshots
 from zfstm.cli import main as cli_main
 from zfstm.cli import prune as prune_cli
 from zfstm.naming import DEFAULT_SCHEME
 from zfstm.retention import KNOWN_GOOD_HOLD, MANAGED_PROPERTY, Policy, plan
+from zfstm.retention.apply import apply_plan, read_snapshots
 from zfstm.zfs import DatasetName, DestroyOutcome, HoldTag, SnapshotName, open_backend
 
 pytestmark = pytest.mark.integration

@@ -21,11 +21,11 @@ from typing import BinaryIO
 from zfstm.clock import SystemClock, parse_instant
 from zfstm.errors import ConfigError, UsageError, ZfsError
 from zfstm.naming import DEFAULT_PATTERN, NamingScheme, legacy_scheme
-from zfstm.plan_render import plan_json_chunks, plan_table_lines
 from zfstm.retention import RetentionSnapshot, classify, plan
 from zfstm.retention.plan import Plan
 from zfstm.retention.policy import Pick, Policy
 from zfstm.retention.policy_text import parse_fraction, parse_policy_spec, policy_from_settings
+from zfstm.retention.render import plan_json_chunks, plan_table_lines
 from zfstm.zfs.names import SnapshotName, validate_snapshot_short
 
 #: Flag -> policy setting key (see zfstm.retention.policy_text).
@@ -154,7 +154,7 @@ def live_plan(
     args: argparse.Namespace, policy: Policy, naming: NamingScheme, adopted: tuple[NamingScheme, ...]
 ) -> Plan:
     """Read the dataset through ZFS and plan it (shared with `zfstm prune`)."""
-    from zfstm.apply import dataset_usage, read_snapshots
+    from zfstm.retention.apply import dataset_usage, read_snapshots
     from zfstm.zfs import DatasetName, open_backend
 
     backend = open_backend(args.backend)

@@ -12,11 +12,11 @@ import json
 import sys
 from typing import Any
 
-from zfstm.apply import apply_plan, estimate_reclaim, read_snapshots
 from zfstm.cli.plan import add_policy_arguments, now_from_args, policy_from_args, schemes_from_args
 from zfstm.errors import PartialFailure
-from zfstm.plan_render import plan_json, plan_table
 from zfstm.retention import Pick, plan
+from zfstm.retention.apply import apply_plan, estimate_reclaim, read_snapshots
+from zfstm.retention.render import plan_json, plan_table
 from zfstm.zfs import DatasetName, DestroyReport, open_backend
 
 
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from zfstm.apply import dataset_usage
+    from zfstm.retention.apply import dataset_usage
 
     policy = policy_from_args(args)
     naming, adopted = schemes_from_args(args)

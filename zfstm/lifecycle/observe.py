@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from zfstm.apply import dataset_usage
 from zfstm.config.model import Config, FileServerKind, Target
 from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, SnapshotView, TargetObservation
 from zfstm.lock import lock_file_name
 from zfstm.naming import NamingScheme
+from zfstm.retention.apply import dataset_usage
 from zfstm.service.holder_scan import default_scanner
 from zfstm.timemachine import properties as props
 from zfstm.timemachine.reader import read_share

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from zfstm.apply import SpaceEstimate, apply_plan, estimate_reclaim, read_snapshots
 from zfstm.errors import CircuitBreakerError, SnapshotCloned, ZfsError
 from zfstm.naming import DEFAULT_SCHEME, legacy_scheme
 from zfstm.retention import KNOWN_GOOD_HOLD, MANAGED_PROPERTY, Policy, plan
+from zfstm.retention.apply import SpaceEstimate, apply_plan, estimate_reclaim, read_snapshots
 from zfstm.retention.snapshots import STANDS_UNTIL_PROPERTY
 from zfstm.zfs import CommandPrefix, DatasetName, DestroyOutcome, HoldTag, SnapshotName
 from zfstm.zfs.cli import CliBackend, Completed

@@ -11,7 +11,7 @@ def test_core_imports_no_shell() -> None:
     code = (
         "import sys\n"
         "import zfstm.retention, zfstm.retention.planner, zfstm.retention.policy_text, zfstm.naming, zfstm.clock\n"
-        "import zfstm.plan_render\n"
+        "import zfstm.retention.render\n"
         "bad = sorted(m for m in sys.modules if m == 'subprocess' or m.startswith('zfstm.zfs'))\n"
         "print(','.join(bad))\n"
     )
