@@ -19,12 +19,7 @@ from typing import Any
 
 import attrs
 
-from zfstm.cli.config import add_config_argument, backend_for, load_from_args, now_from, select_targets, state_dir_for
-from zfstm.deadline import deadline, positive_seconds
-from zfstm.errors import ZfstmError
-from zfstm.lifecycle.observe import observe
-from zfstm.lifecycle.status import target_status
-from zfstm.monitor import (
+from zfstm.check.verdict import (
     MISSING_STATES,
     VERIFICATION_FAILED_STATES,
     Finding,
@@ -37,6 +32,11 @@ from zfstm.monitor import (
     parse_capacity_limit,
     parse_state,
 )
+from zfstm.cli.config import add_config_argument, backend_for, load_from_args, now_from, select_targets, state_dir_for
+from zfstm.deadline import deadline, positive_seconds
+from zfstm.errors import ZfstmError
+from zfstm.lifecycle.observe import observe
+from zfstm.lifecycle.status import target_status
 from zfstm.rollback.journal import unfinished_rollbacks
 from zfstm.zfs import DatasetName, ZfsBackend
 

@@ -26,6 +26,16 @@ from typing import Any, TypeVar
 
 import attrs
 
+from zfstm.check.verdict import (
+    MISSING_STATES,
+    VERIFICATION_FAILED_STATES,
+    Limit,
+    State,
+    Thresholds,
+    parse_age_limit,
+    parse_capacity_limit,
+    parse_state,
+)
 from zfstm.config.locate import KeyLocator, KeyPath, format_key
 from zfstm.config.model import (
     CONFIG_ENV,
@@ -42,16 +52,6 @@ from zfstm.config.model import (
     platform_defaults,
 )
 from zfstm.errors import ConfigError, ZfstmError
-from zfstm.monitor import (
-    MISSING_STATES,
-    VERIFICATION_FAILED_STATES,
-    Limit,
-    State,
-    Thresholds,
-    parse_age_limit,
-    parse_capacity_limit,
-    parse_state,
-)
 from zfstm.naming import DEFAULT_PATTERN, LEGACY_PATTERN, NamingScheme
 from zfstm.retention.durations import parse_duration
 from zfstm.retention.policy import DEFAULT_POLICY, Policy
@@ -298,7 +298,7 @@ def _missing_state(value: object) -> State:
     return parse_state(_string(value), MISSING_STATES)
 
 
-#: ``[check]`` key (a :class:`~zfstm.monitor.Thresholds` field) -> converter; the same syntax as `zfstm check`'s flags.
+#: ``[check]`` key (a :class:`Thresholds` field) -> converter; the same syntax as `zfstm check`'s flags.
 CHECK_KEYS: dict[str, Callable[[object], Any]] = {
     "backup_age": _age_limit,
     "snapshot_age": _age_limit,

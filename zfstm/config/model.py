@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import attrs
 
-from zfstm.monitor import Thresholds
+from zfstm.check.verdict import Thresholds
 from zfstm.naming import DEFAULT_SCHEME, NamingScheme
 from zfstm.retention.policy import DEFAULT_POLICY, Policy
 from zfstm.timemachine.detector import DetectorSettings

@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from zfstm.check.verdict import Thresholds, format_age_limit, format_capacity_limit
 from zfstm.config.model import Config, FileServerConfig, Target
-from zfstm.monitor import Thresholds, format_age_limit, format_capacity_limit
 from zfstm.retention.durations import format_duration
 from zfstm.retention.policy import Policy
 from zfstm.retention.policy_text import format_limit
