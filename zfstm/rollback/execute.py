@@ -14,8 +14,8 @@ from typing import Any, Protocol
 import attrs
 
 from zfstm.errors import CnidDatabaseError, FileServerError, SafetyRefusal, ZfsError
+from zfstm.netatalk import cnid_counter
 from zfstm.netatalk.cniddb import PRIMARY
-from zfstm.rollback import cnid_counter
 from zfstm.rollback.model import Step, StepKind
 from zfstm.rollback.planner import BEFORE_PROP
 from zfstm.zfs.backend import ZfsBackend
