@@ -11,16 +11,8 @@ import pytest
 from zfstm.errors import CnidDatabaseError
 from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump
 from zfstm.netatalk.cnid import CnidRecord, EntryType, RootInfo, encode_record, encode_rootinfo
-from zfstm.netatalk.cnid_counter import (
-    copy_database,
-    devino_index,
-    raise_counter,
-    read_counter,
-    remap_index,
-    repoint_records,
-    reset_database,
-    with_counter,
-)
+from zfstm.netatalk.cnid_counter import copy_database, raise_counter, read_counter, reset_database
+from zfstm.netatalk.cnid_records import devino_index, remap_index, repoint_records, with_counter
 from zfstm.netatalk.cniddb import read_cnid_database
 
 needs_tools = pytest.mark.skipif(shutil.which("db5.3_load") is None, reason="db5.3-util is not installed")
