@@ -17,7 +17,7 @@ the known-good tag exactly when a partner's known-good snapshot has its name. Fo
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
@@ -129,7 +129,3 @@ def plan_cnid_upkeep(cnid: DatasetState, partners: Sequence[tuple[DatasetState, 
     names = tuple(state.dataset.full for state, _ in partners)
     reason = f"follows {', '.join(names)}: kept while a partner snapshot of the same name exists"
     return CnidUpkeep(cnid.dataset.full, names, tuple(steps), destroy, reason)
-
-
-def known_good_names(upkeeps: Collection[TargetUpkeep]) -> dict[str, str | None]:
-    return {upkeep.target: upkeep.known_good for upkeep in upkeeps}

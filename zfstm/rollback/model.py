@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from zfstm.zfs.names import DatasetName, SnapshotName
+from zfstm.zfs.names import DatasetName
 
 
 def _frozen(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -223,10 +223,3 @@ class RollbackPlan:
             warnings=tuple(data.get("warnings", ())),
             outcome=str(data.get("outcome", "")),
         )
-
-
-def snapshot_short(dataset: DatasetName, text: str) -> str:
-    """``--to`` accepts ``name`` or ``dataset@name``; return the short name (UsageError-free: planner checks)."""
-    if "@" in text:
-        return SnapshotName.parse(text).short if text.split("@", 1)[0] == dataset.full else text
-    return text
