@@ -27,7 +27,6 @@ from zfstm.check.verdict import (
     State,
     check_json,
     evaluate,
-    facts_from_status,
     parse_age_limit,
     parse_capacity_limit,
     parse_state,
@@ -36,7 +35,7 @@ from zfstm.cli.config import add_config_argument, backend_for, load_from_args, n
 from zfstm.deadline import deadline, positive_seconds
 from zfstm.errors import ZfstmError
 from zfstm.lifecycle.observe import observe
-from zfstm.lifecycle.status import target_status
+from zfstm.lifecycle.status import facts_from_status, target_status
 from zfstm.rollback.journal import unfinished_rollbacks
 from zfstm.zfs import DatasetName, ZfsBackend
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from zfstm.check.verdict import TargetFacts
 from zfstm.config.model import FileServerKind, Target
 from zfstm.lifecycle.model import SnapshotView, TargetObservation
 from zfstm.timemachine import properties as props
@@ -202,3 +203,18 @@ def status_text(
         header2 = ["NAME", "USED", "REFER", "CREATION", "TRIGGER", "VERIFIED", "HOLDS"]
         lines.extend("  " + line for line in _table(header2, snap_rows))
     return "\n".join(lines) + "\n"
+
+
+def facts_from_status(status: TargetStatus, *, unfinished: str | None, capacity: float | None) -> TargetFacts:
+    """The times of the last and known-good snapshots, looked up in the status's snapshot list."""
+    times = {view.name.full: view.time for view in status.snapshots}
+    return TargetFacts(
+        target=status.target,
+        last_backup=status.last_completion,
+        verdict=status.verdict,
+        last_snapshot=times.get(status.last_snapshot) if status.last_snapshot else None,
+        known_good=times.get(status.known_good) if status.known_good else None,
+        unfinished_rollback=unfinished,
+        capacity=capacity,
+        cnid_layout=status.cnid_layout,
+    )
