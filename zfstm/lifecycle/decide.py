@@ -223,16 +223,20 @@ def plan_tick(
     now: datetime,
     *,
     manual: bool = False,
+    snapshot: bool = True,
 ) -> TickPlan:
-    """The whole tick, decided from observations: what to snapshot, mark, hold, release and destroy."""
+    """The whole tick, decided from observations: what to snapshot, mark, hold, release and destroy.
+
+    Without ``snapshot`` (`zfstm prune`) nothing is created or marked: the upkeep is planned over the snapshots as
+    they are, with the same functions as a tick's."""
     decisions = tuple(decide_target(obs, now, manual=manual) for obs in observations)
     short = config.naming.scheme.format(now)
     targets = [obs.target for obs in observations]
-    batches = plan_batches(targets, decisions, short)
+    batches = plan_batches(targets, decisions, short) if snapshot else ()
     marks = tuple(
         StandsUntil(SnapshotName.parse(decision.due.stands_for), now)
         for decision in decisions
-        if decision.due.action is DueAction.SKIP_EMPTY and decision.due.stands_for is not None
+        if snapshot and decision.due.action is DueAction.SKIP_EMPTY and decision.due.stands_for is not None
     )
     states: dict[str, DatasetState] = {}
     for obs in observations:

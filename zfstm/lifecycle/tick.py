@@ -108,10 +108,20 @@ def run_tick(
     manual: bool = False,
     force: bool = False,
     prune: bool = True,
+    snapshot: bool = True,
+    locking: bool = True,
     sessions: SessionCounter = count_sessions,
 ) -> TickReport:
-    """One tick over ``targets`` (see the module docstring for the order)."""
-    with target_locks(targets, run_dir) as (locked, busy):
+    """One tick over ``targets`` (see the module docstring for the order).
+
+    ``snapshot=False`` is `zfstm prune`: the same locks, observation, upkeep plan, safety checks and CNID lockstep,
+    without taking or marking snapshots (so the decisions are the tick's over the same snapshots), and without
+    remembering ``written`` (the next tick's activity judgement stays the tick's own). ``locking=False`` is for a
+    dry run that must not wait for or block anyone (`zfstm plan`)."""
+    locks: contextlib.AbstractContextManager[tuple[list[Target], list[str]]] = (
+        target_locks(targets, run_dir) if locking else contextlib.nullcontext((list(targets), []))
+    )
+    with locks as (locked, busy):
         failures: list[Failure] = []
         observations: list[TargetObservation] = []
         for target in locked:
@@ -120,15 +130,24 @@ def run_tick(
             except Exception as exc:  # reported for this target; the others go on
                 failures.append(_fail(target.name, "observe", exc))
         plan, observations = isolated(
-            observations, lambda obs: plan_tick(config, obs, now, manual=manual), _name, "plan", failures
+            observations,
+            lambda obs: plan_tick(config, obs, now, manual=manual, snapshot=snapshot),
+            _name,
+            "plan",
+            failures,
         )
         if dry_run:
-            return TickReport(plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures))
+            return TickReport(
+                plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures), states=_observed(observations)
+            )
         run = _Run(config, backend, failures)
-        run.take_snapshots(plan)
-        current, states = run.relist(observations)
-        for obs in observations:
-            remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now)
+        if snapshot:
+            run.take_snapshots(plan)
+            current, states = run.relist(observations)
+            for obs in observations:
+                remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now)
+        else:  # nothing was created: the observation is the current state
+            current, states = list(observations), _observed(observations)
         (upkeep, cnids), current = isolated(
             current, lambda obs: plan_upkeep(config, obs, states, now), _name, "plan upkeep", run.failures
         )
@@ -142,7 +161,13 @@ def run_tick(
             failures=tuple(run.failures),
             refusals=tuple(run.refusals),
             destroyed=tuple(report for report in run.reports if report.results),
+            states=states,
         )
+
+
+def _observed(observations: Sequence[TargetObservation]) -> dict[str, DatasetState]:
+    """The observed datasets' states by name (the share's and its CNID dataset's)."""
+    return {state.dataset.full: state for obs in observations for state in (obs.data, obs.cnid) if state is not None}
 
 
 def _name(obs: TargetObservation) -> str:
@@ -218,7 +243,10 @@ class _Run:
         """Per target: hold steps, then (if they all worked) retention after its safety check; then CNID datasets.
 
         Without ``prune`` (``zfstm snapshot``) only the known-good holds move; nothing is destroyed."""
+        planned: dict[str, tuple[str, ...]] = {}
+        gone: set[str] = set()
         for item in upkeep:
+            planned[item.retention.dataset] = item.destroy
             if not _run_hold_steps(self.backend, item.target, item.hold.steps, self.failures) or not prune:
                 continue
             refusal = item.retention.refusal(force=force)
@@ -226,10 +254,21 @@ class _Run:
                 log.error("%s: %s", item.target, refusal)
                 self.refusals.append(Failure(item.target, "prune", str(refusal), refusal.exit_code))
                 continue
-            self.reports.append(_destroy(self.backend, item.target, item.destroy, self.failures))
+            report = _destroy(self.backend, item.target, item.destroy, self.failures)
+            gone.update(name.full for name in (*report.destroyed, *report.not_found))
+            self.reports.append(report)
         for cnid in cnids:
+            # A CNID snapshot goes only with its partners' snapshots of the same name: not when a partner's prune was
+            # refused, failed or had a name refused by ZFS (the share's snapshot stays, so its CNID twin must too).
+            standing = {
+                SnapshotName.parse(name).short
+                for partner in cnid.partners
+                for name in planned.get(partner, ())
+                if name not in gone
+            }
+            destroy = [name for name in cnid.destroy if SnapshotName.parse(name).short not in standing]
             if _run_hold_steps(self.backend, cnid.dataset, cnid.steps, self.failures) and prune:
-                self.reports.append(_destroy(self.backend, cnid.dataset, cnid.destroy, self.failures))
+                self.reports.append(_destroy(self.backend, cnid.dataset, destroy, self.failures))
 
 
 def _run_hold_steps(backend: ZfsBackend, owner: str, steps: Sequence[HoldStep], failures: list[Failure]) -> bool:
