@@ -25,8 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from zfstm.atomicfile import write_atomically
+from zfstm.command import Runner
 from zfstm.errors import ZfstmError
-from zfstm.service.command import Runner
+from zfstm.runner import run_command
 from zfstm.service.install import (
     HostFacts,
     InstallPlan,
@@ -38,7 +39,6 @@ from zfstm.service.install import (
     render,
     staged_path,
 )
-from zfstm.service.runner import run_command
 from zfstm.service.shipped import NAMES, SHIPPED, read_shipped
 
 

@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+from zfstm.command import Runner
 from zfstm.config.model import FileServerKind, Target
 from zfstm.errors import UsageError
-from zfstm.service.command import Runner
+from zfstm.runner import run_command
 from zfstm.service.control import NETATALK_PROCESSES, SAMBA_PROCESSES, FileServerControl
 from zfstm.service.holder_scan import default_scanner
 from zfstm.service.pidfile import PidfileControl
-from zfstm.service.runner import run_command
 from zfstm.service.smf import SmfControl
 from zfstm.service.systemd import SystemdControl
 from zfstm.service.verified import VerifiedFileServer, always_answers, asip_probe

@@ -1,12 +1,12 @@
-"""The real :class:`~zfstm.service.command.Runner`: the one place the service package starts commands."""
+"""The real :class:`~zfstm.command.Runner`: the one place the service package starts commands."""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
 
+from zfstm.command import Completed
 from zfstm.errors import EnvironmentMissing, FileServerError
-from zfstm.service.command import Completed
 
 
 def run_command(argv: Sequence[str], *, timeout: float) -> Completed:

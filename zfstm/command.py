@@ -1,6 +1,6 @@
 """A command's result as a value, and the Runner interface adapters are given (pure: nothing runs here).
 
-Adapters receive a :class:`Runner`; the real one is :func:`zfstm.service.runner.run_command`, tests pass a fake
+Adapters receive a :class:`Runner`; the real one is :func:`zfstm.runner.run_command`, tests pass a fake
 that records the exact command lines and answers with canned output.
 """
 
