@@ -55,6 +55,7 @@ from zfstm.netatalk.rebuild import (
     rebuild_records,
 )
 from zfstm.netatalk.scan import scan_volume
+from zfstm.runner import command_env, run_command
 
 LOAD_TOOLS = ("db5.3_load", "db53_load", "db5_load", "db_load")
 RECOVER_TOOLS = ("db5.3_recover", "db53_recover", "db5_recover", "db_recover")
@@ -82,7 +83,7 @@ def _tool(candidates: Sequence[str]) -> str:
 
 
 def _run(argv: list[str], what: Path, stdin: str | None = None) -> str:
-    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False, timeout=900)
+    done = run_command(argv, timeout=900, stdin=stdin, timed_out=CnidDatabaseError)
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()
         raise CnidDatabaseError(f"{what}: `{' '.join(argv[:3])} ...` failed: {'; '.join(said[-3:])}")
@@ -161,7 +162,7 @@ def _first_pair(db_file: Path, subdb: str) -> DumpedDatabase:
     counter is read without dumping every record (the dump tool is stopped after the pair)."""
     tool = find_dump_tool()
     dump = subprocess.Popen(
-        [tool, "-s", subdb, str(db_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [tool, "-s", subdb, str(db_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=command_env()
     )
     assert dump.stdout is not None
     lines: list[str] = []
@@ -351,12 +352,15 @@ def _copy_subdatabase(db_file: Path, name: str, new: Path, load: str) -> int:
     """``dump -s NAME old | load -c database=NAME new`` without a shell or parsing; the items copied (counted in the
     stream: the old file is only ever read, and ``db_stat`` would write its count cache into it)."""
     dump_tool = find_dump_tool()
-    dump = subprocess.Popen([dump_tool, "-s", name, str(db_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    dump = subprocess.Popen(
+        [dump_tool, "-s", name, str(db_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=command_env()
+    )
     loader = subprocess.Popen(
         [load, "-c", f"database={name}", str(new)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env=command_env(),
     )
     assert dump.stdout is not None and dump.stderr is not None
     assert loader.stdin is not None and loader.stderr is not None

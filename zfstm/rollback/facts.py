@@ -135,7 +135,7 @@ def gather(
         cnid_before = dataset_facts(backend, DatasetName(cnid_ds.rollback_before))
     return RollbackFacts(
         target=target.name,
-        server=fs.kind.value,
+        server=fs.kind,
         server_name=fs.service or fs.kind.value,
         data=data,
         cnid_dataset=cnid_ds,

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from zfstm.config.model import FileServerKind
 from zfstm.zfs.names import DatasetName
 
 
@@ -149,7 +150,7 @@ class RollbackFacts:
     """Everything the planner reads; gathered by :mod:`zfstm.rollback.facts` (shell) or built by tests."""
 
     target: str
-    server: str  # "netatalk", "samba" or "none"
+    server: FileServerKind
     server_name: str
     data: DatasetFacts
     cnid_dataset: DatasetFacts | None = None
