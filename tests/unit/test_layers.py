@@ -61,6 +61,9 @@ CORE = (
     "zfstm.service.smf",
     "zfstm.service.smf_exit",
     "zfstm.service.systemd",
+    "zfstm.snapshots",
+    "zfstm.snapshots.model",
+    "zfstm.snapshots.tags",
     "zfstm.timemachine",
     "zfstm.timemachine.detector",
     "zfstm.timemachine.due",
@@ -98,6 +101,7 @@ FORBIDDEN_ZFSTM = (
     "zfstm.netatalk.cnid_counter",
     "zfstm.netatalk.cniddb",
     "zfstm.netatalk.scan",
+    "zfstm.snapshots.reader",
     "libzfs_core",
 )
 

@@ -21,8 +21,10 @@ from types import MappingProxyType
 import attrs
 
 from zfstm.config.model import Config, Target
-from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, SnapshotView, TargetObservation
+from zfstm.lifecycle.model import TargetObservation
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep, plan_cnid_upkeep, plan_target_upkeep
+from zfstm.snapshots.model import DatasetState, SnapshotView
+from zfstm.snapshots.tags import STANDS_UNTIL
 from zfstm.timemachine.detector import Activity, Observations, detect
 from zfstm.timemachine.due import DueAction, DueDecision, LastSnapshot, Trigger, decide_snapshot
 from zfstm.timemachine.properties import snapshot_properties

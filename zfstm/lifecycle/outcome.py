@@ -12,7 +12,7 @@ import attrs
 
 from zfstm.errors import BusyError
 from zfstm.lifecycle.decide import TickPlan
-from zfstm.lifecycle.model import DatasetState
+from zfstm.snapshots.model import DatasetState
 from zfstm.zfs.types import DestroyReport
 
 

@@ -15,10 +15,11 @@ import attrs
 
 from zfstm.check.verdict import TargetFacts
 from zfstm.config.model import FileServerKind, Target
-from zfstm.lifecycle.model import SnapshotView, TargetObservation
+from zfstm.lifecycle.model import TargetObservation
+from zfstm.snapshots.model import SnapshotView
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
 from zfstm.timemachine import properties as props
 from zfstm.timemachine.detector import Activity, Observations, detect
-from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
 from zfstm.timemachine.machineid import Verdict
 from zfstm.timemachine.timefmt import format_utc
 
@@ -51,7 +52,7 @@ def target_status(obs: TargetObservation, now: datetime) -> TargetStatus:
         obs.target.detector,
     )
     last = obs.data.last_managed
-    held = obs.data.held(KNOWN_GOOD_TAG)
+    held = obs.data.held(KNOWN_GOOD_HOLD)
     newest_held = max(held, key=lambda view: (view.time, view.createtxg), default=None)
     return TargetStatus(
         target=obs.target.name,

@@ -30,12 +30,15 @@ import attrs
 from zfstm.config.model import Config, Target
 from zfstm.errors import BusyError, InternalError, ZfstmError
 from zfstm.lifecycle.decide import TickPlan, plan_tick, plan_upkeep
-from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, TargetObservation
-from zfstm.lifecycle.observe import SessionCounter, count_sessions, observe, read_dataset, remember_written
+from zfstm.lifecycle.model import TargetObservation
+from zfstm.lifecycle.observe import SessionCounter, count_sessions, observe, remember_written
 from zfstm.lifecycle.outcome import Failure, TickReport
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep
 from zfstm.lock import HeldLock, acquire
 from zfstm.service.smf_exit import NOT_FIXED_BY_RESTART
+from zfstm.snapshots.model import DatasetState
+from zfstm.snapshots.reader import read_dataset
+from zfstm.snapshots.tags import STANDS_UNTIL
 from zfstm.timemachine.knowngood import HoldAction, HoldStep
 from zfstm.timemachine.timefmt import format_utc
 from zfstm.zfs import DestroyReport, HoldTag, SnapshotName, ZfsBackend

@@ -23,11 +23,11 @@ from datetime import datetime
 import attrs
 
 from zfstm.config.model import Target
-from zfstm.lifecycle.model import DatasetState, SnapshotView
 from zfstm.naming import NamingScheme
-from zfstm.retention import Pick, Plan, RetentionSnapshot, classify, plan
-from zfstm.retention.snapshots import standing_in
-from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG, HoldAction, HoldPlan, HoldStep, plan_known_good_hold
+from zfstm.retention import Plan, plan
+from zfstm.snapshots.model import DatasetState, retention_view
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
+from zfstm.timemachine.knowngood import HoldAction, HoldPlan, HoldStep, plan_known_good_hold
 from zfstm.zfs.names import SnapshotName
 
 
@@ -71,27 +71,12 @@ def holds_after(state: DatasetState, steps: Sequence[HoldStep]) -> dict[str, fro
     return {name: frozenset(tags) for name, tags in holds.items()}
 
 
-def retention_view(
-    view: SnapshotView, holds: frozenset[str], *, pick: Pick, naming: NamingScheme, adopted: Sequence[NamingScheme]
-) -> RetentionSnapshot:
-    """The retention view of a snapshot, moved to its ``stands-until`` time under ``pick = last``."""
-    base = classify(
-        view.name.full,
-        view.creation or view.time,
-        holds=holds,
-        user_props=dict(view.properties),
-        naming=naming,
-        adopted=adopted,
-    )
-    return standing_in(base, view.stands_until, pick_last=pick is Pick.LAST)
-
-
 def plan_target_upkeep(
     target: Target, state: DatasetState, now: datetime, *, naming: NamingScheme, adopted: Sequence[NamingScheme]
 ) -> TargetUpkeep:
     """Known-good hold steps, then the retention plan over the holds those steps leave."""
     records = [view.record() for view in state.snapshots]
-    held = [view.name.full for view in state.held(KNOWN_GOOD_TAG)]
+    held = [view.name.full for view in state.held(KNOWN_GOOD_HOLD)]
     hold = plan_known_good_hold(records, held)
     after = holds_after(state, hold.steps)
     snapshots = [
@@ -113,7 +98,7 @@ def plan_cnid_upkeep(cnid: DatasetState, partners: Sequence[tuple[DatasetState, 
             wanted_held.add(SnapshotName.parse(upkeep.known_good).short)
     present = {view.name.short: view for view in cnid.snapshots}
     wanted = {present[short].name.full for short in wanted_held if short in present}
-    held_now = {view.name.full for view in cnid.held(KNOWN_GOOD_TAG)}
+    held_now = {view.name.full for view in cnid.held(KNOWN_GOOD_HOLD)}
     steps = [HoldStep(HoldAction.HOLD, name) for name in sorted(wanted - held_now)]
     steps += [HoldStep(HoldAction.RELEASE, name) for name in sorted(held_now - wanted)]
     after = holds_after(cnid, steps)

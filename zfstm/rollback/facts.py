@@ -30,8 +30,8 @@ from zfstm.netatalk.scan import scan_volume
 from zfstm.netatalk.version import NetatalkBuild, derivation, probe_netatalk, resolve_db_dir
 from zfstm.rollback.model import CnidFacts, CnidStrategy, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
 from zfstm.rollback.planner import BEFORE_PROP
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
 from zfstm.textfile import UnreadableFile, read_small_text
-from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
 from zfstm.zfs.backend import ZfsBackend
 from zfstm.zfs.names import DatasetName
 from zfstm.zfs.types import SnapshotProperty
@@ -140,7 +140,7 @@ def gather(
         data=data,
         cnid_dataset=cnid_ds,
         cnid=cnid,
-        known_good=tuple(s for s, tags in data.holds.items() if KNOWN_GOOD_TAG in tags),
+        known_good=tuple(s for s, tags in data.holds.items() if KNOWN_GOOD_HOLD in tags),
         stamp=now.strftime(STAMP_FORMAT),
         journal_on_tmpfs=on_tmpfs(state_dir),
         before=before,

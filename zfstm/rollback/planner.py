@@ -21,6 +21,7 @@ from zfstm.rollback.model import (
     Step,
     StepKind,
 )
+from zfstm.snapshots.tags import ROLLBACK_BEFORE
 from zfstm.zfs.names import DatasetName
 
 #: Local properties a clone must not be given (set at creation only, or handled separately by the swap).
@@ -37,11 +38,11 @@ NOT_COPIED = frozenset(
         "volsize",
         "volblocksize",
         "zoned",
-        "zfstm:rollback-before",
+        ROLLBACK_BEFORE,
     }
 )
 #: The user property that tells --undo which dataset an earlier rollback kept.
-BEFORE_PROP = "zfstm:rollback-before"
+BEFORE_PROP = ROLLBACK_BEFORE
 UNMOUNTABLE = frozenset({"legacy", "none", "-"})
 
 
