@@ -181,7 +181,7 @@ def test_hold_placed_meanwhile_is_reported_and_the_rest_still_go(
     stale = StaleHolds(backend)
     target = plan(read_snapshots(stale, dataset).snapshots, later, Policy()).destroy_names[0]
     backend.hold([SnapshotName.parse(target)], HoldTag("late-too"))
-    monkeypatch.setattr(prune_cli, "open_backend", lambda kind="auto": stale)
+    monkeypatch.setattr(prune_cli, "backend_for", lambda config, args=None: stale)
     code = cli_main.main(["prune", fs, "--now", later.isoformat(), "--force"])
     out = capsys.readouterr().out
     assert code == 3
