@@ -36,6 +36,7 @@ catch ``ValueError`` or ``PermissionError`` as usual::
     │   │   └── DumpFormatError (ValueError)        text that is no db_dump output (zfstm.netatalk.bdbdump)
     │   └── MetadataEaError (ValueError)            an org.netatalk.Metadata EA has the wrong size or magic
     ├── JournalCorrupt (ValueError)              11 a rollback journal is damaged beyond a cut-short last line
+    ├── RollbackFailed                           12 a rollback step failed: reversed, or stopped with its journal open
     ├── DeadlineExceeded (TimeoutError)          1  a time limit given with --timeout ran out
     └── InternalError                            70 a bug: anything else that escaped (EX_SOFTWARE of sysexits.h)
 """
@@ -183,6 +184,18 @@ class JournalCorrupt(ZfstmError, ValueError):
     """A rollback journal has a damaged line other than a cut-short last one; the message names file and line."""
 
     exit_code = 11
+
+
+class RollbackFailed(ZfstmError):
+    """A rollback step failed; ``reversed`` says whether everything done so far was undone (if not, the journal stays
+    open for ``zfstm rollback --resume``). ``cause`` is the step's own error."""
+
+    exit_code = 12
+
+    def __init__(self, message: str, *, reversed_: bool, cause: BaseException) -> None:
+        super().__init__(message)
+        self.reversed = reversed_
+        self.cause = cause
 
 
 class InternalError(ZfstmError):

@@ -13,8 +13,7 @@ from datetime import datetime
 
 import attrs
 
-from zfstm.lifecycle.status import TargetStatus
-from zfstm.monitor import facts_from_status
+from zfstm.lifecycle.status import TargetStatus, facts_from_status
 from zfstm.timemachine.machineid import Verdict
 from zfstm.zfs import BackendChoice
 

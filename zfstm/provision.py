@@ -17,12 +17,12 @@ from typing import Literal
 
 import attrs
 
+from zfstm.config.model import FileServerKind
 from zfstm.errors import UsageError
 from zfstm.events.model import DEFAULT_FCE_PORT, fce_global_lines
 from zfstm.netatalk.afpconf import parse_ini
 from zfstm.zfs import DatasetName
 
-Server = Literal["netatalk", "samba"]
 Platform = Literal["linux", "illumos"]
 ConfigAction = Literal["create", "append", "replace", "unchanged"]
 
@@ -36,7 +36,7 @@ class ProvisionRequest:
     dataset: DatasetName
     share: str
     size_bytes: int | None
-    server: Server
+    server: FileServerKind
     platform: Platform
     cnid_dataset: DatasetName | None = None
     valid_users: tuple[str, ...] = ()
@@ -156,7 +156,7 @@ def plan_provision(
     path = mountpoints[request.dataset.full]
     advice: list[str] = []
     db_dir: str | None = None
-    if request.server == "netatalk":
+    if request.server == FileServerKind.NETATALK:
         cnid = request.cnid_dataset or default_cnid_dataset(request.dataset)
         if cnid == request.dataset:
             raise UsageError(f"the CNID dataset must differ from the share {request.dataset.full}")
@@ -245,7 +245,7 @@ def target_snippet(plan: ProvisionPlan, name: str) -> str:
     cnid = next((step.name for step in plan.datasets[1:]), None)
     if cnid is not None:
         lines.append(f'cnid_dataset = "{cnid.full}"')
-    if plan.request.server == "samba":
+    if plan.request.server == FileServerKind.SAMBA:
         lines += ["[targets.file_server]", 'kind = "samba"']
         if plan.request.platform == "illumos":
             lines.append('service = "svc:/..."  # required on illumos: the FMRI of your smbd service')

@@ -24,7 +24,7 @@ import attrs
 import pytest
 
 from zfstm.netatalk.afpconf import parse_afp_conf
-from zfstm.netatalk.cnid import CnidDatabase, stamp_time
+from zfstm.netatalk.cnid import CnidDatabase
 from zfstm.netatalk.cniddb import EXPECTED_SUBDATABASES, PRIMARY, list_subdatabases, read_cnid_database
 from zfstm.netatalk.metadata_ea import EA_NAME_LINUX, EA_SIZE, LAYOUT, decode_metadata_ea
 from zfstm.netatalk.version import parse_afpd_version
@@ -225,7 +225,8 @@ def test_metadata_ea_and_cnid2db_carry_the_cnid_handed_out(served: Served) -> No
     assert served.db.rootinfo is not None
     assert (ea.cnid, ea.dev, ea.ino, ea.stamp) == (cnid, st.st_dev, st.st_ino, served.db.rootinfo.stamp)
     assert ea.filler == b"\0" * 16
-    assert abs(stamp_time(ea.stamp, "little") - time.time()) < 3600  # a little-endian time_t: cnid2.db's ctime
+    # a little-endian time_t: cnid2.db's ctime
+    assert abs(int.from_bytes(ea.stamp, "little", signed=True) - time.time()) < 3600
     assert sorted(list_subdatabases(served.db_dirs["dbpath"] / PRIMARY)) == sorted(EXPECTED_SUBDATABASES)
     record = next(r for r in served.db.records if r.cnid == cnid)
     assert (record.did, record.name, record.devino) == (served.cnids["folder"], "file.txt", (st.st_dev, st.st_ino))

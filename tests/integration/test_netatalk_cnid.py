@@ -31,10 +31,8 @@ from zfstm.netatalk.metadata_ea import (
     MetadataEa,
     decode_metadata_ea,
     encode_metadata_ea,
-    read_metadata_ea,
-    read_raw_metadata_ea,
 )
-from zfstm.netatalk.scan import scan_volume
+from zfstm.netatalk.scan import read_metadata_ea, read_raw_metadata_ea, scan_volume
 from zfstm.testbed.afpclient import ERR_ID_NOT_FOUND, AfpClient, AfpError
 from zfstm.testbed.guest_netatalk import AFP_CONF, afp_conf_text, wait_listening
 

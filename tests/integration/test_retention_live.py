@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from zfstm.apply import apply_plan, read_snapshots
 from zfstm.cli import main as cli_main
 from zfstm.cli import prune as prune_cli
 from zfstm.naming import DEFAULT_SCHEME
 from zfstm.retention import KNOWN_GOOD_HOLD, MANAGED_PROPERTY, Policy, plan
+from zfstm.retention.apply import apply_plan, read_snapshots
 from zfstm.zfs import DatasetName, DestroyOutcome, HoldTag, SnapshotName, open_backend
 
 pytestmark = pytest.mark.integration
@@ -181,7 +181,7 @@ def test_hold_placed_meanwhile_is_reported_and_the_rest_still_go(
     stale = StaleHolds(backend)
     target = plan(read_snapshots(stale, dataset).snapshots, later, Policy()).destroy_names[0]
     backend.hold([SnapshotName.parse(target)], HoldTag("late-too"))
-    monkeypatch.setattr(prune_cli, "open_backend", lambda kind="auto": stale)
+    monkeypatch.setattr(prune_cli, "backend_for", lambda config, args=None: stale)
     code = cli_main.main(["prune", fs, "--now", later.isoformat(), "--force"])
     out = capsys.readouterr().out
     assert code == 3

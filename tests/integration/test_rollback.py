@@ -34,7 +34,7 @@ from tests.integration.rollback_share import (
     sh,
     zfstm,
 )
-from zfstm.netatalk.metadata_ea import read_metadata_ea
+from zfstm.netatalk.scan import read_metadata_ea
 
 pytestmark = pytest.mark.integration
 

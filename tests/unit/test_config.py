@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from zfstm.config import ConfigProblems, config_path, load_config, parse_config, parse_size
-from zfstm.config_model import BackendChoice, FileServerKind, ServiceAdapter
+from zfstm.config.load import ConfigProblems, config_path, load_config, parse_config, parse_size
+from zfstm.config.model import BackendChoice, FileServerKind, ServiceAdapter
 from zfstm.errors import ConfigError
 from zfstm.retention.policy import Pick
 

@@ -6,9 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zfstm.config import ConfigProblems, parse_config
-from zfstm.config_render import check_document
-from zfstm.monitor import (
+from zfstm.check.verdict import (
     DAY,
     HOUR,
     Limit,
@@ -19,6 +17,8 @@ from zfstm.monitor import (
     parse_age_limit,
     parse_capacity_limit,
 )
+from zfstm.config.load import ConfigProblems, parse_config
+from zfstm.config.render import check_document
 
 TARGET = '[[targets]]\ndataset = "tank/tm"\n'
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zfstm.config_locate import KeyLocator, format_key
+from zfstm.config.locate import KeyLocator, format_key
 
 TEXT = '''\
 interval = "15m"  # comment with = sign

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zfstm.config import parse_config
-from zfstm.config_render import config_document, render_toml, to_toml
-from zfstm.monitor import Limit, State, Thresholds, parse_age_limit, parse_capacity_limit
+from zfstm.check.verdict import Limit, State, Thresholds, parse_age_limit, parse_capacity_limit
+from zfstm.config.load import parse_config
+from zfstm.config.render import config_document, render_toml, to_toml
 
 DURATIONS = st.sampled_from(["30s", "5m", "10m", "1h30m", "2h", "24h", "3d", "31d"])
 LIMITS = st.sampled_from(["none", "forever", "12h", "24h", "7d", "31d", "52w"])

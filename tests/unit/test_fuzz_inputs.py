@@ -22,13 +22,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from zfstm.check.verdict import parse_age_limit, parse_capacity_limit
 from zfstm.cli.main import main
 from zfstm.cli.plan import input_lines, read_offline
 from zfstm.clock import parse_instant
-from zfstm.config import parse_config
+from zfstm.config.load import parse_config
 from zfstm.errors import ZfstmError
-from zfstm.lifecycle.observe import view_of
-from zfstm.monitor import parse_age_limit, parse_capacity_limit
 from zfstm.naming import DEFAULT_SCHEME, NamingScheme, legacy_scheme
 from zfstm.netatalk.afpconf import parse_afp_conf
 from zfstm.netatalk.bdbdump import parse_dump
@@ -37,6 +36,7 @@ from zfstm.netatalk.metadata_ea import EA_SIZE, decode_metadata_ea
 from zfstm.retention.durations import parse_duration
 from zfstm.retention.policy_text import parse_fraction, parse_limit
 from zfstm.rollback.journal import parse_lines
+from zfstm.snapshots.model import view_of
 from zfstm.timemachine.history import parse_history
 from zfstm.timemachine.machineid import parse_machine_id
 from zfstm.timemachine.properties import record_from_properties

@@ -18,7 +18,7 @@ import pytest
 
 from zfstm.cli.main import main, syslog_flag_form
 from zfstm.clock import parse_instant
-from zfstm.config import load_config
+from zfstm.config.load import load_config
 from zfstm.errors import (
     AfpConfError,
     ConfigError,

@@ -20,14 +20,7 @@ from typing import Any
 
 import attrs
 
-from zfstm.cli.config import add_config_argument, backend_for, load_from_args, now_from, select_targets, state_dir_for
-from zfstm.deadline import deadline, positive_seconds
-from zfstm.errors import ZfstmError
-from zfstm.events.record import listening_since, read_event
-from zfstm.events.silence import silence_finding
-from zfstm.lifecycle.observe import observe
-from zfstm.lifecycle.status import target_status
-from zfstm.monitor import (
+from zfstm.check.verdict import (
     MISSING_STATES,
     VERIFICATION_FAILED_STATES,
     Finding,
@@ -35,11 +28,17 @@ from zfstm.monitor import (
     State,
     check_json,
     evaluate,
-    facts_from_status,
     parse_age_limit,
     parse_capacity_limit,
     parse_state,
 )
+from zfstm.cli.config import add_config_argument, backend_for, load_from_args, now_from, select_targets, state_dir_for
+from zfstm.deadline import deadline, positive_seconds
+from zfstm.errors import ZfstmError
+from zfstm.events.record import listening_since, read_event
+from zfstm.events.silence import silence_finding
+from zfstm.lifecycle.observe import observe
+from zfstm.lifecycle.status import facts_from_status, target_status
 from zfstm.rollback.journal import unfinished_rollbacks
 from zfstm.zfs import DatasetName, ZfsBackend
 

@@ -19,9 +19,10 @@ from typing import Any
 
 from zfstm.atomicfile import write_atomically
 from zfstm.cli.config import add_config_argument, backend_for, load_from_args, run_dir_for, select_targets
-from zfstm.config_model import FileServerKind, Target
+from zfstm.config.model import FileServerKind, Target
 from zfstm.errors import AfpConfError, CnidDatabaseError, CnidDatabaseInUse, UsageError
 from zfstm.lock import target_lock
+from zfstm.netatalk import cnid_counter
 from zfstm.netatalk.afpconf import DEFAULT_STATEDIR, AfpConf, Volume, parse_afp_conf, volumes_on_dataset
 from zfstm.netatalk.appledb import LockHolder, probe_lock
 from zfstm.netatalk.check import INFORMATIONAL, CheckReport, Finding, check_volume
@@ -29,7 +30,6 @@ from zfstm.netatalk.cniddb import PRIMARY, read_cnid_database
 from zfstm.netatalk.migrate import MigrationPlan, set_section_option
 from zfstm.netatalk.scan import scan_volume
 from zfstm.netatalk.version import derivation, probe_netatalk, resolve_db_dir
-from zfstm.rollback import cnid_counter
 from zfstm.textfile import UnreadableFile, read_small_text
 from zfstm.zfs.backend import ZfsBackend
 from zfstm.zfs.names import DatasetName

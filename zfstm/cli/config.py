@@ -19,9 +19,9 @@ from datetime import datetime
 from pathlib import Path
 
 from zfstm.clock import SystemClock, parse_instant
-from zfstm.config import config_path, load_config
-from zfstm.config_model import Config, Target
-from zfstm.config_render import render_toml, to_json
+from zfstm.config.load import config_path, load_config
+from zfstm.config.model import Config, Target
+from zfstm.config.render import render_toml, to_json
 from zfstm.errors import UsageError
 from zfstm.lock import resolve_run_dir
 from zfstm.zfs import BackendChoice, ZfsBackend, open_backend_explained

@@ -32,7 +32,7 @@ from zfstm.cli.config import (
     run_dir_for,
     state_dir_for,
 )
-from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.config.model import Config, FileServerKind, Target
 from zfstm.errors import ZfstmError
 from zfstm.events.hub import EventHub, shares_of
 from zfstm.lifecycle.observe import share_path

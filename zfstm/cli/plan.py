@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import itertools
+import os
 import sys
 from array import array
 from collections.abc import Iterable, Iterator
@@ -18,15 +19,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import attrs
+
+from zfstm.cli.config import add_config_argument, backend_for, run_dir_for, state_dir_for
 from zfstm.clock import SystemClock, parse_instant
+from zfstm.config.load import config_path, load_config
+from zfstm.config.model import CONFIG_ENV, BackendChoice, Config, Target
 from zfstm.errors import ConfigError, UsageError, ZfsError
+from zfstm.lifecycle.outcome import TickReport
+from zfstm.lifecycle.tick import run_tick
 from zfstm.naming import DEFAULT_PATTERN, NamingScheme, legacy_scheme
-from zfstm.plan_render import plan_json_chunks, plan_table_lines
 from zfstm.retention import RetentionSnapshot, classify, plan
 from zfstm.retention.plan import Plan
-from zfstm.retention.policy import Pick, Policy
+from zfstm.retention.policy import Policy
 from zfstm.retention.policy_text import parse_fraction, parse_policy_spec, policy_from_settings
-from zfstm.zfs.names import SnapshotName, validate_snapshot_short
+from zfstm.retention.render import plan_json_chunks, plan_table_lines
+from zfstm.zfs.names import DatasetName, SnapshotName, validate_snapshot_short
 
 #: Flag -> policy setting key (see zfstm.retention.policy_text).
 POLICY_FLAGS = {
@@ -55,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("dataset", nargs="?", help="dataset whose snapshots to plan (live, through ZFS)")
+    parser.add_argument(
+        "targets", nargs="*", metavar="TARGET", help="targets or datasets to plan live, through ZFS (default: all)"
+    )
     parser.add_argument("--input", metavar="FILE", help="offline: NAME<TAB>ISO-8601-time lines ('-' for stdin)")
     parser.add_argument("--usage", metavar="FRACTION", help="offline: used share of the disk for the space tier")
     parser.add_argument("--destroy-only", action="store_true", help="table: list only the snapshots to destroy")
@@ -67,9 +77,12 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags `plan` and `prune` share: now, output, naming, and the policy."""
     parser.add_argument("--now", metavar="TIME", help="plan as of this ISO-8601 instant (default: the clock)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--backend", default="auto", choices=["auto", "lzc", "cli"], help="ZFS backend (live)")
-    group = parser.add_argument_group("naming")
-    group.add_argument("--naming", default=DEFAULT_PATTERN, metavar="PATTERN", help="zfstm's own snapshot names")
+    parser.add_argument(
+        "--backend", choices=["auto", "lzc", "cli"], help="ZFS backend (live; default: the configuration's, else auto)"
+    )
+    add_config_argument(parser)
+    group = parser.add_argument_group("naming (given here, replaces the configuration's for this run)")
+    group.add_argument("--naming", metavar="PATTERN", help=f"zfstm's own snapshot names (default {DEFAULT_PATTERN})")
     group.add_argument(
         "--adopt-legacy",
         metavar="ZONE",
@@ -103,13 +116,16 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
 
 def policy_from_args(args: argparse.Namespace) -> Policy:
     """The policy: ``--policy`` first, then individual flags over it."""
-    base = parse_policy_spec(args.policy) if args.policy else Policy()
-    settings = {key: getattr(args, flag) for flag, key in POLICY_FLAGS.items() if getattr(args, flag) is not None}
-    return policy_from_settings(settings, base) if settings else base
+    return _policy_over(args, policy_settings(args), Policy())
+
+
+def policy_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The policy settings this run's flags give (empty when none)."""
+    return {key: getattr(args, flag) for flag, key in POLICY_FLAGS.items() if getattr(args, flag) is not None}
 
 
 def schemes_from_args(args: argparse.Namespace) -> tuple[NamingScheme, tuple[NamingScheme, ...]]:
-    naming = NamingScheme(pattern=args.naming)
+    naming = NamingScheme(pattern=args.naming or DEFAULT_PATTERN)
     adopted = [legacy_scheme(zone) for zone in args.adopt_legacy]
     for text in args.adopt:
         pattern, sep, zone = text.rpartition("@")
@@ -119,16 +135,58 @@ def schemes_from_args(args: argparse.Namespace) -> tuple[NamingScheme, tuple[Nam
     return naming, tuple(adopted)
 
 
+def configured_for_run(args: argparse.Namespace) -> tuple[Config, list[Target]]:
+    """The configuration with this run's flags over it, and the targets ``args.targets`` names (all when none).
+
+    The configuration is ``--config``, else ``$ZFSTM_CONFIG``, else the platform default when it exists; without
+    any, an empty one. A name the configuration does not know, but which is a dataset, becomes a target of its
+    own with the defaults (so ``zfstm prune tank/tm --hourly 24h`` works without a configuration file). Flags then
+    replace, for this run only: the retention settings of every chosen target (``--policy`` first, then each flag
+    over it), the naming (``--naming``; ``--adopt``/``--adopt-legacy`` replace the adopted list) and the backend.
+    """
+    path = config_path(args.config, os.environ)
+    if args.config or os.environ.get(CONFIG_ENV) or path.exists():
+        config = load_config(path)
+    else:
+        config = Config(source="(no configuration file)", targets=())
+    chosen: list[Target] = []
+    for name in args.targets:
+        target = config.target(name) or (Target(name, DatasetName(name)) if "@" not in name else None)
+        if target is None:
+            raise UsageError(f"{name!r} is neither a target of {config.source} nor a dataset")
+        if target not in chosen:
+            chosen.append(target)
+    if not args.targets:
+        chosen = list(config.targets)
+        if not chosen:
+            raise UsageError(f"give a DATASET or TARGET (no targets in {config.source})")
+    settings = policy_settings(args)
+    if args.policy or settings:
+        chosen = [attrs.evolve(t, retention=_policy_over(args, settings, t.retention)) for t in chosen]
+    naming = config.naming
+    if args.naming:
+        naming = attrs.evolve(naming, scheme=NamingScheme(pattern=args.naming))
+    if args.adopt or args.adopt_legacy:
+        naming = attrs.evolve(naming, adopted=schemes_from_args(args)[1])
+    backend = config.backend if args.backend is None else attrs.evolve(config.backend, kind=BackendChoice(args.backend))
+    return attrs.evolve(config, naming=naming, backend=backend), chosen
+
+
+def _policy_over(args: argparse.Namespace, settings: dict[str, str], base: Policy) -> Policy:
+    base = parse_policy_spec(args.policy) if args.policy else base
+    return policy_from_settings(settings, base) if settings else base
+
+
 def now_from_args(args: argparse.Namespace) -> datetime:
     return parse_instant(args.now) if args.now else SystemClock().now()
 
 
 def run(args: argparse.Namespace) -> int:
-    policy = policy_from_args(args)
-    naming, adopted = schemes_from_args(args)
-    if args.input and args.dataset:
+    if args.input and args.targets:
         raise UsageError("give a DATASET (live) or --input FILE (offline), not both")
     if args.input:
+        policy = policy_from_args(args)
+        naming, adopted = schemes_from_args(args)
         if not args.now:
             raise UsageError("--input needs --now: an offline plan must say when it is made")
         usage = parse_fraction(args.usage, "--usage") if args.usage else None
@@ -143,26 +201,42 @@ def run(args: argparse.Namespace) -> int:
         del snapshots
         # popped, so that each group's list is the planner's to drop once it has sorted it (a million lines: 8 MB)
         plans = [plan(groups.pop(dataset), now, policy, usage=usage, dataset=dataset) for dataset in list(groups)]
-    elif args.dataset:
-        plans = [live_plan(args, policy, naming, adopted)]
     else:
-        raise UsageError("give a DATASET, or --input FILE --now TIME for an offline plan")
+        report = live_plans(args)
+        say_failures("plan", report)
+        print_plans(
+            [upkeep.retention for upkeep in report.plan.upkeep], as_json=args.json, destroy_only=args.destroy_only
+        )
+        return report.exit_code
     print_plans(plans, as_json=args.json, destroy_only=args.destroy_only)
     return 0
 
 
-def live_plan(
-    args: argparse.Namespace, policy: Policy, naming: NamingScheme, adopted: tuple[NamingScheme, ...]
-) -> Plan:
-    """Read the dataset through ZFS and plan it (shared with `zfstm prune`)."""
-    from zfstm.apply import dataset_usage, read_snapshots
-    from zfstm.zfs import DatasetName, open_backend
+def live_plans(args: argparse.Namespace) -> TickReport:
+    """What a tick would decide for the named targets now, over their snapshots as they are: the same path as
+    `zfstm prune --dry-run`, without locks (a plan changes nothing, so it waits for nobody)."""
+    config, targets = configured_for_run(args)
+    return run_tick(
+        config,
+        targets,
+        backend_for(config, args),
+        now_from_args(args),
+        run_dir=run_dir_for(config),
+        state_dir=state_dir_for(config),
+        dry_run=True,
+        snapshot=False,
+        locking=False,
+    )
 
-    backend = open_backend(args.backend)
-    dataset = DatasetName(args.dataset)
-    listing = read_snapshots(backend, dataset, naming=naming, adopted=adopted, pick_last=policy.pick is Pick.LAST)
-    usage = dataset_usage(backend, dataset, policy.space.basis) if policy.space is not None else None
-    return plan(listing.snapshots, now_from_args(args), policy, usage=usage, dataset=dataset.full)
+
+def say_failures(verb: str, report: TickReport) -> None:
+    """One stderr line per target that could not be done (the others were), and per busy target."""
+    for failure in report.failures:
+        print(f"zfstm {verb}: {failure.target}: {failure.step} failed: {failure.message}", file=sys.stderr)
+    for failure in report.refusals:
+        print(f"zfstm {verb}: {failure.message}", file=sys.stderr)
+    for name in report.busy:
+        print(f"zfstm {verb}: {name}: busy: another zfstm run holds its lock; not done", file=sys.stderr)
 
 
 def print_plans(plans: list[Plan], *, as_json: bool, destroy_only: bool = False) -> None:

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from zfstm.atomicfile import write_atomically
-from zfstm.config import parse_size
+from zfstm.config.load import parse_size
+from zfstm.config.model import FileServerKind
 from zfstm.errors import UsageError
 from zfstm.provision import (
     ConfigChange,
@@ -99,7 +100,7 @@ def build(args: argparse.Namespace, backend: ZfsBackend) -> tuple[ProvisionPlan,
         dataset=dataset,
         share=args.share,
         size_bytes=size,
-        server=args.server,
+        server=FileServerKind(args.server),
         platform=args.platform or this_platform(),
         cnid_dataset=cnid if args.server == "netatalk" else None,
         valid_users=effective_valid_users(args.valid_users, args.owner),

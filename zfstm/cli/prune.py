@@ -1,8 +1,13 @@
-"""`zfstm prune DATASET`: plan retention, then destroy what the plan says in one batched call.
+"""`zfstm prune [TARGET...]`: destroy what retention does not keep, through the same path as a tick.
 
-``--dry-run`` prints the plan and the space it would free and stops before any mutating code. A refusal by the
-clock check or the circuit breaker exits 4 with nothing destroyed (``--force`` overrides only the breaker). Names
-ZFS refuses at that moment (a hold placed since the listing) are reported and the rest still go: exit 3.
+Targets come from the configuration (``--config``, else ``$ZFSTM_CONFIG``, else the platform default), all of
+them by default; a dataset the configuration does not name is pruned with the defaults. Flags replace the
+configuration's policy, naming or backend for this run. Like `zfstm run`, each target is pruned under its lock
+(busy: exit 5), after the clock check and the circuit breaker (exit 4 with nothing destroyed; ``--force``
+overrides only the breaker), with the known-good hold kept where a tick would keep it, ``zfstm:stands-until``
+honoured and the CNID dataset pruned in lockstep; only no snapshot is taken. ``--dry-run`` prints the plan and the
+space it would free and stops before any mutating code. Names ZFS refuses at that moment (a hold placed since the
+listing) are reported and the rest still go: exit 3.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ import json
 import sys
 from typing import Any
 
-from zfstm.apply import apply_plan, estimate_reclaim, read_snapshots
-from zfstm.cli.plan import add_policy_arguments, now_from_args, policy_from_args, schemes_from_args
-from zfstm.errors import PartialFailure
-from zfstm.plan_render import plan_json, plan_table
-from zfstm.retention import Pick, plan
-from zfstm.zfs import DatasetName, DestroyReport, open_backend
+from zfstm.cli.config import backend_for, run_dir_for, state_dir_for
+from zfstm.cli.plan import add_policy_arguments, configured_for_run, now_from_args, say_failures
+from zfstm.lifecycle.outcome import TickReport
+from zfstm.lifecycle.tick import run_tick
+from zfstm.retention.apply import estimate_reclaim
+from zfstm.retention.render import plan_json, plan_table
+from zfstm.zfs import DestroyReport
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("dataset", help="dataset whose snapshots to prune")
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help="target names or datasets (default: all)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and the space it would free; stop")
     parser.add_argument("--force", action="store_true", help="override the circuit breaker (never the clock check)")
     add_policy_arguments(parser)
@@ -35,49 +41,66 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from zfstm.apply import dataset_usage
-
-    policy = policy_from_args(args)
-    naming, adopted = schemes_from_args(args)
-    backend = open_backend(args.backend)
-    dataset = DatasetName(args.dataset)
-    listing = read_snapshots(backend, dataset, naming=naming, adopted=adopted, pick_last=policy.pick is Pick.LAST)
-    usage = dataset_usage(backend, dataset, policy.space.basis) if policy.space is not None else None
-    the_plan = plan(listing.snapshots, now_from_args(args), policy, usage=usage, dataset=dataset.full)
+    config, targets = configured_for_run(args)
+    backend = backend_for(config, args)
+    report = run_tick(
+        config,
+        targets,
+        backend,
+        now_from_args(args),
+        run_dir=run_dir_for(config),
+        state_dir=state_dir_for(config),
+        dry_run=args.dry_run,
+        force=args.force,
+        snapshot=False,
+    )
+    plans = [upkeep.retention for upkeep in report.plan.upkeep]
+    say_failures("prune", report)
     if args.dry_run:
-        estimate = estimate_reclaim(backend, the_plan.destroy_names, listing.used)
+        used = {view.name.full: view.used for state in report.states.values() for view in state.snapshots if view.used}
+        estimate = estimate_reclaim(backend, [name for p in plans for name in p.destroy_names], used)
         if args.json:
-            document = plan_json([the_plan], force=args.force)
+            document = plan_json(plans, force=args.force)
             document["dry_run"] = True
             document["reclaim"] = {"bytes": estimate.bytes, "method": estimate.method, "exact": estimate.exact}
+            document["cnid"] = _cnid_json(report)
             _dump(document)
         else:
-            sys.stdout.write(plan_table([the_plan], force=args.force))
+            sys.stdout.write(plan_table(plans, force=args.force))
             bound = "" if estimate.exact else "at least "
             sys.stdout.write(f"dry run: would free {bound}{_size(estimate.bytes)} ({estimate.method}); nothing done\n")
-        return 0
-    report = apply_plan(the_plan, backend, force=args.force)
-    refused = report.refused
+        return report.exit_code
+    shares = {p.dataset for p in plans}
+    mine = DestroyReport(tuple(r for d in report.destroyed for r in d.results if r.name.dataset.full in shares))
+    refused = mine.refused
     if args.json:
-        document = plan_json([the_plan], force=args.force)
+        document = plan_json(plans, force=args.force)
         document["dry_run"] = False
-        document["result"] = _report_json(report)
+        document["result"] = _report_json(mine)
+        document["cnid"] = _cnid_json(report)
         _dump(document)
     else:
-        sys.stdout.write(plan_table([the_plan], force=args.force, show_kept=False))
+        sys.stdout.write(plan_table(plans, force=args.force, show_kept=False))
         sys.stdout.write(
-            f"destroyed {len(report.destroyed)}, already gone {len(report.not_found)}, refused {len(refused)}\n"
+            f"destroyed {len(mine.destroyed)}, already gone {len(mine.not_found)}, refused {len(refused)}\n"
         )
         for result in refused:
             sys.stdout.write(f"refused {result.name.full}: {result.outcome.value}: {result.message}\n")
-    if refused:
+    if report.refused_names and not report.failures and not report.refusals:
         print(
-            f"zfstm prune: {len(refused)} of {len(report.results)} snapshots of {dataset.full} were refused by ZFS "
-            "(see above); the others were destroyed. Release the holds or clones and run prune again.",
+            f"zfstm prune: {len(report.refused_names)} snapshot(s) were refused by ZFS (see above); the others were "
+            "destroyed. Release the holds or clones and run prune again.",
             file=sys.stderr,
         )
-        return PartialFailure.exit_code
-    return 0
+    return report.exit_code
+
+
+def _cnid_json(report: TickReport) -> list[dict[str, Any]]:
+    """The CNID datasets pruned in lockstep: what each follows and destroys."""
+    return [
+        {"dataset": cnid.dataset, "partners": list(cnid.partners), "destroy": list(cnid.destroy), "reason": cnid.reason}
+        for cnid in report.plan.cnid
+    ]
 
 
 def _report_json(report: DestroyReport) -> dict[str, Any]:

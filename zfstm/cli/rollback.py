@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
-from pathlib import Path
 
 from zfstm.cli.config import (
     add_config_argument,
@@ -24,7 +23,7 @@ from zfstm.cli.config import (
     select_targets,
     state_dir_for,
 )
-from zfstm.config_model import Config, Target
+from zfstm.config.model import Target
 from zfstm.errors import SafetyRefusal, UsageError
 from zfstm.lock import target_lock
 from zfstm.rollback.execute import Context, Server, ToolCnidOps
@@ -146,8 +145,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"zfstm rollback: {plan.outcome}" if plan.outcome else "zfstm rollback: done")
         print(f"zfstm rollback: journal {outcome.journal}")
     return 0
-
-
-def state_dir_of(config: Config) -> Path:
-    """Where rollback journals live (for `zfstm status`: see zfstm.rollback.journal.unfinished_rollbacks)."""
-    return state_dir_for(config)

@@ -19,14 +19,14 @@ import json
 import os
 import pwd
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from zfstm.atomicfile import write_atomically
+from zfstm.command import Runner
 from zfstm.errors import ZfstmError
-from zfstm.service.command import Runner
+from zfstm.runner import run_command
 from zfstm.service.install import (
     HostFacts,
     InstallPlan,
@@ -38,7 +38,6 @@ from zfstm.service.install import (
     render,
     staged_path,
 )
-from zfstm.service.runner import run_command
 from zfstm.service.shipped import NAMES, SHIPPED, read_shipped
 
 
@@ -70,11 +69,10 @@ def host_facts() -> HostFacts:
     zonename = None
     if uname.sysname == "SunOS":
         try:
-            zonename = subprocess.run(
-                ["zonename"], capture_output=True, text=True, check=True, timeout=10
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            zonename = None
+            done = run_command(["zonename"], timeout=10)
+        except (OSError, ZfstmError):
+            done = None
+        zonename = done.stdout.strip() if done is not None and done.returncode == 0 else None
     return HostFacts(uname.sysname, uname.version, zonename)
 
 

@@ -29,7 +29,7 @@ from zfstm.cli.config import (
     select_targets,
     state_dir_for,
 )
-from zfstm.config_model import Config, Target
+from zfstm.config.model import Config, Target
 from zfstm.errors import InternalError, ZfstmError
 from zfstm.events.record import read_event
 from zfstm.lifecycle.observe import observe

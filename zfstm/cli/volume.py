@@ -13,7 +13,7 @@ import json
 import sys
 
 from zfstm.cli.config import add_config_argument, backend_for, load_from_args, run_dir_for, select_targets
-from zfstm.config import parse_size
+from zfstm.config.load import parse_size
 from zfstm.errors import SafetyRefusal, UsageError
 from zfstm.lock import target_lock
 from zfstm.volume import lio

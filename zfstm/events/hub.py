@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.config.model import Config, FileServerKind, Target
 from zfstm.events.fce import FceError, parse_fce
 from zfstm.events.listener import FceSocket
 from zfstm.events.model import EventsConfig, SessionEvent

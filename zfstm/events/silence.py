@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.check.verdict import Finding, State
+from zfstm.config.model import Config, FileServerKind, Target
 from zfstm.events.record import EventRecord
-from zfstm.monitor import Finding, State
 from zfstm.timemachine.timefmt import format_duration
 
 METRIC = "events"

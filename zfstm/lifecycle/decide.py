@@ -20,9 +20,11 @@ from types import MappingProxyType
 
 import attrs
 
-from zfstm.config_model import Config, Target
-from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, SnapshotView, TargetObservation
+from zfstm.config.model import Config, Target
+from zfstm.lifecycle.model import TargetObservation
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep, plan_cnid_upkeep, plan_target_upkeep
+from zfstm.snapshots.model import DatasetState, SnapshotView
+from zfstm.snapshots.tags import STANDS_UNTIL
 from zfstm.timemachine.detector import Activity, Observations, detect
 from zfstm.timemachine.due import DueAction, DueDecision, LastSnapshot, Trigger, decide_snapshot
 from zfstm.timemachine.machineid import Verdict
@@ -236,16 +238,20 @@ def plan_tick(
     now: datetime,
     *,
     manual: bool = False,
+    snapshot: bool = True,
 ) -> TickPlan:
-    """The whole tick, decided from observations: what to snapshot, mark, hold, release and destroy."""
+    """The whole tick, decided from observations: what to snapshot, mark, hold, release and destroy.
+
+    Without ``snapshot`` (`zfstm prune`) nothing is created or marked: the upkeep is planned over the snapshots as
+    they are, with the same functions as a tick's."""
     decisions = tuple(decide_target(obs, now, manual=manual) for obs in observations)
     short = config.naming.scheme.format(now)
     targets = [obs.target for obs in observations]
-    batches = plan_batches(targets, decisions, short)
+    batches = plan_batches(targets, decisions, short) if snapshot else ()
     marks = tuple(
         StandsUntil(SnapshotName.parse(decision.due.stands_for), now)
         for decision in decisions
-        if decision.due.action is DueAction.SKIP_EMPTY and decision.due.stands_for is not None
+        if snapshot and decision.due.action is DueAction.SKIP_EMPTY and decision.due.stands_for is not None
     )
     states: dict[str, DatasetState] = {}
     for obs in observations:

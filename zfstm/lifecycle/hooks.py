@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from zfstm.config_model import HOOK_PLACEHOLDERS, HooksConfig
+from zfstm.config.model import HOOK_PLACEHOLDERS, HooksConfig
 from zfstm.errors import ZfstmError
-from zfstm.service.runner import run_command
+from zfstm.runner import run_command
 
 log = logging.getLogger("zfstm.hooks")
 

@@ -10,95 +10,30 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from zfstm.apply import dataset_usage
-from zfstm.config_model import Config, FileServerKind, Target
-from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, SnapshotView, TargetObservation
+from zfstm.config.model import Config, FileServerKind, Target
+from zfstm.lifecycle.model import TargetObservation
 from zfstm.lock import lock_file_name
-from zfstm.naming import NamingScheme
 from zfstm.service.holder_scan import default_scanner
-from zfstm.timemachine import properties as props
+from zfstm.snapshots.model import DatasetState
+from zfstm.snapshots.reader import read_dataset
 from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.reader import read_share
 from zfstm.timemachine.share import ShareScan
 from zfstm.timemachine.timefmt import format_utc, parse_utc
 from zfstm.volume.control import ExportControl
 from zfstm.volume.detector import VolumeLook, next_quiet_since
-from zfstm.zfs import DatasetName, SnapshotInfo, SnapshotProperty, ZfsBackend
+from zfstm.zfs import ZfsBackend
 
 log = logging.getLogger("zfstm.lifecycle")
-
-#: The user properties a listing reads (all zfstm writes, so status and known-good need no second look).
-USER_PROPERTIES = (
-    props.MANAGED,
-    props.VERSION,
-    props.TRIGGER,
-    props.ACTIVITY,
-    props.TM_COMPLETED,
-    props.TM_VERIFICATION,
-    props.TM_VERIFICATION_DATE,
-    STANDS_UNTIL,
-)
-LISTING = (SnapshotProperty.CREATION, SnapshotProperty.USED, SnapshotProperty.REFERENCED, SnapshotProperty.USERREFS)
 
 #: Programs whose processes count as open sessions on a share (the per-session servers, not the masters).
 SESSION_PROGRAMS = {FileServerKind.NETATALK: frozenset({"afpd"}), FileServerKind.SAMBA: frozenset({"smbd"})}
 
 SessionCounter = Callable[[Target, str], int | None]
-
-
-def snapshot_time(info: SnapshotInfo, naming: NamingScheme, adopted: Sequence[NamingScheme]) -> datetime | None:
-    """The time the name encodes (own scheme first, then adopted ones), else None."""
-    for scheme in (naming, *adopted):
-        parsed = scheme.parse(info.name.short)
-        if parsed is not None:
-            return parsed
-    return None
-
-
-def view_of(
-    info: SnapshotInfo, holds: frozenset[str], naming: NamingScheme, adopted: Sequence[NamingScheme]
-) -> SnapshotView:
-    creation = info.creation
-    by_name = snapshot_time(info, naming, adopted)
-    if creation is None and by_name is None:
-        raise ValueError(f"{info.name}: the listing has no creation time")
-    owned = info.user_props.get(props.MANAGED) == props.YES
-    adopted_name = any(scheme.parse(info.name.short) is not None for scheme in adopted)
-    return SnapshotView(
-        name=info.name,
-        time=by_name if by_name is not None else creation,  # type: ignore[arg-type]
-        createtxg=info.createtxg,
-        creation=creation,
-        managed=owned or adopted_name,
-        used=info.used,
-        referenced=info.referenced,
-        holds=holds,
-        properties=dict(info.user_props),
-    )
-
-
-def read_dataset(
-    backend: ZfsBackend,
-    dataset: DatasetName,
-    *,
-    naming: NamingScheme,
-    adopted: Sequence[NamingScheme],
-    written: bool = True,
-    usage_basis: str | None = None,
-) -> DatasetState:
-    """List a dataset's snapshots with the properties the life-cycle needs (holds only where userrefs > 0)."""
-    infos = backend.list_snapshots(dataset, properties=LISTING, user_props=USER_PROPERTIES)
-    views = tuple(
-        view_of(info, frozenset(backend.holds(info.name)) if info.userrefs else frozenset(), naming, adopted)
-        for info in infos
-    )
-    value = backend.get_properties(dataset, ["written"]).get("written") if written else None
-    usage = dataset_usage(backend, dataset, usage_basis) if usage_basis is not None else None
-    return DatasetState(dataset, views, int(value) if value is not None and value.isdigit() else None, usage)
 
 
 def share_path(backend: ZfsBackend, target: Target) -> str:

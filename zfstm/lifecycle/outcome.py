@@ -6,10 +6,13 @@ exit code (docs/exit-codes.md). Pure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
 from zfstm.errors import BusyError
 from zfstm.lifecycle.decide import TickPlan
+from zfstm.snapshots.model import DatasetState
 from zfstm.zfs.types import DestroyReport
 
 
@@ -38,6 +41,8 @@ class TickReport:
     failures: tuple[Failure, ...] = ()
     refusals: tuple[Failure, ...] = ()
     destroyed: tuple[DestroyReport, ...] = ()
+    #: The datasets' states the upkeep was planned over (dataset name -> state), e.g. for a reclaim estimate.
+    states: Mapping[str, DatasetState] = attrs.field(factory=dict, hash=False)
 
     @property
     def refused_names(self) -> tuple[str, ...]:

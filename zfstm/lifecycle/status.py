@@ -13,13 +13,15 @@ from typing import Any
 
 import attrs
 
-from zfstm.config_model import FileServerKind, Target
+from zfstm.check.verdict import TargetFacts
+from zfstm.config.model import FileServerKind, Target
 from zfstm.events.record import EventRecord
 from zfstm.lifecycle.decide import judge
-from zfstm.lifecycle.model import SnapshotView, TargetObservation
+from zfstm.lifecycle.model import TargetObservation
+from zfstm.snapshots.model import SnapshotView
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
 from zfstm.timemachine import properties as props
 from zfstm.timemachine.detector import Activity
-from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
 from zfstm.timemachine.machineid import Verdict
 from zfstm.timemachine.timefmt import format_utc
 
@@ -55,7 +57,7 @@ def target_status(obs: TargetObservation, now: datetime) -> TargetStatus:
     if obs.volume is not None:  # a volume's last backup is the last one a snapshot recorded as over
         dates = [view.record().tm_completed for view in obs.data.managed]
         completion = max((date for date in dates if date is not None), default=None)
-    held = obs.data.held(KNOWN_GOOD_TAG)
+    held = obs.data.held(KNOWN_GOOD_HOLD)
     newest_held = max(held, key=lambda view: (view.time, view.createtxg), default=None)
     return TargetStatus(
         target=obs.target.name,
@@ -229,3 +231,18 @@ def status_text(
         header2 = ["NAME", "USED", "REFER", "CREATION", "TRIGGER", "VERIFIED", "HOLDS"]
         lines.extend("  " + line for line in _table(header2, snap_rows))
     return "\n".join(lines) + "\n"
+
+
+def facts_from_status(status: TargetStatus, *, unfinished: str | None, capacity: float | None) -> TargetFacts:
+    """The times of the last and known-good snapshots, looked up in the status's snapshot list."""
+    times = {view.name.full: view.time for view in status.snapshots}
+    return TargetFacts(
+        target=status.target,
+        last_backup=status.last_completion,
+        verdict=status.verdict,
+        last_snapshot=times.get(status.last_snapshot) if status.last_snapshot else None,
+        known_good=times.get(status.known_good) if status.known_good else None,
+        unfinished_rollback=unfinished,
+        capacity=capacity,
+        cnid_layout=status.cnid_layout,
+    )

@@ -29,16 +29,19 @@ from typing import TypeVar
 
 import attrs
 
-from zfstm.config_model import Config, Target
+from zfstm.config.model import Config, Target
 from zfstm.errors import BusyError, InternalError, ZfstmError
 from zfstm.lifecycle.decide import TickPlan, plan_tick, plan_upkeep
 from zfstm.lifecycle.hooks import run_after_known_good
-from zfstm.lifecycle.model import STANDS_UNTIL, DatasetState, TargetObservation
-from zfstm.lifecycle.observe import SessionCounter, count_sessions, observe, read_dataset, remember_written
+from zfstm.lifecycle.model import TargetObservation
+from zfstm.lifecycle.observe import SessionCounter, count_sessions, observe, remember_written
 from zfstm.lifecycle.outcome import Failure, TickReport
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep
 from zfstm.lock import HeldLock, acquire
 from zfstm.service.smf_exit import NOT_FIXED_BY_RESTART
+from zfstm.snapshots.model import DatasetState
+from zfstm.snapshots.reader import read_dataset
+from zfstm.snapshots.tags import STANDS_UNTIL
 from zfstm.timemachine.knowngood import HoldAction, HoldStep
 from zfstm.timemachine.timefmt import format_utc
 from zfstm.zfs import DestroyReport, HoldTag, SnapshotName, ZfsBackend
@@ -111,14 +114,23 @@ def run_tick(
     manual: bool = False,
     force: bool = False,
     prune: bool = True,
+    snapshot: bool = True,
+    locking: bool = True,
     sessions: SessionCounter = count_sessions,
     session_ends: Mapping[str, datetime] | None = None,
 ) -> TickReport:
     """One tick over ``targets`` (see the module docstring for the order).
 
     ``session_ends`` (target name -> the last session end an event reported, from the daemon's zfstm.events) lets
-    the detector call a backup finished when its session ends instead of after the quiet period."""
-    with target_locks(targets, run_dir) as (locked, busy):
+    the detector call a backup finished when its session ends instead of after the quiet period.
+    ``snapshot=False`` is `zfstm prune`: the same locks, observation, upkeep plan, safety checks and CNID lockstep,
+    without taking or marking snapshots (so the decisions are the tick's over the same snapshots), and without
+    remembering ``written`` (the next tick's activity judgement stays the tick's own). ``locking=False`` is for a
+    dry run that must not wait for or block anyone (`zfstm plan`)."""
+    locks: contextlib.AbstractContextManager[tuple[list[Target], list[str]]] = (
+        target_locks(targets, run_dir) if locking else contextlib.nullcontext((list(targets), []))
+    )
+    with locks as (locked, busy):
         failures: list[Failure] = []
         observations: list[TargetObservation] = []
         for target in locked:
@@ -129,16 +141,25 @@ def run_tick(
             except Exception as exc:  # reported for this target; the others go on
                 failures.append(_fail(target.name, "observe", exc))
         plan, observations = isolated(
-            observations, lambda obs: plan_tick(config, obs, now, manual=manual), _name, "plan", failures
+            observations,
+            lambda obs: plan_tick(config, obs, now, manual=manual, snapshot=snapshot),
+            _name,
+            "plan",
+            failures,
         )
         if dry_run:
-            return TickReport(plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures))
+            return TickReport(
+                plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures), states=_observed(observations)
+            )
         run = _Run(config, backend, failures)
-        run.take_snapshots(plan)
-        current, states = run.relist(observations)
-        for obs in observations:
-            volume = (obs.volume, obs.target.detector) if obs.volume is not None else None
-            remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now, volume=volume)
+        if snapshot:
+            run.take_snapshots(plan)
+            current, states = run.relist(observations)
+            for obs in observations:
+                volume = (obs.volume, obs.target.detector) if obs.volume is not None else None
+                remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now, volume=volume)
+        else:  # nothing was created: the observation is the current state
+            current, states = list(observations), _observed(observations)
         (upkeep, cnids), current = isolated(
             current, lambda obs: plan_upkeep(config, obs, states, now), _name, "plan upkeep", run.failures
         )
@@ -152,7 +173,13 @@ def run_tick(
             failures=tuple(run.failures),
             refusals=tuple(run.refusals),
             destroyed=tuple(report for report in run.reports if report.results),
+            states=states,
         )
+
+
+def _observed(observations: Sequence[TargetObservation]) -> dict[str, DatasetState]:
+    """The observed datasets' states by name (the share's and its CNID dataset's)."""
+    return {state.dataset.full: state for obs in observations for state in (obs.data, obs.cnid) if state is not None}
 
 
 def _name(obs: TargetObservation) -> str:
@@ -229,7 +256,10 @@ class _Run:
 
         Without ``prune`` (``zfstm snapshot``) only the known-good holds move; nothing is destroyed."""
         fresh: list[TargetUpkeep] = []
+        planned: dict[str, tuple[str, ...]] = {}
+        gone: set[str] = set()
         for item in upkeep:
+            planned[item.retention.dataset] = item.destroy
             if not _run_hold_steps(self.backend, item.target, item.hold.steps, self.failures):
                 continue
             if item.known_good is not None and any(step.action is HoldAction.HOLD for step in item.hold.steps):
@@ -241,10 +271,21 @@ class _Run:
                 log.error("%s: %s", item.target, refusal)
                 self.refusals.append(Failure(item.target, "prune", str(refusal), refusal.exit_code))
                 continue
-            self.reports.append(_destroy(self.backend, item.target, item.destroy, self.failures))
+            report = _destroy(self.backend, item.target, item.destroy, self.failures)
+            gone.update(name.full for name in (*report.destroyed, *report.not_found))
+            self.reports.append(report)
         for cnid in cnids:
+            # A CNID snapshot goes only with its partners' snapshots of the same name: not when a partner's prune was
+            # refused, failed or had a name refused by ZFS (the share's snapshot stays, so its CNID twin must too).
+            standing = {
+                SnapshotName.parse(name).short
+                for partner in cnid.partners
+                for name in planned.get(partner, ())
+                if name not in gone
+            }
+            destroy = [name for name in cnid.destroy if SnapshotName.parse(name).short not in standing]
             if _run_hold_steps(self.backend, cnid.dataset, cnid.steps, self.failures) and prune:
-                self.reports.append(_destroy(self.backend, cnid.dataset, cnid.destroy, self.failures))
+                self.reports.append(_destroy(self.backend, cnid.dataset, destroy, self.failures))
         for item in fresh:  # last: the snapshot is held and the CNID twin tagged before anything is woken
             assert item.known_good is not None
             name = SnapshotName.parse(item.known_good)

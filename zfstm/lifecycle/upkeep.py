@@ -17,17 +17,17 @@ the known-good tag exactly when a partner's known-good snapshot has its name. Fo
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
 
-from zfstm.config_model import Target
-from zfstm.lifecycle.model import DatasetState, SnapshotView
+from zfstm.config.model import Target
 from zfstm.naming import NamingScheme
-from zfstm.retention import Pick, Plan, RetentionSnapshot, classify, plan
-from zfstm.retention.snapshots import standing_in
-from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG, HoldAction, HoldPlan, HoldStep, plan_known_good_hold
+from zfstm.retention import Plan, plan
+from zfstm.snapshots.model import DatasetState, retention_view
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
+from zfstm.timemachine.knowngood import HoldAction, HoldPlan, HoldStep, plan_known_good_hold
 from zfstm.zfs.names import SnapshotName
 
 
@@ -71,26 +71,11 @@ def holds_after(state: DatasetState, steps: Sequence[HoldStep]) -> dict[str, fro
     return {name: frozenset(tags) for name, tags in holds.items()}
 
 
-def retention_view(
-    view: SnapshotView, holds: frozenset[str], *, pick: Pick, naming: NamingScheme, adopted: Sequence[NamingScheme]
-) -> RetentionSnapshot:
-    """The retention view of a snapshot, moved to its ``stands-until`` time under ``pick = last``."""
-    base = classify(
-        view.name.full,
-        view.creation or view.time,
-        holds=holds,
-        user_props=dict(view.properties),
-        naming=naming,
-        adopted=adopted,
-    )
-    return standing_in(base, view.stands_until, pick_last=pick is Pick.LAST)
-
-
 def plan_target_upkeep(
     target: Target, state: DatasetState, now: datetime, *, naming: NamingScheme, adopted: Sequence[NamingScheme]
 ) -> TargetUpkeep:
     """Known-good hold steps, then the retention plan over the holds those steps leave."""
-    held = [view.name.full for view in state.held(KNOWN_GOOD_TAG)]
+    held = [view.name.full for view in state.held(KNOWN_GOOD_HOLD)]
     if target.replica:  # the source decides what is known-good; a hold here could stall the next receive
         hold = HoldPlan(held[-1] if held else None, (), "replica: zfstm moves no hold on it")
     else:
@@ -115,7 +100,7 @@ def plan_cnid_upkeep(cnid: DatasetState, partners: Sequence[tuple[DatasetState, 
             wanted_held.add(SnapshotName.parse(upkeep.known_good).short)
     present = {view.name.short: view for view in cnid.snapshots}
     wanted = {present[short].name.full for short in wanted_held if short in present}
-    held_now = {view.name.full for view in cnid.held(KNOWN_GOOD_TAG)}
+    held_now = {view.name.full for view in cnid.held(KNOWN_GOOD_HOLD)}
     steps = [HoldStep(HoldAction.HOLD, name) for name in sorted(wanted - held_now)]
     steps += [HoldStep(HoldAction.RELEASE, name) for name in sorted(held_now - wanted)]
     after = holds_after(cnid, steps)
@@ -131,7 +116,3 @@ def plan_cnid_upkeep(cnid: DatasetState, partners: Sequence[tuple[DatasetState, 
     names = tuple(state.dataset.full for state, _ in partners)
     reason = f"follows {', '.join(names)}: kept while a partner snapshot of the same name exists"
     return CnidUpkeep(cnid.dataset.full, names, tuple(steps), destroy, reason)
-
-
-def known_good_names(upkeeps: Collection[TargetUpkeep]) -> dict[str, str | None]:
-    return {upkeep.target: upkeep.known_good for upkeep in upkeeps}

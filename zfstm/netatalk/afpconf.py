@@ -16,7 +16,7 @@ inside the volume. The database itself lives in ``<dbpath>/.AppleDB``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 
 import attrs
@@ -363,7 +363,3 @@ def volumes_with_database_on(conf: AfpConf, mountpoint: str) -> tuple[Volume, ..
     """Volumes whose ``.AppleDB`` lives on the dataset mounted at ``mountpoint`` (for snapshotting data and CNID
     database together)."""
     return tuple(v for v in conf.volumes if _is_within(v.db_dir, mountpoint))
-
-
-def option_map(section: IniSection) -> Mapping[str, str]:
-    return {o.key: o.value for o in section.options}

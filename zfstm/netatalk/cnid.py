@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import struct
-from typing import Literal
 
 import attrs
 
@@ -120,11 +119,6 @@ def decode_rootinfo(data: bytes) -> RootInfo:
         raise CnidFormatError(f"rootinfo record of {len(data)} bytes without the RootInfo marker")
     last_cnid, version = struct.unpack_from(">II", data, 20)
     return RootInfo(stamp=bytes(data[4:12]), last_cnid=last_cnid, version=version)
-
-
-def stamp_time(stamp: bytes, byteorder: Literal["little", "big"] = "little") -> int:
-    """The ctime (seconds) in a stamp; netatalk copies a host-order time_t, so pass the server's byte order."""
-    return int.from_bytes(stamp, byteorder, signed=True)
 
 
 @attrs.frozen

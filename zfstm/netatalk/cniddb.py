@@ -8,13 +8,13 @@ file, so a consistent picture needs netatalk stopped (or cnid_dbd idle: it check
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from zfstm.errors import CnidDatabaseError, EnvironmentMissing
 from zfstm.netatalk.bdbdump import DumpFormatError, parse_dump
 from zfstm.netatalk.cnid import CnidDatabase, CnidFormatError, database_from_pairs
+from zfstm.runner import run_command
 
 #: Dump tools that match netatalk's libdb, in order of preference (Debian, pkgsrc/illumos, generic).
 DUMP_TOOLS: tuple[str, ...] = ("db5.3_dump", "db53_dump", "db5_dump", "db_dump")
@@ -36,8 +36,8 @@ def find_dump_tool(candidates: Sequence[str] = DUMP_TOOLS) -> str:
 
 def _run(argv: list[str], db_file: Path) -> str:
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
-    except OSError as exc:
+        done = run_command(argv, timeout=600, timed_out=CnidDatabaseError)
+    except EnvironmentMissing as exc:
         raise CnidDatabaseError(f"{db_file}: cannot run {argv[0]}: {exc}") from exc
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()

@@ -17,16 +17,14 @@ Readers must be told the server's byte order; it defaults to this machine's.
 
 Reading: Linux exposes it as ``user.org.netatalk.Metadata`` (``os.getxattr``). illumos/Solaris keep EAs as files
 in a hidden attribute directory: open ``org.netatalk.Metadata`` with ``openat(fd, name, O_RDONLY | O_XATTR)``
-(shell: ``runat FILE cat org.netatalk.Metadata``); :func:`read_metadata_ea` does that on SunOS.
+(shell: ``runat FILE cat org.netatalk.Metadata``); :func:`zfstm.netatalk.scan.read_metadata_ea` does that on
+SunOS (this module only decodes).
 """
 
 from __future__ import annotations
 
-import errno
-import os
 import struct
 import sys
-from pathlib import Path
 from typing import Literal
 
 import attrs
@@ -152,38 +150,3 @@ def encode_metadata_ea(ea: MetadataEa, *, byteorder: ByteOrder = HOST_ORDER) -> 
         struct.pack_into(">III", buf, HEADER_LEN + i * ENTRY_LEN, eid, off, len(value))
         buf[off : off + len(value)] = value
     return bytes(buf)
-
-
-#: illumos/Solaris open flag for the extended-attribute namespace (sys/fcntl.h); not exported by Python's os.
-O_XATTR_SUNOS = 0x4000
-
-
-def read_raw_metadata_ea(path: Path) -> bytes | None:
-    """The EA's bytes, or None if the file has none. Never writes. (Shell function.)"""
-    if sys.platform.startswith("sunos"):
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError as exc:
-            raise MetadataEaError(f"{path}: cannot open to read its metadata EA: {exc.strerror}") from exc
-        try:
-            try:
-                afd = os.open(EA_NAME, os.O_RDONLY | O_XATTR_SUNOS, dir_fd=fd)
-            except FileNotFoundError:
-                return None
-            try:
-                return os.read(afd, EA_SIZE + 1)
-            finally:
-                os.close(afd)
-        finally:
-            os.close(fd)
-    try:
-        return os.getxattr(path, EA_NAME_LINUX, follow_symlinks=False)
-    except OSError as exc:
-        if exc.errno in (errno.ENODATA, errno.ENOTSUP, getattr(errno, "ENOATTR", errno.ENODATA)):
-            return None
-        raise MetadataEaError(f"{path}: cannot read its metadata EA: {exc.strerror}") from exc
-
-
-def read_metadata_ea(path: Path, *, byteorder: ByteOrder = HOST_ORDER) -> MetadataEa | None:
-    raw = read_raw_metadata_ea(path)
-    return None if raw is None else decode_metadata_ea(raw, byteorder=byteorder, where=str(path))

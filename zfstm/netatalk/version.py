@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 
 import attrs
+
+from zfstm.errors import ZfstmError
+from zfstm.runner import run_command
 
 #: Where afpd lives: PATH first, then the Debian and pkgsrc (SmartOS) places.
 AFPD_CANDIDATES = ("afpd", "/usr/sbin/afpd", "/opt/local/sbin/afpd", "/opt/tools/sbin/afpd")
@@ -65,10 +67,8 @@ def probe_netatalk(candidates: tuple[str, ...] = AFPD_CANDIDATES) -> NetatalkBui
         if path is None:
             continue
         try:
-            done = subprocess.run(
-                [path, "-V"], capture_output=True, text=True, timeout=20, check=False, stdin=subprocess.DEVNULL
-            )
-        except (OSError, subprocess.TimeoutExpired):
+            done = run_command([path, "-V"], timeout=20)
+        except (OSError, ZfstmError):
             continue
         found = parse_afpd_version(done.stdout + "\n" + done.stderr)
         if found is not None:

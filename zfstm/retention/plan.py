@@ -1,7 +1,7 @@
 """The result of retention planning: every snapshot kept or destroyed, with all the reasons, and the guards' view.
 
-A plan is a value. Applying it is the shell's job (``zfstm.apply``); before that, :meth:`Plan.check` raises the
-safety refusal that applies, if any.
+A plan is a value. Applying it is the shell's job (``zfstm.retention.apply``); before that, :meth:`Plan.check`
+raises the safety refusal that applies, if any.
 """
 
 from __future__ import annotations

@@ -14,9 +14,12 @@ import attrs
 
 from zfstm.clock import as_utc
 from zfstm.naming import DEFAULT_SCHEME, NamingScheme
+from zfstm.snapshots import tags
 
-MANAGED_PROPERTY = "zfstm:managed"
-KNOWN_GOOD_HOLD = "zfstm-known-good"
+#: The snapshot model's names (:mod:`zfstm.snapshots.tags`), under retention's public names.
+MANAGED_PROPERTY = tags.MANAGED
+KNOWN_GOOD_HOLD = tags.KNOWN_GOOD_HOLD
+STANDS_UNTIL_PROPERTY = tags.STANDS_UNTIL
 
 
 def _whole_seconds(value: datetime) -> datetime:
@@ -82,12 +85,8 @@ def classify(
     if user_props is None:
         managed = by_adoption or naming.parse(short) is not None
     else:
-        managed = user_props.get(MANAGED_PROPERTY) == "yes" or by_adoption
+        managed = user_props.get(MANAGED_PROPERTY) == tags.YES or by_adoption
     return RetentionSnapshot(name=name, time=time if time is not None else creation, managed=managed, holds=holds)
-
-
-#: Set on a snapshot that stood for due snapshots skipped as empty (nothing was written): until when (UTC).
-STANDS_UNTIL_PROPERTY = "zfstm:stands-until"
 
 
 def standing_in(snapshot: RetentionSnapshot, until: datetime | None, *, pick_last: bool) -> RetentionSnapshot:

@@ -5,7 +5,6 @@ that is what lets ``--resume`` simply re-run a step the journal marks as in doub
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -14,10 +13,11 @@ from typing import Any, Protocol
 import attrs
 
 from zfstm.errors import CnidDatabaseError, FileServerError, SafetyRefusal, ZfsError
+from zfstm.netatalk import cnid_counter
 from zfstm.netatalk.cniddb import PRIMARY
-from zfstm.rollback import cnid_counter
 from zfstm.rollback.model import Step, StepKind
 from zfstm.rollback.planner import BEFORE_PROP
+from zfstm.runner import run_command
 from zfstm.zfs.backend import ZfsBackend
 from zfstm.zfs.names import DatasetName, SnapshotName
 
@@ -110,7 +110,7 @@ class ToolCnidOps:
         }
 
     def rescan(self, path: str) -> None:
-        done = subprocess.run([self.dbd, "-f", path], capture_output=True, text=True, check=False, timeout=24 * 3600)
+        done = run_command([self.dbd, "-f", path], timeout=24 * 3600)
         if done.returncode != 0:
             said = (done.stderr or done.stdout).strip().splitlines()
             raise FileServerError(f"`dbd -f {path}` failed ({'; '.join(said[-3:])}); run it again by hand")

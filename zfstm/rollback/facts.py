@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from zfstm.config_model import Config, FileServerKind, Target
+from zfstm.config.model import Config, FileServerKind, Target
 from zfstm.errors import AfpConfError, ZfstmError
 from zfstm.netatalk.afpconf import (
     DEFAULT_STATEDIR,
@@ -30,8 +30,8 @@ from zfstm.netatalk.scan import scan_volume
 from zfstm.netatalk.version import NetatalkBuild, derivation, probe_netatalk, resolve_db_dir
 from zfstm.rollback.model import ISCSI, CnidFacts, CnidStrategy, DatasetFacts, RollbackFacts, RollbackPlan, StepKind
 from zfstm.rollback.planner import BEFORE_PROP, replica_refusal
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
 from zfstm.textfile import UnreadableFile, read_small_text
-from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
 from zfstm.zfs.backend import ZfsBackend
 from zfstm.zfs.bookmarks import list_bookmarks
 from zfstm.zfs.names import DatasetName
@@ -137,7 +137,7 @@ def gather(
         before = dataset_facts(backend, DatasetName(data.rollback_before))
     if cnid_ds is not None and cnid_ds.rollback_before and backend.exists(DatasetName(cnid_ds.rollback_before)):
         cnid_before = dataset_facts(backend, DatasetName(cnid_ds.rollback_before))
-    server, server_name = fs.kind.value, fs.service or fs.kind.value
+    server, server_name = fs.kind, fs.service or fs.kind.value
     if target.volume is not None:  # the export stands where a file server would: offline, then back
         server, server_name = ISCSI, f"iSCSI export {target.volume.iqn} LUN {target.volume.lun}"
     return RollbackFacts(
@@ -147,7 +147,7 @@ def gather(
         data=data,
         cnid_dataset=cnid_ds,
         cnid=cnid,
-        known_good=tuple(s for s, tags in data.holds.items() if KNOWN_GOOD_TAG in tags),
+        known_good=tuple(s for s, tags in data.holds.items() if KNOWN_GOOD_HOLD in tags),
         stamp=now.strftime(STAMP_FORMAT),
         journal_on_tmpfs=on_tmpfs(state_dir),
         before=before,

@@ -14,7 +14,8 @@ from typing import Any
 
 import attrs
 
-from zfstm.zfs.names import DatasetName, SnapshotName
+from zfstm.config.model import FileServerKind
+from zfstm.zfs.names import DatasetName
 
 
 def _frozen(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -27,7 +28,7 @@ def _frozen_tags(value: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str
 
 #: ``RollbackFacts.server`` of a volume target: its iSCSI export is taken offline and brought back like a file
 #: server, and there is no mountpoint to check (zfstm.volume.control).
-ISCSI = "iscsi"
+ISCSI = FileServerKind.ISCSI
 
 
 class Mode(enum.StrEnum):
@@ -161,7 +162,7 @@ class RollbackFacts:
     """Everything the planner reads; gathered by :mod:`zfstm.rollback.facts` (shell) or built by tests."""
 
     target: str
-    server: str  # "netatalk", "samba" or "none"
+    server: FileServerKind
     server_name: str
     data: DatasetFacts
     cnid_dataset: DatasetFacts | None = None
@@ -237,10 +238,3 @@ class RollbackPlan:
             warnings=tuple(data.get("warnings", ())),
             outcome=str(data.get("outcome", "")),
         )
-
-
-def snapshot_short(dataset: DatasetName, text: str) -> str:
-    """``--to`` accepts ``name`` or ``dataset@name``; return the short name (UsageError-free: planner checks)."""
-    if "@" in text:
-        return SnapshotName.parse(text).short if text.split("@", 1)[0] == dataset.full else text
-    return text

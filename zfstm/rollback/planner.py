@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from zfstm.config.model import FileServerKind
 from zfstm.errors import SafetyRefusal, UsageError
 from zfstm.rollback.model import (
     ISCSI,
@@ -21,6 +22,7 @@ from zfstm.rollback.model import (
     Step,
     StepKind,
 )
+from zfstm.snapshots.tags import ROLLBACK_BEFORE
 from zfstm.zfs.names import DatasetName
 
 #: Local properties a clone must not be given (set at creation only, or handled separately by the swap).
@@ -37,11 +39,11 @@ NOT_COPIED = frozenset(
         "volsize",
         "volblocksize",
         "zoned",
-        "zfstm:rollback-before",
+        ROLLBACK_BEFORE,
     }
 )
 #: The user property that tells --undo which dataset an earlier rollback kept.
-BEFORE_PROP = "zfstm:rollback-before"
+BEFORE_PROP = ROLLBACK_BEFORE
 UNMOUNTABLE = frozenset({"legacy", "none", "-"})
 
 
@@ -75,8 +77,8 @@ def choose_strategy(  # noqa: PLR0911 - one return per documented case
     facts: RollbackFacts, snapshot: str | None, forced: CnidStrategy | None
 ) -> tuple[CnidStrategy, str, str | None]:
     """(strategy, why, paired CNID snapshot short name or None)."""
-    if facts.server != "netatalk":
-        why = {"samba": "Samba keeps no CNID database", ISCSI: "a volume has no CNID database"}.get(
+    if facts.server != FileServerKind.NETATALK:
+        why = {FileServerKind.SAMBA: "Samba keeps no CNID database", ISCSI: "a volume has no CNID database"}.get(
             facts.server, "no file server in front of the share"
         )
         if forced not in (None, CnidStrategy.NONE):
@@ -234,7 +236,7 @@ def plan_rollback(facts: RollbackFacts, request: RollbackRequest) -> RollbackPla
     outcome = (
         f"{holder} holds exactly what {data.name}@{snapshot} held; {outcome_keep}; "
         + _cnid_outcome(strategy)
-        + (f"; {facts.server_name} serves the share again" if facts.server != "none" else "")
+        + (f"; {facts.server_name} serves the share again" if facts.server != FileServerKind.NONE else "")
     )
     return RollbackPlan(
         target=facts.target,
@@ -244,7 +246,7 @@ def plan_rollback(facts: RollbackFacts, request: RollbackRequest) -> RollbackPla
         cnid_snapshot=f"{facts.cnid_dataset.name}@{cnid_snapshot}" if facts.cnid_dataset and cnid_snapshot else None,
         strategy=strategy,
         strategy_reason=why,
-        server=facts.server_name if facts.server != "none" else "none",
+        server=facts.server_name if facts.server != FileServerKind.NONE else "none",
         newer=tuple(f"{data.name}@{s}" for s in newer),
         newer_held=held,
         kept_as=kept_as,
@@ -281,7 +283,7 @@ def _plan_undo(facts: RollbackFacts, request: RollbackRequest) -> RollbackPlan:
         cnid_snapshot=None,
         strategy=strategy,
         strategy_reason=why,
-        server=facts.server_name if facts.server != "none" else "none",
+        server=facts.server_name if facts.server != FileServerKind.NONE else "none",
         newer=(),
         newer_held={},
         kept_as=rolled,
@@ -391,7 +393,7 @@ def _cnid_outcome(strategy: CnidStrategy) -> str:
 
 def _stop(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
     steps = []
-    if facts.server != "none":
+    if facts.server != FileServerKind.NONE:
         watched = {"share": facts.data.mountpoint}
         if facts.cnid is not None:
             watched["db_dir"] = facts.cnid.db_dir
@@ -440,7 +442,7 @@ def _after(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
             Step("raise-counter", StepKind.RAISE_COUNTER, "raise the CNID counter to its pre-rollback value",
                  {"db_dir": cnid.db_dir})
         )  # fmt: skip
-    if facts.server != "none":
+    if facts.server != FileServerKind.NONE:
         steps.append(Step("start-server", StepKind.START_SERVER, f"start {facts.server_name}; wait until it answers"))
     if strategy is CnidStrategy.RESCAN:
         steps.append(
@@ -457,7 +459,7 @@ def _after(facts: RollbackFacts, strategy: CnidStrategy) -> list[Step]:
             "verify",
             StepKind.VERIFY,
             f"{facts.data.name} mounted at {facts.data.mountpoint}"
-            + (f"; {facts.server_name} answers" if facts.server != "none" else ""),
+            + (f"; {facts.server_name} answers" if facts.server != FileServerKind.NONE else ""),
             {"dataset": facts.data.name.full, "mountpoint": facts.data.mountpoint, "server": facts.server},
         )
     )

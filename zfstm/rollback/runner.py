@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from zfstm.errors import SafetyRefusal, ZfstmError
+from zfstm.errors import RollbackFailed, SafetyRefusal, ZfstmError
 from zfstm.rollback.execute import Context, run_step, undo_step
 from zfstm.rollback.journal import Journal
 from zfstm.rollback.machine import ActionKind, can_reverse, next_action, progress
@@ -39,15 +39,6 @@ def env_fault_hook(step_id: str, phase: str) -> None:
     if spec and (spec == f"{step_id}:{phase}" or (phase == "after" and spec == step_id)):
         log.error("fault injection: dying %s step %s", phase, step_id)
         os._exit(FAULT_EXIT)
-
-
-class RollbackFailed(ZfstmError):
-    """A step failed; ``reversed`` says whether everything done so far was undone."""
-
-    def __init__(self, message: str, *, reversed_: bool, cause: BaseException) -> None:
-        super().__init__(message)
-        self.reversed = reversed_
-        self.cause = cause
 
 
 @attrs.frozen

@@ -10,7 +10,8 @@ Control adapters share one small interface, :class:`~zfstm.service.control.FileS
 :class:`~zfstm.service.verified.VerifiedFileServer` wraps any of them so that ``stop()`` returns only when no
 file-server process still holds the share or its CNID database (:mod:`.holders`), and ``start()`` returns only when
 the server answers (:mod:`.asip`). Pure parts (argv builders, output parsers) sit beside the adapters; the only
-module that runs commands is :mod:`.runner`, so tests inject a fake runner and assert exact command lines.
+module that runs commands is :mod:`zfstm.runner` (zfstm's one process runner), so tests inject a fake runner and
+assert exact command lines.
 
 :mod:`.smf_exit` is the exit-code contract between the SMF manifest (smf/zfstm.xml) and ``zfstm daemon``.
 """

@@ -10,19 +10,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from zfstm.config_model import FileServerKind, Target
+from zfstm.command import Runner
+from zfstm.config.model import FileServerKind, Target
 from zfstm.errors import UsageError
-from zfstm.service.command import Runner
+from zfstm.runner import run_command
 from zfstm.service.control import NETATALK_PROCESSES, SAMBA_PROCESSES, FileServerControl
 from zfstm.service.holder_scan import default_scanner
 from zfstm.service.pidfile import PidfileControl
-from zfstm.service.runner import run_command
 from zfstm.service.smf import SmfControl
 from zfstm.service.systemd import SystemdControl
 from zfstm.service.verified import VerifiedFileServer, always_answers, asip_probe
 
 Manager = Literal["smf", "systemd", "pidfile"]
-Server = Literal["netatalk", "samba"]
 
 
 def make_control(
@@ -46,7 +45,7 @@ def make_control(
 
 
 def verified_server(
-    server: Server,
+    server: FileServerKind,
     control: FileServerControl,
     watched: Sequence[Path],
     *,
@@ -54,9 +53,9 @@ def verified_server(
     start_timeout: float = 60.0,
 ) -> VerifiedFileServer:
     """Netatalk: watch afpd/cnid_dbd/cnid_metad/netatalk and ask its DSI status; Samba: watch smbd, no probe."""
-    if server == "netatalk":
+    if server == FileServerKind.NETATALK:
         names, probe = NETATALK_PROCESSES, asip_probe()
-    elif server == "samba":
+    elif server == FileServerKind.SAMBA:
         names, probe = SAMBA_PROCESSES, always_answers
     else:
         raise UsageError(f"unknown file server {server!r}: use netatalk or samba")
@@ -78,4 +77,4 @@ def server_for(target: Target, watched: Sequence[Path]) -> VerifiedFileServer | 
     if fs.adapter is None or fs.service is None:
         raise UsageError(f"target {target.name}: file_server needs adapter and service to be stopped and started")
     control = make_control(fs.adapter.value, fs.service, argv=fs.start, program=fs.program or "")
-    return verified_server(fs.kind.value, control, watched)  # type: ignore[arg-type]
+    return verified_server(fs.kind, control, watched)

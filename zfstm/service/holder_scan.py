@@ -14,9 +14,10 @@ from pathlib import Path
 
 import attrs
 
+from zfstm.command import Runner
 from zfstm.errors import FileServerError
 from zfstm.netatalk.appledb import probe_lock
-from zfstm.service.command import Runner
+from zfstm.runner import run_command
 from zfstm.service.holders import (
     Holder,
     command_name,
@@ -28,7 +29,6 @@ from zfstm.service.holders import (
     ps_argv,
     wanted,
 )
-from zfstm.service.runner import run_command
 
 Scanner = Callable[[Sequence[Path]], tuple[Holder, ...]]
 

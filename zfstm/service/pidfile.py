@@ -19,8 +19,8 @@ from typing import IO
 
 import attrs
 
+from zfstm.command import as_argv
 from zfstm.errors import EnvironmentMissing, FileServerError
-from zfstm.service.command import as_argv
 from zfstm.service.processes import pid_alive, pid_program, read_pidfile
 from zfstm.service.wait import Waiter
 

@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from zfstm.service.command import Runner
+from zfstm.command import Runner
+from zfstm.runner import run_command
 from zfstm.service.holders import parse_ps, ps_argv
-from zfstm.service.runner import run_command
 
 
 def pid_alive(pid: int, proc_root: Path = Path("/proc")) -> bool:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import attrs
 
+from zfstm.command import Completed, Runner
 from zfstm.errors import FileServerError, UsageError
-from zfstm.service.command import Completed, Runner
 
 #: States in which processes of the instance may exist (``legacy_run`` is an rc script that ran).
 RUNNING_STATES = frozenset({"online", "degraded", "legacy_run"})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from zfstm.command import Runner
 from zfstm.errors import FileServerError, UsageError
-from zfstm.service.command import Runner
 
 #: ``is-active`` states in which processes of the unit may exist.
 RUNNING_STATES = frozenset({"active", "activating", "deactivating", "reloading", "refreshing"})

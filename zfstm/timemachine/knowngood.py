@@ -14,9 +14,8 @@ from enum import StrEnum
 
 import attrs
 
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
 from zfstm.timemachine.properties import SnapshotRecord
-
-KNOWN_GOOD_TAG = "zfstm-known-good"
 
 
 class HoldAction(StrEnum):
@@ -30,7 +29,7 @@ class HoldStep:
 
     action: HoldAction
     snapshot: str
-    tag: str = KNOWN_GOOD_TAG
+    tag: str = KNOWN_GOOD_HOLD
 
 
 @attrs.frozen
@@ -75,5 +74,5 @@ def plan_known_good_hold(records: Collection[SnapshotRecord], held: Collection[s
         else "is held and newer than every snapshot taken after a verified backup: the hold never moves back"
     )
     if not steps:
-        return HoldPlan(target.name, (), f"{target.name} already holds {KNOWN_GOOD_TAG} and {why}")
+        return HoldPlan(target.name, (), f"{target.name} already holds {KNOWN_GOOD_HOLD} and {why}")
     return HoldPlan(target.name, tuple(steps), f"{target.name} {why}")

@@ -14,21 +14,22 @@ from datetime import datetime
 import attrs
 
 from zfstm import __version__
+from zfstm.snapshots import tags
 from zfstm.timemachine.detector import Activity, ActivityState
 from zfstm.timemachine.due import Trigger
 from zfstm.timemachine.machineid import Verdict
 from zfstm.timemachine.timefmt import aware, format_utc, parse_utc
 
-MANAGED = "zfstm:managed"
-VERSION = "zfstm:version"
-TRIGGER = "zfstm:trigger"
-ACTIVITY = "zfstm:activity"
-ACTIVITY_REASON = "zfstm:activity-reason"
-TM_COMPLETED = "zfstm:tm-completed"
-TM_VERIFICATION = "zfstm:tm-verification"
-TM_VERIFICATION_DATE = "zfstm:tm-verification-date"
-
-YES = "yes"
+#: The snapshot model's names (:mod:`zfstm.snapshots.tags`), for the code that writes and reads them.
+MANAGED = tags.MANAGED
+VERSION = tags.VERSION
+TRIGGER = tags.TRIGGER
+ACTIVITY = tags.ACTIVITY
+ACTIVITY_REASON = tags.ACTIVITY_REASON
+TM_COMPLETED = tags.TM_COMPLETED
+TM_VERIFICATION = tags.TM_VERIFICATION
+TM_VERIFICATION_DATE = tags.TM_VERIFICATION_DATE
+YES = tags.YES
 #: Stands for an unknown time: ZFS cannot hold an empty user property value.
 NONE = "none"
 

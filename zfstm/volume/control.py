@@ -17,9 +17,9 @@ from pathlib import Path
 
 import attrs
 
+from zfstm.command import Completed, Runner
 from zfstm.errors import FileServerError, SafetyRefusal
-from zfstm.service.command import Completed, Runner
-from zfstm.service.runner import run_command
+from zfstm.runner import run_command
 from zfstm.volume import comstar, lio
 from zfstm.volume.model import ExportKind, VolumeExport, backstore_name, device_path
 from zfstm.zfs.names import DatasetName

@@ -18,7 +18,7 @@ import attrs
 
 from zfstm.errors import ZfsError
 from zfstm.zfs.backend import ZfsBackend
-from zfstm.zfs.cli import CliBackend
+from zfstm.zfs.cli import ZFS_TIMEOUT, CliBackend
 from zfstm.zfs.cli_argv import ZFS
 from zfstm.zfs.cli_errors import error_from_stderr
 from zfstm.zfs.names import DatasetName
@@ -69,7 +69,7 @@ def list_bookmarks(backend: ZfsBackend, dataset: DatasetName) -> tuple[BookmarkI
     cli = cli_of(backend)
     if cli is None:
         return ()
-    done = cli.runner(cli.command(list_bookmarks_argv(dataset)))
+    done = cli.runner(cli.command(list_bookmarks_argv(dataset)), timeout=ZFS_TIMEOUT)
     if done.returncode != 0:
         raise error_from_stderr(
             done.stderr, returncode=done.returncode, operation="list bookmarks", dataset=dataset.full

@@ -8,14 +8,12 @@ error message is interpreted in :mod:`zfstm.zfs.cli_errors`.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
 
 import attrs
 
+from zfstm.command import Completed, Runner
 from zfstm.errors import (
     DatasetNotFound,
     EnvironmentMissing,
@@ -25,6 +23,7 @@ from zfstm.errors import (
     ZfsError,
     ZfsPermissionDenied,
 )
+from zfstm.runner import run_command
 from zfstm.zfs import checks
 from zfstm.zfs import cli_argv as argv_for
 from zfstm.zfs.backend import N
@@ -53,30 +52,8 @@ DESTROY_ARGUMENT_BUDGET = 64 * 1024
 RECLAIM_ARGUMENT_LIMIT = 100 * 1024
 
 
-@attrs.frozen
-class Completed:
-    """What a finished command left behind."""
-
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-class Runner(Protocol):
-    """Runs one argument list to completion (tests pass a recording fake)."""
-
-    def __call__(self, argv: Sequence[str]) -> Completed: ...
-
-
-def run_subprocess(argv: Sequence[str]) -> Completed:
-    """Run ``argv`` without a shell, in the C locale (zfs's messages are matched in English)."""
-    env = {**os.environ, "LC_ALL": "C"}
-    try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, check=False, env=env)
-    except FileNotFoundError as exc:
-        raise EnvironmentMissing(f"{argv[0]} not found ({exc.strerror}); install zfsutils or fix PATH") from exc
-    return Completed(tuple(argv), done.returncode, done.stdout, done.stderr)
+#: No time limit for zfs itself: a destroy or rollback is never killed half-way (a remote prefix has its own).
+ZFS_TIMEOUT: float | None = None
 
 
 @attrs.frozen
@@ -84,7 +61,7 @@ class CliBackend:
     """ZfsBackend over the zfs command. ``prefix`` reaches zfs elsewhere (ssh) or as someone else (runuser)."""
 
     prefix: CommandPrefix = attrs.field(factory=CommandPrefix.local)
-    runner: Runner = run_subprocess
+    runner: Runner = run_command
     kind: str = "cli"
 
     # -- running -------------------------------------------------------------------------------------------------
@@ -99,7 +76,7 @@ class CliBackend:
         return self.prefix.wrap(argv)
 
     def _run(self, argv: Sequence[str]) -> Completed:
-        return self.runner(self.command(argv))
+        return self.runner(self.command(argv), timeout=ZFS_TIMEOUT)
 
     def _check(self, argv: Sequence[str], *, operation: str, dataset: str) -> Completed:
         done = self._run(argv)

@@ -120,7 +120,7 @@ def test_ticks_open_the_backend_without_announcing_it(caplog: pytest.LogCaptureF
     import logging
 
     from zfstm.cli.config import backend_for
-    from zfstm.config import parse_config
+    from zfstm.config.load import parse_config
 
     config = parse_config('[backend]\nkind = "cli"\n[[targets]]\ndataset = "tank/tm"\n', "c.toml", platform="linux")
     with caplog.at_level(logging.INFO, logger="zfstm"):

@@ -131,7 +131,8 @@ def test_live_plan_over_the_fake_backend(monkeypatch: pytest.MonkeyPatch, capsys
     fake.snapshot([DatasetName("tank/tm").snapshot("zfstm-20261128T100000Z")], {"zfstm:managed": "yes"})
     fake.snapshot([DatasetName("tank/tm").snapshot("zfstm-20261128T103000Z")], {"zfstm:managed": "yes"})
     fake.snapshot([DatasetName("tank/tm").snapshot("mine")])
-    monkeypatch.setattr("zfstm.zfs.open_backend", lambda kind="auto": fake)
+    monkeypatch.setattr("zfstm.cli.plan.backend_for", lambda config, args=None: fake)
+    monkeypatch.delenv("ZFSTM_CONFIG", raising=False)
     document = run_json(capsys, "plan", "tank/tm", "--now", NOW, "--json")
     assert [e["name"] for e in document["destroy"]] == ["tank/tm@zfstm-20261128T100000Z"]
     assert {e["name"] for e in document["keep"]} == {"tank/tm@zfstm-20261128T103000Z", "tank/tm@mine"}

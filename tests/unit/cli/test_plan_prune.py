@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -33,15 +34,19 @@ class LateHold:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeBackend:
-    """tank/tm with 20 managed snapshots ten minutes apart, plus a foreign one; open_backend returns it."""
+def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeBackend:
+    """tank/tm with 20 managed snapshots ten minutes apart, plus a foreign one; the verb's backend is it. No
+    configuration file: the dataset is pruned with the defaults and the flags; locks and state under tmp_path."""
+    monkeypatch.delenv("ZFSTM_CONFIG", raising=False)
+    monkeypatch.setenv("ZFSTM_RUN_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("ZFSTM_STATE_DIR", str(tmp_path / "state"))
     backend = FakeBackend(clock=lambda: NOW)
     backend.create_filesystem(DATASET)
     for index in range(20):
         time = NOW - timedelta(minutes=10 * (20 - index))
         backend.snapshot([DATASET.snapshot(DEFAULT_SCHEME.format(time))], {"zfstm:managed": "yes"})
     backend.snapshot([DATASET.snapshot("mine")])
-    monkeypatch.setattr(prune_cli, "open_backend", lambda kind="auto": backend)
+    monkeypatch.setattr(prune_cli, "backend_for", lambda config, args=None: backend)
     return backend
 
 
@@ -88,7 +93,7 @@ def test_late_hold_is_reported_and_the_rest_go(
 ) -> None:
     """A hold placed after the listing: that name is refused (exit 3), every other planned destroy happens."""
     victim = DATASET.snapshot(DEFAULT_SCHEME.format(NOW - timedelta(minutes=200)))
-    monkeypatch.setattr(prune_cli, "open_backend", lambda kind="auto": LateHold(fake, victim))
+    monkeypatch.setattr(prune_cli, "backend_for", lambda config, args=None: LateHold(fake, victim))
     code = main(["prune", "tank/tm", "--now", "2026-11-28T12:00:00Z", "--force"])
     captured = capsys.readouterr()
     assert code == 3

@@ -71,8 +71,8 @@ def test_samba_target_snippet_says_samba(
 
 
 def test_samba_target_snippet_parses_as_a_samba_target(backend: FakeBackend) -> None:
-    from zfstm.config import parse_config
-    from zfstm.config_model import FileServerKind
+    from zfstm.config.load import parse_config
+    from zfstm.config.model import FileServerKind
     from zfstm.provision import ProvisionRequest, plan_provision, target_snippet
 
     request = ProvisionRequest(

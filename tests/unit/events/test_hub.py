@@ -13,7 +13,7 @@ import attrs
 
 from tests.unit.timemachine.fixtures import NOW
 from zfstm.cli.daemon import event_loop
-from zfstm.config_model import Config, FileServerConfig, FileServerKind, Target
+from zfstm.config.model import Config, FileServerConfig, FileServerKind, Target
 from zfstm.events.fce import FceEvent, FcePacket, build_fce
 from zfstm.events.hub import EventHub
 from zfstm.events.model import EventsConfig, EventSource

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.unit.timemachine.fixtures import NOW
-from zfstm.config_model import Config, FileServerConfig, FileServerKind, Target
+from zfstm.check.verdict import State
+from zfstm.config.model import Config, FileServerConfig, FileServerKind, Target
 from zfstm.events.model import EventKind, EventsConfig, EventSource, SessionEvent
 from zfstm.events.record import EventRecord
 from zfstm.events.silence import silence_finding
-from zfstm.monitor import State
 from zfstm.zfs import DatasetName
 
 TARGET = Target("tm", DatasetName.parse("tank/tm"), file_server=FileServerConfig(kind=FileServerKind.NETATALK))

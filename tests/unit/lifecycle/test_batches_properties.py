@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zfstm.config_model import Target
+from zfstm.config.model import Target
 from zfstm.lifecycle.decide import TargetDecision, plan_batches
 from zfstm.timemachine.detector import Activity, ActivityState
 from zfstm.timemachine.due import DueAction, DueDecision, Trigger

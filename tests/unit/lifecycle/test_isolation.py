@@ -14,7 +14,7 @@ import pytest
 
 from tests.unit.lifecycle.world import DATA, World, make_world
 from tests.unit.timemachine.fixtures import NOW
-from zfstm.config import parse_config
+from zfstm.config.load import parse_config
 from zfstm.errors import InternalError
 from zfstm.lifecycle import tick as tick_module
 from zfstm.zfs import DatasetName

@@ -13,7 +13,7 @@ import pytest
 
 from tests.unit.lifecycle.world import CNID, DATA, make_world
 from tests.unit.timemachine.fixtures import NOW
-from zfstm.config_model import HooksConfig
+from zfstm.config.model import HooksConfig
 from zfstm.lifecycle.hooks import hook_argv, run_after_known_good
 from zfstm.timemachine.due import DueAction
 

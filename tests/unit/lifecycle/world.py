@@ -9,8 +9,8 @@ from pathlib import Path
 import attrs
 
 from tests.unit.timemachine.fixtures import NOW, BundleSpec, build_share, history_plist, machine_id_plist
-from zfstm.config import parse_config
-from zfstm.config_model import Config
+from zfstm.config.load import parse_config
+from zfstm.config.model import Config
 from zfstm.lifecycle.outcome import TickReport
 from zfstm.lifecycle.tick import run_tick
 from zfstm.zfs import DatasetName, SnapshotInfo, SnapshotName

@@ -17,8 +17,8 @@ from zfstm.netatalk.metadata_ea import (
     MetadataEa,
     decode_metadata_ea,
     encode_metadata_ea,
-    read_metadata_ea,
 )
+from zfstm.netatalk.scan import read_metadata_ea
 
 orders = st.sampled_from(["little", "big"])
 

@@ -26,11 +26,11 @@ from zfstm.netatalk.cnid import (
     encode_record,
     encode_rootinfo,
 )
+from zfstm.netatalk.cnid_counter import rebuild_database
 from zfstm.netatalk.cniddb import read_cnid_database
 from zfstm.netatalk.metadata_ea import MetadataEa, encode_metadata_ea
 from zfstm.netatalk.rebuild import highest_handed_out, rebuild_records
 from zfstm.netatalk.scan import scan_volume
-from zfstm.rollback.cnid_counter import rebuild_database
 from zfstm.rollback.facts import forecast_cnids
 from zfstm.rollback.model import CnidStrategy, RollbackRequest
 from zfstm.rollback.planner import plan_rollback

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.rollback.world import facts_of, make_world
-from zfstm.config import parse_config
+from zfstm.config.load import parse_config
 from zfstm.netatalk.afpconf import DEFAULT_STATEDIR, parse_afp_conf
 from zfstm.netatalk.version import NetatalkBuild, derivation, parse_afpd_version, resolve_db_dir
 from zfstm.rollback.facts import cnid_facts

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from zfstm.apply import SpaceEstimate, apply_plan, estimate_reclaim, read_snapshots
+from zfstm.command import Completed
 from zfstm.errors import CircuitBreakerError, SnapshotCloned, ZfsError
 from zfstm.naming import DEFAULT_SCHEME, legacy_scheme
 from zfstm.retention import KNOWN_GOOD_HOLD, MANAGED_PROPERTY, Policy, plan
+from zfstm.retention.apply import SpaceEstimate, apply_plan, estimate_reclaim, read_snapshots
 from zfstm.retention.snapshots import STANDS_UNTIL_PROPERTY
 from zfstm.zfs import CommandPrefix, DatasetName, DestroyOutcome, HoldTag, SnapshotName
-from zfstm.zfs.cli import CliBackend, Completed
+from zfstm.zfs.cli import CliBackend
 from zfstm.zfs.fake import FakeBackend
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -94,7 +95,7 @@ class Recorder:
     returncode: int = 0
     calls: list[list[str]] = attrs.Factory(list)
 
-    def __call__(self, argv: Sequence[str]) -> Completed:
+    def __call__(self, argv: Sequence[str], *, timeout: float | None = None) -> Completed:
         self.calls.append(list(argv))
         return Completed(tuple(argv), self.returncode, self.stdout, "")
 

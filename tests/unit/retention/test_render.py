@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from tests.strategies import histories, policies
 from zfstm.clock import format_instant
-from zfstm.plan_render import plan_json, plan_json_chunks, plan_table, plan_table_lines, summary_line
 from zfstm.retention import Policy, RetentionSnapshot, Tier, Unit, plan
 from zfstm.retention.plan import Plan
+from zfstm.retention.render import plan_json, plan_json_chunks, plan_table, plan_table_lines, summary_line
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -10,11 +10,11 @@ import attrs
 import pytest
 
 from tests.unit.rollback.world import CNID, DATA, FakeServer, context, facts_of, make_world
-from zfstm.errors import ZfsError
+from zfstm.errors import RollbackFailed, ZfsError
 from zfstm.rollback.journal import Journal, unfinished_rollbacks
 from zfstm.rollback.model import CnidStrategy, Mode, RollbackPlan, RollbackRequest
 from zfstm.rollback.planner import plan_rollback
-from zfstm.rollback.runner import RollbackFailed, run
+from zfstm.rollback.runner import run
 from zfstm.zfs.fake import FakeBackend
 from zfstm.zfs.names import DatasetName, HoldTag
 
@@ -122,7 +122,7 @@ def test_failure_before_the_point_of_no_return_reverses_everything(tmp_path: Pat
     ctx = attrs.evolve(ctx, backend=FlakyRenames(backend, fail_on=3))  # retire-cnid fails
     with pytest.raises(RollbackFailed) as failed:
         run(journal, ctx)
-    assert failed.value.reversed
+    assert failed.value.reversed and failed.value.exit_code == 12
     assert world_state(backend) == before
     assert server.running and server.log[0] == "stop" and server.log[-1] == "start"
     assert unfinished_rollbacks(tmp_path) == []

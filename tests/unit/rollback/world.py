@@ -12,7 +12,7 @@ from zfstm.errors import FileServerError
 from zfstm.rollback.execute import Context
 from zfstm.rollback.facts import dataset_facts
 from zfstm.rollback.model import CnidFacts, RollbackFacts
-from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
+from zfstm.timemachine.knowngood import KNOWN_GOOD_HOLD
 from zfstm.zfs.fake import FakeBackend
 from zfstm.zfs.names import DatasetName, HoldTag
 
@@ -112,7 +112,7 @@ def make_world(*, local_mountpoint: bool = False) -> FakeBackend:
     backend.snapshot([DATA.snapshot("s3")])
     backend.write_contents(DATA, "broken")
     backend.write_contents(CNID, "counter=350")
-    backend.hold([DATA.snapshot("s1")], HoldTag(KNOWN_GOOD_TAG))
+    backend.hold([DATA.snapshot("s1")], HoldTag(KNOWN_GOOD_HOLD))
     backend.hold([DATA.snapshot("s3")], HoldTag("backup-keep"))
     return backend
 
@@ -135,7 +135,7 @@ def facts_of(
         data=data,
         cnid_dataset=cds,
         cnid=CnidFacts(volume="tm", db_dir=DB_DIR, cnid_dev=cnid_dev) if server == "netatalk" else None,
-        known_good=tuple(s for s, tags in data.holds.items() if KNOWN_GOOD_TAG in tags),
+        known_good=tuple(s for s, tags in data.holds.items() if KNOWN_GOOD_HOLD in tags),
         stamp=NOW.strftime("%Y%m%dT%H%M%SZ"),
         before=before,
         cnid_before=cnid_before,

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from zfstm.service.command import Completed
+from zfstm.command import Completed
 from zfstm.service.wait import Waiter
 
 

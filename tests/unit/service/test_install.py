@@ -136,7 +136,7 @@ def test_every_path_the_manifest_names_is_installed() -> None:
 
 
 def test_the_missing_configuration_error_names_a_shipped_file() -> None:
-    from zfstm.config import load_config
+    from zfstm.config.load import load_config
     from zfstm.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"zfstm service print example-config") as caught:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from zfstm.cli.main import build_parser
-from zfstm.config import parse_config
+from zfstm.config.load import parse_config
 from zfstm.testbed import story
 from zfstm.testbed import story_world as world
 from zfstm.zfs import DatasetName

@@ -11,7 +11,7 @@ from tests.unit.timemachine.fixtures import NOW
 from tests.unit.timemachine.strategies import snapshot_records
 from zfstm.timemachine.detector import ActivityState
 from zfstm.timemachine.knowngood import (
-    KNOWN_GOOD_TAG,
+    KNOWN_GOOD_HOLD,
     HoldAction,
     HoldPlan,
     HoldStep,
@@ -58,7 +58,7 @@ def test_moves_forward_hold_first() -> None:
     plan = plan_known_good_hold(records, held={"a"})
     assert plan.target == "b"
     assert plan.steps == (HoldStep(HoldAction.HOLD, "b"), HoldStep(HoldAction.RELEASE, "a"))
-    assert plan.steps[0].tag == KNOWN_GOOD_TAG
+    assert plan.steps[0].tag == KNOWN_GOOD_HOLD
 
 
 def test_nothing_verified_keeps_existing_hold() -> None:
@@ -86,7 +86,7 @@ def test_hold_before_release(case: tuple[list[SnapshotRecord], set[str]]) -> Non
     assert actions.count(HoldAction.HOLD) <= 1
     assert actions == sorted(actions, key=lambda action: action is HoldAction.RELEASE)
     assert all(step.snapshot != plan.target for step in plan.steps if step.action is HoldAction.RELEASE)
-    assert all(step.tag == KNOWN_GOOD_TAG for step in plan.steps)
+    assert all(step.tag == KNOWN_GOOD_HOLD for step in plan.steps)
 
 
 @given(records_and_held())

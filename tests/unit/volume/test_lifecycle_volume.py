@@ -12,13 +12,13 @@ import pytest
 
 from tests.unit.timemachine.fixtures import NOW
 from zfstm.cli.main import build_parser
-from zfstm.config import ConfigProblems, parse_config
-from zfstm.config_model import Config
+from zfstm.config.load import ConfigProblems, parse_config
+from zfstm.config.model import Config
 from zfstm.lifecycle.tick import run_tick
 from zfstm.rollback.facts import gather
 from zfstm.rollback.model import ISCSI, CnidStrategy, RollbackRequest, StepKind
 from zfstm.rollback.planner import plan_rollback
-from zfstm.timemachine.knowngood import KNOWN_GOOD_TAG
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
 from zfstm.zfs import DatasetName
 from zfstm.zfs.fake import FakeBackend
 
@@ -61,7 +61,7 @@ def test_quiet_volume_gets_a_known_good_snapshot_after_the_quiet_period(tmp_path
     (taken,) = tick(config, backend, tmp_path, 16)
     (info,) = backend.list_snapshots(VOLUME, user_props=["zfstm:activity", "zfstm:tm-verification"])
     assert info.user_props == {"zfstm:activity": "completed_and_quiet", "zfstm:tm-verification": "not-applicable"}
-    assert KNOWN_GOOD_TAG in backend.holds(info.name)
+    assert KNOWN_GOOD_HOLD in backend.holds(info.name)
     assert tick(config, backend, tmp_path, 40) == []  # nothing written since: no second snapshot
     assert taken == info.name.full
 

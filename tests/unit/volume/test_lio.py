@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from zfstm.command import Completed
 from zfstm.errors import FileServerError, SafetyRefusal
-from zfstm.service.command import Completed
 from zfstm.volume import comstar, lio
 from zfstm.volume.control import ExportControl
 from zfstm.volume.model import ExportKind, VolumeExport, backstore_name, browse_dataset, check_iqn

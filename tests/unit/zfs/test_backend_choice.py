@@ -55,7 +55,7 @@ def test_configured_kinds_say_so() -> None:
 
 def test_the_configured_verbs_log_the_choice(caplog: pytest.LogCaptureFixture) -> None:
     from zfstm.cli.config import backend_choice_for
-    from zfstm.config import parse_config
+    from zfstm.config.load import parse_config
 
     config = parse_config('[backend]\nkind = "cli"\n[[targets]]\ndataset = "tank/tm"\n', "c.toml", platform="linux")
     with caplog.at_level(logging.INFO, logger="zfstm"):

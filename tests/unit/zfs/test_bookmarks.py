@@ -39,7 +39,7 @@ def test_list_runs_under_the_backends_prefix_and_maps_errors() -> None:
     """The CLI backend's prefix (ssh) wraps the command; a missing dataset is DatasetNotFound."""
     seen: list[list[str]] = []
 
-    def runner(argv: object) -> Completed:
+    def runner(argv: object, *, timeout: float | None = None) -> Completed:
         seen.append(list(argv))  # type: ignore[call-overload]
         return Completed(tuple(seen[-1]), 0, "tank/tm#b\t5\t9\n", "")
 
@@ -47,7 +47,7 @@ def test_list_runs_under_the_backends_prefix_and_maps_errors() -> None:
     assert [m.short for m in list_bookmarks(backend, DS)] == ["b"]
     assert seen[0][:2] == ["ssh", "backup"] and "bookmark" in seen[0]
 
-    def missing(argv: object) -> Completed:
+    def missing(argv: object, *, timeout: float | None = None) -> Completed:
         return Completed((), 1, "", "cannot open 'tank/tm': dataset does not exist\n")
 
     with pytest.raises(DatasetNotFound):

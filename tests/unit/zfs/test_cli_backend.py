@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 import attrs
 import pytest
 
+from zfstm.command import Completed
 from zfstm.errors import DatasetNotFound, HoldExists, SnapshotCloned, ZfsPermissionDenied
-from zfstm.zfs.cli import DESTROY_ARGUMENT_BUDGET, RECLAIM_ARGUMENT_LIMIT, CliBackend, Completed
+from zfstm.zfs.cli import DESTROY_ARGUMENT_BUDGET, RECLAIM_ARGUMENT_LIMIT, CliBackend
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName
 from zfstm.zfs.prefix import CommandPrefix
 from zfstm.zfs.types import DestroyOutcome
@@ -24,7 +25,7 @@ class Script:
     handler: Callable[[list[str]], tuple[int, str, str]]
     calls: list[list[str]] = attrs.Factory(list)
 
-    def __call__(self, argv: Sequence[str]) -> Completed:
+    def __call__(self, argv: Sequence[str], *, timeout: float | None = None) -> Completed:
         self.calls.append(list(argv))
         code, out, err = self.handler(list(argv))
         return Completed(tuple(argv), code, out, err)

@@ -9,8 +9,9 @@ from typing import Any, cast
 
 import pytest
 
+from zfstm.command import Completed
 from zfstm.errors import DatasetBusy, DatasetNotFound, PoolsDiffer, SnapshotExists, ZfsPermissionDenied
-from zfstm.zfs.cli import CliBackend, Completed
+from zfstm.zfs.cli import CliBackend
 from zfstm.zfs.destroy import NEWEST_FIRST_CHUNK
 from zfstm.zfs.lzc import LIST_INSTEAD_OF_EXISTS, LzcBackend
 from zfstm.zfs.lzc_errors import translate
@@ -175,7 +176,7 @@ def test_local_properties_children_and_space_go_through_the_cli() -> None:
     """libzfs_core cannot read properties, list or dry-run a destroy: those three ask the CLI backend."""
     calls: list[list[str]] = []
 
-    def runner(argv: Sequence[str]) -> Completed:
+    def runner(argv: Sequence[str], *, timeout: float | None = None) -> Completed:
         calls.append(list(argv))
         out = {"get": "compression\tlz4\n", "list": "tank/tm\n", "destroy": "reclaim\t4096\n"}[argv[1]]
         return Completed(tuple(argv), 0, out, "")

@@ -20,6 +20,7 @@ _zfstm() {
         "zfstm plan:--usage") COMPREPLY=(); return ;;
         "zfstm plan:--now") COMPREPLY=(); return ;;
         "zfstm plan:--backend") COMPREPLY=($(compgen -W 'auto lzc cli' -- "$cur")); return ;;
+        "zfstm plan:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm plan:--naming") COMPREPLY=(); return ;;
         "zfstm plan:--adopt-legacy") COMPREPLY=(); return ;;
         "zfstm plan:--adopt") COMPREPLY=(); return ;;
@@ -41,6 +42,7 @@ _zfstm() {
         "zfstm plan:--space-basis") COMPREPLY=($(compgen -W 'pool dataset' -- "$cur")); return ;;
         "zfstm prune:--now") COMPREPLY=(); return ;;
         "zfstm prune:--backend") COMPREPLY=($(compgen -W 'auto lzc cli' -- "$cur")); return ;;
+        "zfstm prune:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "zfstm prune:--naming") COMPREPLY=(); return ;;
         "zfstm prune:--adopt-legacy") COMPREPLY=(); return ;;
         "zfstm prune:--adopt") COMPREPLY=(); return ;;
@@ -113,8 +115,8 @@ _zfstm() {
         "zfstm cnid") COMPREPLY=($(compgen -W 'check migrate -h --help' -- "$cur")) ;;
         "zfstm cnid check") COMPREPLY=($(compgen -W '-h --help --afp-conf --statedir --examples --json --live' -- "$cur")) ;;
         "zfstm cnid migrate") COMPREPLY=($(compgen -W '-h --help --dataset --dry-run --yes --json --config' -- "$cur")) ;;
-        "zfstm plan") COMPREPLY=($(compgen -W '-h --help --input --usage --destroy-only --now --json --backend --naming --adopt-legacy --adopt --policy --tz --keep-all --hourly --daily --weekly --monthly --pick --min-keep --week-start --clock-tolerance --max-destroy-share --breaker-min --space-above --space-per-run --space-basis' -- "$cur")) ;;
-        "zfstm prune") COMPREPLY=($(compgen -W '-h --help --dry-run --force --now --json --backend --naming --adopt-legacy --adopt --policy --tz --keep-all --hourly --daily --weekly --monthly --pick --min-keep --week-start --clock-tolerance --max-destroy-share --breaker-min --space-above --space-per-run --space-basis' -- "$cur")) ;;
+        "zfstm plan") COMPREPLY=($(compgen -W '-h --help --input --usage --destroy-only --now --json --backend --config --naming --adopt-legacy --adopt --policy --tz --keep-all --hourly --daily --weekly --monthly --pick --min-keep --week-start --clock-tolerance --max-destroy-share --breaker-min --space-above --space-per-run --space-basis' -- "$cur")) ;;
+        "zfstm prune") COMPREPLY=($(compgen -W '-h --help --dry-run --force --now --json --backend --config --naming --adopt-legacy --adopt --policy --tz --keep-all --hourly --daily --weekly --monthly --pick --min-keep --week-start --clock-tolerance --max-destroy-share --breaker-min --space-above --space-per-run --space-basis' -- "$cur")) ;;
         "zfstm config") COMPREPLY=($(compgen -W 'check -h --help' -- "$cur")) ;;
         "zfstm config check") COMPREPLY=($(compgen -W '-h --help --config --json' -- "$cur")) ;;
         "zfstm snapshot") COMPREPLY=($(compgen -W '-h --help --config --dry-run --now --json' -- "$cur")) ;;

@@ -1,7 +1,7 @@
 """The effective configuration as a document: every default spelled out, as TOML text or JSON-ready data.
 
 ``zfstm config check`` prints it so an administrator sees what zfstm will actually do, and the document parses
-back into the same :class:`~zfstm.config_model.Config` (a property test holds that): each target is written with
+back into the same :class:`~zfstm.config.model.Config` (a property test holds that): each target is written with
 its full retention, detector, file-server and check settings, so the shared sections are not needed to read it
 back.
 Pure: values in, text out. The TOML writer covers only what this document uses (strings, numbers, booleans,
@@ -15,9 +15,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from zfstm.config_model import Config, FileServerConfig, HooksConfig, Target
+from zfstm.check.verdict import Thresholds, format_age_limit, format_capacity_limit
+from zfstm.config.model import Config, FileServerConfig, HooksConfig, Target
 from zfstm.events.model import EventsConfig
-from zfstm.monitor import Thresholds, format_age_limit, format_capacity_limit
 from zfstm.retention.durations import format_duration
 from zfstm.retention.policy import Policy
 from zfstm.retention.policy_text import format_limit

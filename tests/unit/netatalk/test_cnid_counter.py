@@ -11,17 +11,9 @@ import pytest
 from zfstm.errors import CnidDatabaseError
 from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump
 from zfstm.netatalk.cnid import CnidRecord, EntryType, RootInfo, encode_record, encode_rootinfo
+from zfstm.netatalk.cnid_counter import copy_database, raise_counter, read_counter, reset_database
+from zfstm.netatalk.cnid_records import devino_index, remap_index, repoint_records, with_counter
 from zfstm.netatalk.cniddb import read_cnid_database
-from zfstm.rollback.cnid_counter import (
-    copy_database,
-    devino_index,
-    raise_counter,
-    read_counter,
-    remap_index,
-    repoint_records,
-    reset_database,
-    with_counter,
-)
 
 needs_tools = pytest.mark.skipif(shutil.which("db5.3_load") is None, reason="db5.3-util is not installed")
 
@@ -149,7 +141,7 @@ def test_the_rebuilt_index_is_the_remapped_one() -> None:
 @needs_tools
 def test_a_rewrite_that_does_not_count_right_replaces_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """When the new file's item counts differ from what was written, cnid2.db stays as it was."""
-    from zfstm.rollback import cnid_counter
+    from zfstm.netatalk import cnid_counter
 
     build_db(tmp_path, dev=0x2D)
     before = (tmp_path / "cnid2.db").read_bytes()
@@ -184,7 +176,7 @@ def test_raising_only_the_counter_changes_nothing_else(tmp_path: Path) -> None:
 def test_a_failed_dump_while_copying_leaves_no_new_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The unchanged sub-databases are copied while the primary is dumped; when that dump fails, the copy is waited
     for and its half-built file removed, and cnid2.db is untouched."""
-    from zfstm.rollback import cnid_counter
+    from zfstm.netatalk import cnid_counter
 
     build_db(tmp_path, dev=0x2D)
     before = (tmp_path / "cnid2.db").read_bytes()
@@ -205,7 +197,7 @@ def test_prepared_work_is_used_only_while_the_directory_is_unchanged(
 ) -> None:
     """What was prepared before the share's new st_dev was known is used when nothing changed since (no second
     dump), and redone when anything in the directory changed; either way every record ends re-pointed."""
-    from zfstm.rollback import cnid_counter
+    from zfstm.netatalk import cnid_counter
 
     dumps: list[str] = []
     real = cnid_counter._dump
@@ -246,7 +238,7 @@ def test_the_tool_ops_prepare_in_the_background_and_the_raise_picks_it_up(tmp_pa
 def test_the_counter_alone_is_prepared_too_and_a_prepared_repoint_is_not_taken_for_it(tmp_path: Path) -> None:
     """cnid dev = no: the standalone copy is prepared early and only the rootinfo record is overwritten in it; work
     prepared for re-pointing is not used for the counter alone (nor the other way round)."""
-    from zfstm.rollback import cnid_counter
+    from zfstm.netatalk import cnid_counter
 
     build_db(tmp_path)
     prepared = cnid_counter.prepare(tmp_path, repoint=False)

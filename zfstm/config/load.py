@@ -1,7 +1,7 @@
-"""Read the TOML configuration into a frozen :class:`~zfstm.config_model.Config`, reporting ALL problems at once.
+"""Read the TOML configuration into a frozen :class:`~zfstm.config.model.Config`, reporting ALL problems at once.
 
 Every problem names the file, the line and the key (``/etc/zfstm/zfstm.toml:14: targets[0].dataset: ...``):
-``tomllib`` gives no positions for keys, so :mod:`zfstm.config_locate` finds them in the text. Unknown keys are
+``tomllib`` gives no positions for keys, so :mod:`zfstm.config.locate` finds them in the text. Unknown keys are
 problems too (a misspelt ``quiet_perod`` must not silently fall back to a default). One :class:`ConfigError`
 (exit 6) carries the whole list.
 
@@ -26,8 +26,18 @@ from typing import Any, TypeVar
 
 import attrs
 
-from zfstm.config_locate import KeyLocator, KeyPath, format_key
-from zfstm.config_model import (
+from zfstm.check.verdict import (
+    MISSING_STATES,
+    VERIFICATION_FAILED_STATES,
+    Limit,
+    State,
+    Thresholds,
+    parse_age_limit,
+    parse_capacity_limit,
+    parse_state,
+)
+from zfstm.config.locate import KeyLocator, KeyPath, format_key
+from zfstm.config.model import (
     CONFIG_ENV,
     DEFAULT_HOOK_TIMEOUT,
     DEFAULT_INTERVAL,
@@ -46,16 +56,6 @@ from zfstm.config_model import (
 )
 from zfstm.errors import ConfigError, ZfstmError
 from zfstm.events.model import EventsConfig, parse_listener
-from zfstm.monitor import (
-    MISSING_STATES,
-    VERIFICATION_FAILED_STATES,
-    Limit,
-    State,
-    Thresholds,
-    parse_age_limit,
-    parse_capacity_limit,
-    parse_state,
-)
 from zfstm.naming import DEFAULT_PATTERN, LEGACY_PATTERN, NamingScheme
 from zfstm.retention.durations import parse_duration
 from zfstm.retention.policy import DEFAULT_POLICY, Policy
@@ -311,7 +311,7 @@ def _missing_state(value: object) -> State:
     return parse_state(_string(value), MISSING_STATES)
 
 
-#: ``[check]`` key (a :class:`~zfstm.monitor.Thresholds` field) -> converter; the same syntax as `zfstm check`'s flags.
+#: ``[check]`` key (a :class:`Thresholds` field) -> converter; the same syntax as `zfstm check`'s flags.
 CHECK_KEYS: dict[str, Callable[[object], Any]] = {
     "backup_age": _age_limit,
     "snapshot_age": _age_limit,
@@ -517,6 +517,9 @@ def _file_server(reader: _Reader, layers: Layers, defaults: PlatformDefaults, ta
         return reader.convert(path, value, convert, default)
 
     kind = get("kind", _choice(FileServerKind), FileServerKind.NETATALK)
+    if kind is FileServerKind.ISCSI:
+        reader.problem(values["kind"][1], "an iSCSI export is configured in [targets.volume] (docs/volumes.md)")
+        kind = FileServerKind.NONE
     if kind is FileServerKind.NONE:
         return FileServerConfig(FileServerKind.NONE)
     adapter = get("adapter", _choice(ServiceAdapter), defaults.adapter)

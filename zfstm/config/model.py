@@ -1,7 +1,7 @@
 """The configuration as frozen values: targets, their file server, retention, detector, check thresholds, naming,
 backend, paths.
 
-Everything has a default except each target's dataset. The values here are already checked (``zfstm.config``
+Everything has a default except each target's dataset. The values here are already checked (``zfstm.config.load``
 builds them from TOML text and reports every problem with file, line and key); code that receives a ``Config``
 never validates again. Platform-dependent defaults (paths, service names) are chosen by :func:`platform_defaults`
 from a platform string, so tests can ask for illumos' defaults on Linux.
@@ -15,8 +15,8 @@ from enum import StrEnum
 
 import attrs
 
+from zfstm.check.verdict import Thresholds
 from zfstm.events.model import EventsConfig
-from zfstm.monitor import Thresholds
 from zfstm.naming import DEFAULT_SCHEME, NamingScheme
 from zfstm.retention.policy import DEFAULT_POLICY, Policy
 from zfstm.timemachine.detector import DetectorSettings
@@ -42,6 +42,9 @@ class FileServerKind(StrEnum):
     NETATALK = "netatalk"
     SAMBA = "samba"
     NONE = "none"
+    #: a volume target's iSCSI export: never a ``[file_server]`` kind (``[targets.volume]`` configures it), but the
+    #: rollback takes it offline and brings it back where a file server would stop and start (zfstm.volume.control)
+    ISCSI = "iscsi"
 
 
 class ServiceAdapter(StrEnum):

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zfstm.config import parse_config
-from zfstm.config_model import Target
+from zfstm.check.verdict import DAY, Limit, State, TargetFacts, Thresholds, check_json, evaluate, summary_line, worst
+from zfstm.config.load import parse_config
+from zfstm.config.model import Target
 from zfstm.lifecycle.status import cnid_layout_note
-from zfstm.monitor import DAY, Limit, State, TargetFacts, Thresholds, check_json, evaluate, summary_line, worst
 from zfstm.timemachine.machineid import Verdict
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -14,19 +14,11 @@ import attrs
 from zfstm.errors import ZfsError
 from zfstm.naming import DEFAULT_SCHEME, NamingScheme
 from zfstm.retention.plan import Plan
-from zfstm.retention.snapshots import (
-    MANAGED_PROPERTY,
-    STANDS_UNTIL_PROPERTY,
-    RetentionSnapshot,
-    classify,
-    standing_in,
-)
-from zfstm.timemachine.timefmt import parse_utc
-from zfstm.zfs import DatasetName, DestroyReport, SnapshotInfo, SnapshotName, SnapshotProperty, ZfsBackend
-
-#: What the live planner reads: creation (names that do not encode their time), userrefs (to fetch hold tags only
-#: where there are holds) and used (the lower bound of reclaimable space).
-LISTING_PROPERTIES = (SnapshotProperty.CREATION, SnapshotProperty.USERREFS, SnapshotProperty.USED)
+from zfstm.retention.policy import Pick
+from zfstm.retention.snapshots import RetentionSnapshot
+from zfstm.snapshots.model import retention_view
+from zfstm.snapshots.reader import read_dataset
+from zfstm.zfs import DatasetName, DestroyReport, SnapshotName, ZfsBackend
 
 
 @attrs.frozen
@@ -46,47 +38,21 @@ def read_snapshots(
     adopted: Sequence[NamingScheme] = (),
     pick_last: bool = True,
 ) -> Listing:
-    """List ``dataset``'s snapshots with what retention needs (holds are read only where userrefs > 0).
+    """``dataset``'s snapshots as retention sees them, read through the one snapshot model
+    (:mod:`zfstm.snapshots`): the same listing and classification as a tick's.
 
     ``pick_last`` (the policy's ``pick = last``) places a snapshot that stood for skipped empty ones at its
     ``zfstm:stands-until`` time, as `zfstm run` does, so that `plan` and `prune` decide the same.
     """
-    infos = backend.list_snapshots(
-        dataset, properties=LISTING_PROPERTIES, user_props=(MANAGED_PROPERTY, STANDS_UNTIL_PROPERTY)
-    )
+    state = read_dataset(backend, dataset, naming=naming, adopted=adopted, written=False)
+    pick = Pick.LAST if pick_last else Pick.FIRST
     snapshots = []
-    used: dict[str, int] = {}
-    for info in infos:
-        view = _retention_view(backend, info, naming, adopted)
-        until = parse_utc(info.user_props.get(STANDS_UNTIL_PROPERTY, ""))
-        snapshots.append(standing_in(view, until, pick_last=pick_last))
-        if info.used is not None:
-            used[info.name.full] = info.used
+    for view in state.snapshots:
+        if view.creation is None:
+            raise ZfsError("the listing has no creation time", dataset=view.name.full, operation="list")
+        snapshots.append(retention_view(view, view.holds, pick=pick, naming=naming, adopted=adopted))
+    used = {view.name.full: view.used for view in state.snapshots if view.used is not None}
     return Listing(dataset, tuple(snapshots), used)
-
-
-def _retention_view(
-    backend: ZfsBackend, info: SnapshotInfo, naming: NamingScheme, adopted: Sequence[NamingScheme]
-) -> RetentionSnapshot:
-    if info.creation is None:
-        raise ZfsError("the listing has no creation time", dataset=info.name.full, operation="list")
-    holds = frozenset(backend.holds(info.name)) if info.userrefs else frozenset[str]()
-    return classify(
-        info.name.full,
-        info.creation,
-        holds=holds,
-        user_props=dict(info.user_props),
-        naming=naming,
-        adopted=adopted,
-    )
-
-
-def dataset_usage(backend: ZfsBackend, dataset: DatasetName, basis: str) -> float:
-    """Used fraction of the dataset (used / (used + available)) or of its pool's root dataset."""
-    target = DatasetName(dataset.pool) if basis == "pool" else dataset
-    values = backend.get_properties(target, ["used", "available"])
-    used, available = int(values["used"] or 0), int(values["available"] or 0)
-    return used / (used + available) if used + available else 0.0
 
 
 def apply_plan(plan: Plan, backend: ZfsBackend, *, force: bool = False) -> DestroyReport:

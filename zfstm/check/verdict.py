@@ -12,16 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from zfstm.retention.durations import format_duration, parse_duration
 from zfstm.timemachine.machineid import Verdict
 from zfstm.timemachine.timefmt import format_utc
-
-if TYPE_CHECKING:  # config_model imports this module (Thresholds) and lifecycle imports config_model
-    from zfstm.lifecycle.status import TargetStatus
 
 
 class State(IntEnum):
@@ -160,21 +157,6 @@ class Finding:
     message: str
     #: The thresholds the value was judged against (ages, capacity): written into the performance data.
     limit: Limit | None = None
-
-
-def facts_from_status(status: TargetStatus, *, unfinished: str | None, capacity: float | None) -> TargetFacts:
-    """The times of the last and known-good snapshots, looked up in the status's snapshot list."""
-    times = {view.name.full: view.time for view in status.snapshots}
-    return TargetFacts(
-        target=status.target,
-        last_backup=status.last_completion,
-        verdict=status.verdict,
-        last_snapshot=times.get(status.last_snapshot) if status.last_snapshot else None,
-        known_good=times.get(status.known_good) if status.known_good else None,
-        unfinished_rollback=unfinished,
-        capacity=capacity,
-        cnid_layout=status.cnid_layout,
-    )
 
 
 def _age_text(seconds: float) -> str:

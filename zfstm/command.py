@@ -1,7 +1,8 @@
 """A command's result as a value, and the Runner interface adapters are given (pure: nothing runs here).
 
-Adapters receive a :class:`Runner`; the real one is :func:`zfstm.service.runner.run_command`, tests pass a fake
-that records the exact command lines and answers with canned output.
+Adapters (service control, the zfs CLI backend) receive a :class:`Runner`; the real one is
+:func:`zfstm.runner.run_command`, tests pass a fake that records the exact command lines and answers with canned
+output.
 """
 
 from __future__ import annotations
@@ -39,4 +40,4 @@ class Completed:
 class Runner(Protocol):
     """Runs argv (never a shell string) and returns what it said; raises only when it could not run at all."""
 
-    def __call__(self, argv: Sequence[str], *, timeout: float) -> Completed: ...
+    def __call__(self, argv: Sequence[str], *, timeout: float | None) -> Completed: ...

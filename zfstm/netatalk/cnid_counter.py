@@ -22,7 +22,6 @@ Netatalk must be stopped: the lock probe must find no holder of ``.AppleDB/lock`
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import shutil
 import subprocess
@@ -35,13 +34,15 @@ import attrs
 from zfstm.errors import CnidDatabaseError, EnvironmentMissing, FileServerError
 from zfstm.netatalk.appledb import FileRole, classify, probe_lock
 from zfstm.netatalk.bdbdump import DumpedDatabase, format_dump, parse_dump
-from zfstm.netatalk.cnid import (
-    ROOTINFO_KEY,
-    CnidFormatError,
-    RootInfo,
-    database_from_pairs,
-    decode_rootinfo,
-    encode_rootinfo,
+from zfstm.netatalk.cnid import ROOTINFO_KEY, CnidFormatError, database_from_pairs, encode_rootinfo
+from zfstm.netatalk.cnid_records import (
+    BTREE_HEADER,
+    devino_index,
+    named,
+    remap_index,
+    repoint_records,
+    rootinfo_of,
+    with_counter,
 )
 from zfstm.netatalk.cniddb import EXPECTED_SUBDATABASES, PRIMARY, find_dump_tool, list_subdatabases
 from zfstm.netatalk.rebuild import (
@@ -54,12 +55,11 @@ from zfstm.netatalk.rebuild import (
     rebuild_records,
 )
 from zfstm.netatalk.scan import scan_volume
+from zfstm.runner import command_env, run_command
 
 LOAD_TOOLS = ("db5.3_load", "db53_load", "db5_load", "db_load")
 RECOVER_TOOLS = ("db5.3_recover", "db53_recover", "db5_recover", "db_recover")
 STAT_TOOLS = ("db5.3_stat", "db53_stat", "db5_stat", "db_stat")
-#: The header of what zfstm loads: a plain btree, as netatalk creates its sub-databases.
-BTREE_HEADER = (("VERSION", "3"), ("format", "bytevalue"), ("type", "btree"))
 NEW_SUFFIX = ".zfstm-new"
 DEVINO = "devino.db"
 DIDNAME = "didname.db"
@@ -83,7 +83,7 @@ def _tool(candidates: Sequence[str]) -> str:
 
 
 def _run(argv: list[str], what: Path, stdin: str | None = None) -> str:
-    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False, timeout=900)
+    done = run_command(argv, timeout=900, stdin=stdin, timed_out=CnidDatabaseError)
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()
         raise CnidDatabaseError(f"{what}: `{' '.join(argv[:3])} ...` failed: {'; '.join(said[-3:])}")
@@ -140,28 +140,6 @@ def _dump(db_file: Path, subdb: str) -> DumpedDatabase:
     return dumped[0]
 
 
-def rootinfo_of(database: DumpedDatabase) -> RootInfo | None:
-    data = dict(database.pairs).get(ROOTINFO_KEY)
-    return decode_rootinfo(data) if data is not None else None
-
-
-def with_counter(database: DumpedDatabase, counter: int) -> DumpedDatabase:
-    """The primary database with the rootinfo counter set to ``counter`` (pure)."""
-    info = rootinfo_of(database)
-    if info is None:
-        raise CnidDatabaseError("the CNID database has no rootinfo record to raise")
-    key, data = encode_rootinfo(RootInfo(stamp=info.stamp, last_cnid=counter, version=info.version))
-    pairs = tuple((k, data if k == key else d) for k, d in database.pairs)
-    return DumpedDatabase(header=database.header, pairs=pairs)
-
-
-def _named(database: DumpedDatabase, name: str) -> DumpedDatabase:
-    """The dump with ``database=<name>`` in its header: db_load takes the sub-database name from there."""
-    header = tuple((k, v) for k, v in database.header if k != "database")
-    at = next((i for i, (k, _) in enumerate(header) if k == "format"), len(header) - 1) + 1
-    return DumpedDatabase(header=(*header[:at], ("database", name), *header[at:]), pairs=database.pairs)
-
-
 def read_counter(db_dir: Path) -> int | None:
     """The last-used CNID of a stopped volume (after recovery); None when the database has no rootinfo yet.
 
@@ -184,7 +162,7 @@ def _first_pair(db_file: Path, subdb: str) -> DumpedDatabase:
     counter is read without dumping every record (the dump tool is stopped after the pair)."""
     tool = find_dump_tool()
     dump = subprocess.Popen(
-        [tool, "-s", subdb, str(db_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [tool, "-s", subdb, str(db_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=command_env()
     )
     assert dump.stdout is not None
     lines: list[str] = []
@@ -205,50 +183,6 @@ def _first_pair(db_file: Path, subdb: str) -> DumpedDatabase:
     if len(dumped) != 1:
         raise CnidDatabaseError(f"{db_file}: expected one database named {subdb} in the dump, got {len(dumped)}")
     return dumped[0]
-
-
-def repoint_records(primary: DumpedDatabase, new_dev: int) -> tuple[DumpedDatabase, dict[bytes, bytes]]:
-    """Re-point file records at the share's current ``st_dev`` (pure): (primary, {CNID key: new dev/ino bytes}).
-
-    After a rollback the share is a different mount and (Linux, illumos) gets another ``st_dev``; cnid_dbd treats a
-    record whose dev/ino no longer matches as stale, deletes it and hands out a NEW CNID (netatalk's
-    ``dbd_lookup``: "changed dev/ino"). Only the most common non-zero dev (the share's own filesystem) is
-    rewritten; ``cnid dev = no`` volumes store 0 and are left alone.
-    """
-    devs: dict[bytes, int] = {}
-    for key, data in primary.pairs:
-        if key != ROOTINFO_KEY and len(data) >= 20 and data[4:12] != bytes(8):
-            devs[data[4:12]] = devs.get(data[4:12], 0) + 1
-    new = new_dev.to_bytes(8, "big")
-    if not devs or max(devs, key=lambda d: devs[d]) == new:
-        return primary, {}
-    old = max(devs, key=lambda d: devs[d])
-    pairs, moved = [], {}
-    for key, data in primary.pairs:
-        if key != ROOTINFO_KEY and data[4:12] == old:
-            data = data[:4] + new + data[12:]  # noqa: PLW2901 - the rewritten record replaces the old one
-            moved[key] = data[4:20]
-        pairs.append((key, data))
-    return DumpedDatabase(header=primary.header, pairs=tuple(pairs)), moved
-
-
-def devino_index(primary: DumpedDatabase) -> DumpedDatabase | None:
-    """devino.db as netatalk's index callback builds it from ``primary`` (record bytes 4..19 -> CNID key), or None
-    when that is not a unique index (two records with one dev/ino: an inconsistent database), so the existing index
-    has to be remapped instead. Building it saves dumping and parsing the old index (tens of thousands of keys)."""
-    if any(len(data) < 20 for _, data in primary.pairs):
-        return None
-    index = sorted((data[4:20], key) for key, data in primary.pairs)
-    if any(a[0] == b[0] for a, b in itertools.pairwise(index)):
-        return None
-    return DumpedDatabase(header=BTREE_HEADER, pairs=tuple(index))
-
-
-def remap_index(devino: DumpedDatabase, moved: Mapping[bytes, bytes]) -> DumpedDatabase:
-    """The existing devino index with the keys of the re-pointed records changed to their new dev/ino (pure)."""
-    return DumpedDatabase(
-        header=devino.header, pairs=tuple(sorted((moved.get(pkey, skey), pkey) for skey, pkey in devino.pairs))
-    )
 
 
 @attrs.frozen
@@ -376,7 +310,7 @@ def _finish_repoint(db_dir: Path, minimum: int, new_dev: int, prepared: Prepared
     changed[PRIMARY] = with_counter(changed[PRIMARY], target)
     load = _tool(LOAD_TOOLS)
     # one load tool for both changed sub-databases: it reads one dump after the other from its input
-    _run([load, str(new)], new, stdin="".join(format_dump(_named(db, name)) for name, db in changed.items()))
+    _run([load, str(new)], new, stdin="".join(format_dump(named(db, name)) for name, db in changed.items()))
     expected: dict[str, int | None] = {**prepared.copied, **{name: len(db.pairs) for name, db in changed.items()}}
     if DEVINO in prepared.names and DEVINO not in changed:
         expected[DEVINO] = _copy_subdatabase(db_file, DEVINO, new, load)
@@ -397,7 +331,7 @@ def _finish_counter(db_dir: Path, minimum: int, prepared: Prepared) -> tuple[int
         new.unlink(missing_ok=True)
         return info.last_cnid, info.last_cnid, 0
     record = DumpedDatabase(BTREE_HEADER, (encode_rootinfo(attrs.evolve(info, last_cnid=target)),))
-    _run([_tool(LOAD_TOOLS), str(new)], new, stdin=format_dump(_named(record, PRIMARY)))
+    _run([_tool(LOAD_TOOLS), str(new)], new, stdin=format_dump(named(record, PRIMARY)))
     _check_new(new, prepared.copied, target)
     _install(new, db_dir)
     return info.last_cnid, target, 0
@@ -418,12 +352,15 @@ def _copy_subdatabase(db_file: Path, name: str, new: Path, load: str) -> int:
     """``dump -s NAME old | load -c database=NAME new`` without a shell or parsing; the items copied (counted in the
     stream: the old file is only ever read, and ``db_stat`` would write its count cache into it)."""
     dump_tool = find_dump_tool()
-    dump = subprocess.Popen([dump_tool, "-s", name, str(db_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    dump = subprocess.Popen(
+        [dump_tool, "-s", name, str(db_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=command_env()
+    )
     loader = subprocess.Popen(
         [load, "-c", f"database={name}", str(new)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env=command_env(),
     )
     assert dump.stdout is not None and dump.stderr is not None
     assert loader.stdin is not None and loader.stderr is not None
@@ -530,7 +467,7 @@ def rebuild_database(db_dir: Path, volume_root: Path, *, mark: int, dev: int, us
     }
     new = _new_file(db_dir)
     new.unlink(missing_ok=True)
-    _run([_tool(LOAD_TOOLS), str(new)], new, stdin="".join(format_dump(_named(d, n)) for n, d in subdbs.items()))
+    _run([_tool(LOAD_TOOLS), str(new)], new, stdin="".join(format_dump(named(d, n)) for n, d in subdbs.items()))
     _check_new(new, {name: len(d.pairs) for name, d in subdbs.items()}, rebuilt.counter)
     _install(new, db_dir)
     return rebuilt

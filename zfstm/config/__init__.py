@@ -1,0 +1,2 @@
+"""The TOML configuration: ``model`` (the typed result), ``load`` (parse and check), ``render`` (write it back),
+``locate`` (line numbers for error messages)."""
