@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from zfstm.config.model import FileServerKind
 from zfstm.errors import FileServerError
 from zfstm.netatalk.appledb import probe_lock
 from zfstm.service.control import NETATALK_PROCESSES
@@ -62,7 +63,7 @@ def server() -> Iterator[VerifiedFileServer]:
     shutil.chown(SHARE, user="tmuser", group=_run("id", "-gn", "tmuser").stdout.strip())
     AFP_CONF.write_text(afp_conf_text(POOL))
     control = PidfileControl(argv=["netatalk"], pidfile=netatalk_lockfile(), program="netatalk")
-    verified = verified_server("netatalk", control, [SHARE, CNID_DIR], stop_timeout=60, start_timeout=60)
+    verified = verified_server(FileServerKind.NETATALK, control, [SHARE, CNID_DIR], stop_timeout=60, start_timeout=60)
     yield verified
     if control.is_running():
         verified.stop()

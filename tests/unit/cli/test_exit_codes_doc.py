@@ -7,7 +7,7 @@ from pathlib import Path
 
 from zfstm import errors
 from zfstm.cli.cnid import EXIT_PROBLEMS
-from zfstm.rollback.runner import RollbackFailed
+from zfstm.errors import RollbackFailed
 from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "exit-codes.md"

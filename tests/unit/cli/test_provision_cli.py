@@ -76,7 +76,7 @@ def test_samba_target_snippet_parses_as_a_samba_target(backend: FakeBackend) -> 
     from zfstm.provision import ProvisionRequest, plan_provision, target_snippet
 
     request = ProvisionRequest(
-        dataset=DatasetName("tank/tm"), share="TM", size_bytes=None, server="samba", platform="linux",
+        dataset=DatasetName("tank/tm"), share="TM", size_bytes=None, server=FileServerKind.SAMBA, platform="linux",
         cnid_dataset=None, valid_users=(),
     )  # fmt: skip
     plan = plan_provision(request, existing=frozenset(), mountpoints={"tank/tm": "/tank/tm"}, force=False)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from zfstm.events.fce import MAGIC, FceError, FceEvent, FcePacket, build_fce, parse_fce
 
-texts = st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), max_size=60)
+texts = st.text(st.characters(exclude_characters="\0", exclude_categories=["Cs"]), max_size=60)
 
 
 @st.composite

@@ -16,7 +16,7 @@ from zfstm.events.route import route_notice
 AT = datetime(2026, 12, 3, tzinfo=UTC)
 
 
-@given(st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), max_size=80))
+@given(st.text(st.characters(exclude_characters="\0", exclude_categories=["Cs"]), max_size=80))
 def test_notices_round_trip(tail: str) -> None:
     notice = Notice(EventSource.SAMBA, "/" + tail)
     assert parse_notice(build_notice(notice)) == notice

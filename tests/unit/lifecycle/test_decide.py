@@ -10,10 +10,9 @@ from zfstm.config.load import parse_config
 from zfstm.config.model import Config
 from zfstm.lifecycle.decide import plan_tick
 from zfstm.lifecycle.model import TargetObservation
-from zfstm.lifecycle.upkeep import retention_view
 from zfstm.naming import DEFAULT_SCHEME
 from zfstm.retention import Pick
-from zfstm.snapshots.model import DatasetState, SnapshotView
+from zfstm.snapshots.model import DatasetState, SnapshotView, retention_view
 from zfstm.snapshots.tags import STANDS_UNTIL
 from zfstm.timemachine.reader import read_share
 from zfstm.zfs import DatasetName

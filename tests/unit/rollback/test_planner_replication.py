@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from zfstm.config.model import FileServerKind
 from zfstm.errors import SafetyRefusal
 from zfstm.rollback.model import DatasetFacts, Mode, RollbackFacts, RollbackRequest
 from zfstm.rollback.planner import plan_rollback, replication_note
@@ -16,7 +17,7 @@ SYNC = "syncoid_host_2026-11-28:03:00:00-GMT00:00"
 def facts(*, bookmarks: tuple[tuple[str, int], ...] = (), sync: bool = False, replica: bool = False) -> RollbackFacts:
     snapshots = [("s1", 10), ("s2", 20), ("s3", 30)] + ([(SYNC, 31)] if sync else [])
     data = DatasetFacts(DatasetName("tank/tm"), "/tank/tm", snapshots=tuple(snapshots), bookmarks=bookmarks)
-    return RollbackFacts("tm", "none", "none", data, stamp="20261128T030000Z", replica=replica)
+    return RollbackFacts("tm", FileServerKind.NONE, "none", data, stamp="20261128T030000Z", replica=replica)
 
 
 def test_discard_newer_refuses_past_a_newer_bookmark_naming_it() -> None:

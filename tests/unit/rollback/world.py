@@ -8,11 +8,12 @@ from typing import Any
 
 import attrs
 
+from zfstm.config.model import FileServerKind
 from zfstm.errors import FileServerError
 from zfstm.rollback.execute import Context
 from zfstm.rollback.facts import dataset_facts
 from zfstm.rollback.model import CnidFacts, RollbackFacts
-from zfstm.timemachine.knowngood import KNOWN_GOOD_HOLD
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
 from zfstm.zfs.fake import FakeBackend
 from zfstm.zfs.names import DatasetName, HoldTag
 
@@ -130,7 +131,7 @@ def facts_of(
         cnid_before = dataset_facts(backend, DatasetName(cds.rollback_before))
     facts = RollbackFacts(
         target="tm",
-        server=server,
+        server=FileServerKind(server),
         server_name="netatalk.service" if server == "netatalk" else f"{server}.service",
         data=data,
         cnid_dataset=cds,

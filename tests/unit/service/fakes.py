@@ -17,9 +17,9 @@ class FakeRunner:
     replies: dict[tuple[str, ...], Completed | Callable[[tuple[str, ...]], Completed]] = attrs.field(factory=dict)
     calls: list[tuple[str, ...]] = attrs.field(factory=list)
 
-    def __call__(self, argv: Sequence[str], *, timeout: float) -> Completed:
+    def __call__(self, argv: Sequence[str], *, timeout: float | None) -> Completed:
         key = tuple(argv)
-        assert timeout > 0
+        assert timeout is not None and timeout > 0
         self.calls.append(key)
         reply = self.replies.get(key)
         if reply is None:

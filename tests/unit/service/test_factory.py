@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.service.fakes import FakeControl, FakeRunner
+from zfstm.config.model import FileServerKind
 from zfstm.errors import UsageError
 from zfstm.service.control import NETATALK_PROCESSES, SAMBA_PROCESSES
 from zfstm.service.factory import make_control, verified_server
@@ -44,8 +45,8 @@ def test_unknown_manager_and_server_are_refused() -> None:
 
 def test_verified_server_watches_the_right_processes() -> None:
     """Netatalk watches its four daemons and asks its DSI status; Samba watches smbd and has no probe."""
-    netatalk = verified_server("netatalk", FakeControl(), [Path("/tank/tm")])
-    samba = verified_server("samba", FakeControl(), [Path("/tank/tm")])
+    netatalk = verified_server(FileServerKind.NETATALK, FakeControl(), [Path("/tank/tm")])
+    samba = verified_server(FileServerKind.SAMBA, FakeControl(), [Path("/tank/tm")])
     if isinstance(netatalk.scan, LinuxProcScan) and isinstance(samba.scan, LinuxProcScan):
         assert netatalk.scan.names == NETATALK_PROCESSES
         assert samba.scan.names == SAMBA_PROCESSES

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import attrs
 from hypothesis import given
@@ -18,7 +19,7 @@ DONE = NOW - 30 * S  # completed 30 s ago: far inside the 10 min quiet period
 ENDED = NOW - 2 * S
 
 
-def base(**changes: object) -> Observations:
+def base(**changes: Any) -> Observations:
     obs = Observations(
         NOW,
         latest_completion=DONE,

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from tests.unit.timemachine.fixtures import NOW
 from tests.unit.timemachine.strategies import snapshot_records
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
 from zfstm.timemachine.detector import ActivityState
 from zfstm.timemachine.knowngood import (
-    KNOWN_GOOD_HOLD,
     HoldAction,
     HoldPlan,
     HoldStep,

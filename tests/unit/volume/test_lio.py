@@ -39,7 +39,7 @@ class Recorder:
         self.calls: list[tuple[str, ...]] = []
         self.returncode = returncode
 
-    def __call__(self, argv: Sequence[str], *, timeout: float) -> Completed:
+    def __call__(self, argv: Sequence[str], *, timeout: float | None) -> Completed:
         self.calls.append(tuple(argv))
         return Completed(argv, self.returncode, "", "No such path" if self.returncode else "")
 

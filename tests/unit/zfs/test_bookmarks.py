@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from zfstm.command import Completed
 from zfstm.errors import DatasetNotFound, ZfsError
 from zfstm.zfs.bookmarks import cli_of, list_bookmarks, list_bookmarks_argv, parse_bookmarks
-from zfstm.zfs.cli import CliBackend, Completed
+from zfstm.zfs.cli import CliBackend
 from zfstm.zfs.fake import FakeBackend
 from zfstm.zfs.names import DatasetName
 from zfstm.zfs.prefix import CommandPrefix
