@@ -106,6 +106,8 @@ lun = 0
     )
     yield
     run("iscsiadm", "-m", "node", "--logoutall=all", check=False)
+    # LIO holds the zvols open: without this the guest's pool export at the end hangs (seen in CI, 2026-12-03)
+    run("targetcli", "clearconfig", "confirm=True", check=False)
 
 
 def test_volume_snapshot_corrupt_rollback_and_browse(lio: None) -> None:

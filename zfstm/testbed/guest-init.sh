@@ -10,8 +10,25 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8
 
 say() { read -r up _ </proc/uptime; echo "zfstm-guest: [${up}s] $*" >/dev/console; }
+# Run "$@" in the background and wait at most $1... seconds for it: a command stuck in the kernel (an export of a
+# pool whose zvol an iSCSI target still holds, a sync behind it) must not keep the VM up.
+bounded() {
+    limit=$1
+    shift
+    "$@" &
+    pid=$!
+    waited=0
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ "$waited" -ge "$limit" ]; then
+            say "gave up waiting for: $*"
+            return 1
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+}
 finish() {
-    sync
+    bounded 20 sync
     echo 1 >/proc/sys/kernel/sysrq
     echo b >/proc/sysrq-trigger
     sleep 30
@@ -28,7 +45,7 @@ run_command() {
         >/dev/ttyS1 2>&1 </dev/null
     echo $? >/io/rc.tmp && mv /io/rc.tmp /io/rc
     say "command finished"
-    zpool export -f tank 2>/dev/null
+    bounded 60 zpool export -f tank 2>/dev/null
     finish
 }
 

@@ -247,10 +247,16 @@ def signals_stop_the_vm() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+#: Seconds a guest may take to power off once its command's status is written (export, sync, reboot: ~5 s).
+SHUTDOWN_GRACE = 120.0
+
+
 def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout: float, stdout: TextSink) -> int:
     booted_at = time.monotonic()
     deadline = booted_at + timeout
     started_flag = spec.io / "started"
+    rc_file = spec.io / "rc"
+    finished_at: float | None = None
     announced = False
     proc = subprocess.Popen(
         qemu_argv(spec, console_log, output_log),
@@ -272,6 +278,16 @@ def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout:
                 if proc.poll() is not None:
                     _copy_new(follow, stdout)
                     break
+                if finished_at is None and rc_file.is_file():
+                    finished_at = time.monotonic()
+                if finished_at is not None and time.monotonic() - finished_at > SHUTDOWN_GRACE:
+                    # The command's status is in; a guest that hangs on its way down (a pool held busy) is stopped.
+                    _copy_new(follow, stdout)
+                    print(
+                        f"zfstm.testbed: the guest did not power off {SHUTDOWN_GRACE:.0f} s after its command; stopped",
+                        file=sys.stderr,
+                    )
+                    break
                 if time.monotonic() > deadline:
                     print(f"\nzfstm.testbed: timed out after {timeout:.0f} s; stopping the VM", file=sys.stderr)
                     return EXIT_TIMEOUT
@@ -282,7 +298,6 @@ def _boot_and_follow(spec: VmSpec, console_log: Path, output_log: Path, timeout:
     finally:
         qemu_said = _stop(proc)
         _LIVE.discard(proc)
-    rc_file = spec.io / "rc"
     if rc_file.is_file():
         return int(rc_file.read_text().strip() or EXIT_TESTBED_FAILED)
     if qemu_said:
