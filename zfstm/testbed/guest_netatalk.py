@@ -54,10 +54,8 @@ def afp_conf_text(pool: str, root: str = "", *, cnid_dev: bool = True) -> str:
 
 
 def netatalk_lockfile() -> Path:
-    """Where the guest's netatalk 4.2 writes its pidfile ("netatalk lock file" in ``netatalk -V``)."""
-    done = subprocess.run(["netatalk", "-V"], capture_output=True, text=True, check=False)
-    text = done.stdout + done.stderr
-    return Path(version_field(text, "netatalk lock file") or version_field(text, "lockfile") or "/run/lock/netatalk")
+    """Where the guest's netatalk 4.2 writes its pidfile (``Netatalk.lockfile`` of the image's own build)."""
+    return netatalk().lockfile()
 
 
 def wait_port(port: int, seconds: float) -> float:

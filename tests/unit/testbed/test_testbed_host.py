@@ -107,19 +107,17 @@ def test_prefixed_lines_keep_partial_lines_until_complete() -> None:
     assert target.getvalue() == "[a] one\n[a] two\n"
 
 
-def test_sigterm_tears_the_vm_down(tmp_path: Path) -> None:
-    """SIGTERM to `run` stops QEMU and exits 130 instead of leaving an orphaned VM behind."""
-    import os
-    import signal
-    import subprocess
+def fake_qemu_run(
+    tmp_path: Path, qemu_script: str, *, timeout: float, setup: str = ""
+) -> tuple[list[str], dict[str, str]]:
+    """argv and environment of a process calling ``run.run(['true'])`` with ``qemu_script`` as QEMU (first on PATH)
+    and a built image pretended; ``setup`` is more Python run before it."""
     import sys
-    import time
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    pid_file = tmp_path / "qemu.pid"
     fake = bin_dir / "qemu-system-x86_64"
-    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    fake.write_text("#!/bin/sh\n" + qemu_script)
     fake.chmod(0o755)
     driver = (
         "import sys\n"
@@ -127,14 +125,22 @@ def test_sigterm_tears_the_vm_down(tmp_path: Path) -> None:
         "from zfstm.testbed import run\n"
         "run.is_built = lambda recipe: True\n"
         f"run.image_dir = lambda recipe: Path({str(tmp_path)!r})\n"
-        "sys.exit(run.run(['true'], timeout=120))\n"
+        f"{setup}"
+        f"sys.exit(run.run(['true'], timeout={timeout}))\n"
     )
-    env = {
-        **os.environ,
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "ZFSTM_TESTBED_CACHE": str(tmp_path / "cache"),
-    }
-    proc = subprocess.Popen([sys.executable, "-c", driver], env=env, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "ZFSTM_TESTBED_CACHE": str(tmp_path / "cache")}
+    return [sys.executable, "-c", driver], env
+
+
+def test_sigterm_tears_the_vm_down(tmp_path: Path) -> None:
+    """SIGTERM to `run` stops QEMU and exits 130 instead of leaving an orphaned VM behind."""
+    import signal
+    import subprocess
+    import time
+
+    pid_file = tmp_path / "qemu.pid"
+    argv, env = fake_qemu_run(tmp_path, f"echo $$ > {pid_file}\nexec sleep 60\n", timeout=120)
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -269,30 +275,14 @@ def test_a_guest_that_hangs_after_its_command_is_stopped_and_its_status_kept(tmp
     """The command's status is written, then the guest never powers off (a pool held busy by an iSCSI target, seen in
     CI): `run` stops QEMU after the grace period and exits with that status, not the whole VM timeout."""
     import subprocess
-    import sys
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "qemu-system-x86_64"
-    fake.write_text(
-        "#!/bin/sh\n"
+    qemu = (
         'for arg in "$@"; do case "$arg" in *mount_tag=io,*) io=${arg#local,path=}; io=${io%%,mount_tag=*};; esac\n'
         "done\n"
         'echo 7 > "$io/rc"\n'
         "exec sleep 120\n"
     )
-    fake.chmod(0o755)
-    driver = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from zfstm.testbed import run\n"
-        "run.is_built = lambda recipe: True\n"
-        "run.SHUTDOWN_GRACE = 1.0\n"
-        f"run.image_dir = lambda recipe: Path({str(tmp_path)!r})\n"
-        "sys.exit(run.run(['true'], timeout=100))\n"
-    )
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "ZFSTM_TESTBED_CACHE": str(tmp_path / "cache")}
-    argv = [sys.executable, "-c", driver]
+    argv, env = fake_qemu_run(tmp_path, qemu, timeout=100, setup="run.SHUTDOWN_GRACE = 1.0\n")
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 7, done.stderr
     assert "did not power off" in done.stderr
