@@ -69,6 +69,9 @@ EXTRA_PACKAGES = (
     "mbuffer",
     "pv",
     "lzop",
+    # NBD, the second block export for volume targets (nbd-server serves a zvol, nbd-client attaches it).
+    "nbd-server",
+    "nbd-client",
 )
 
 #: Netatalk 3.1 (what SmartOS's pkgsrc ships): Debian bullseye's 3.1.12 cannot install into trixie (libssl1.1 and
