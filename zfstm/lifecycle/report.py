@@ -89,6 +89,7 @@ def report_text(report: TickReport) -> str:
     plan = report.plan
     upkeep = {item.target: item for item in plan.upkeep}
     verb = "would take" if report.dry_run else "took"
+    not_taken = {f.target for f in report.failures if f.step == "snapshot"}
     lines = [f"zfstm tick at {format_utc(plan.now)}{' (dry run: nothing changed)' if report.dry_run else ''}"]
     for decision in plan.decisions:
         lines.append(f"{decision.target} ({decision.dataset}): {decision.activity.state.value}")
@@ -96,7 +97,8 @@ def report_text(report: TickReport) -> str:
         snapshot = _snapshot_of(plan, decision.dataset)
         if decision.take and snapshot:
             trigger = decision.due.trigger.value if decision.due.trigger else "?"
-            lines.append(f"  snapshot: {verb} {snapshot} ({trigger}: {decision.due.reason})")
+            taken = "failed to take" if decision.target in not_taken else verb
+            lines.append(f"  snapshot: {taken} {snapshot} ({trigger}: {decision.due.reason})")
         else:
             lines.append(f"  snapshot: {decision.due.action.value}: {decision.due.reason}")
         item = upkeep.get(decision.target)

@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.unit.lifecycle.world import CNID, DATA, make_world
 from tests.unit.timemachine.fixtures import NOW
+from zfstm.errors import ZfsPermissionDenied
+from zfstm.lifecycle.report import report_text
 from zfstm.lock import acquire
 from zfstm.timemachine.due import DueAction
 
@@ -159,3 +163,19 @@ def test_prune_destroys_per_policy_and_cnid_follows(tmp_path: Path) -> None:
     assert data == cnid
     assert "zfstm-20261128T120000Z" in data
     assert world.held(DATA) == ["tank/tm@zfstm-20261128T120000Z"]
+
+
+def test_failed_snapshot_is_reported_as_not_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The text report never says "took" for a snapshot ZFS refused; the failure names the target and the step."""
+    world = make_world(tmp_path)
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise ZfsPermissionDenied("permission denied", dataset=str(DATA), operation="snapshot")
+
+    monkeypatch.setattr(type(world.backend), "snapshot", refuse)
+    report = world.tick()
+    text = report_text(report)
+    assert report.exit_code == ZfsPermissionDenied.exit_code
+    assert "snapshot: failed to take" in text
+    assert "snapshot: took" not in text
+    assert world.snapshots(DATA) == []
