@@ -132,16 +132,16 @@ def _run(args: argparse.Namespace) -> int:
     backend = backend_for(config, args)
     now = now_from(args.now)
     overrides = _overrides(args)
-    unfinished = {u.target: u.describe() for u in unfinished_rollbacks(state_dir_for(config))}
+    state_dir = state_dir_for(config)  # read, never written here: the ticks record the last look
+    unfinished = {u.target: u.describe() for u in unfinished_rollbacks(state_dir)}
     findings: list[Finding] = []
     for target in select_targets(config, args.targets):
         try:
-            status = target_status(observe(backend, config, target, state_dir=None), now)
+            status = target_status(observe(backend, config, target, state_dir=state_dir), now)
             facts = facts_from_status(
                 status, unfinished=unfinished.get(target.name), capacity=pool_capacity(backend, target.dataset)
             )
             findings.extend(evaluate(facts, attrs.evolve(target.check, **overrides), now))
-            state_dir = state_dir_for(config)
             quiet = silence_finding(config, target, read_event(state_dir, target.name), listening_since(state_dir), now)
             findings.extend([quiet] if quiet is not None else [])
         except Exception as exc:  # this target is UNKNOWN with its cause; the others are still checked
