@@ -101,7 +101,9 @@ def target_document(target: Target) -> dict[str, Any]:
             del document[key]
         volume = target.volume
         document["volume"] = {"export": volume.kind.value, "iqn": volume.iqn, "lun": volume.lun,
-                              "restore_lun": volume.restore_lun, "portal": volume.portal}  # fmt: skip
+                              "restore_lun": volume.restore_lun, "portal": volume.portal,
+                              "export_name": volume.export_name, "config_dir": volume.config_dir,
+                              "pidfile": volume.pidfile}  # fmt: skip
     return document
 
 
