@@ -324,6 +324,7 @@ CHECK_KEYS: dict[str, Callable[[object], Any]] = {
     "backup_age": _age_limit,
     "snapshot_age": _age_limit,
     "known_good_age": _age_limit,
+    "replication_lag": _age_limit,
     "capacity": _capacity_limit,
     "verification_failed": _verification_state,
     "missing": _missing_state,

@@ -69,6 +69,7 @@ def check_document(thresholds: Thresholds) -> dict[str, Any]:
         "backup_age": format_age_limit(thresholds.backup_age),
         "snapshot_age": format_age_limit(thresholds.snapshot_age),
         "known_good_age": format_age_limit(thresholds.known_good_age),
+        "replication_lag": format_age_limit(thresholds.replication_lag),
         "capacity": format_capacity_limit(thresholds.capacity),
         "verification_failed": thresholds.verification_failed.name.lower(),
         "missing": thresholds.missing.name.lower(),
