@@ -11,18 +11,18 @@ to start at all ("No configured exports; quitting"), so a small spare file is se
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.integration.volume_story import POOL, QUIET, VOLUME, checksums, run, snapshots, write_config, write_files
+from tests.integration.volume_story import zfstm as zfstm_with
 from zfstm.volume import nbd
 from zfstm.volume.control import ExportControl
 from zfstm.volume.model import ExportKind, VolumeExport
@@ -30,31 +30,16 @@ from zfstm.zfs import DatasetName
 
 pytestmark = pytest.mark.integration
 
-POOL = os.environ.get("ZFSTM_TESTBED_POOL", "tank")
-VOLUME = f"{POOL}/mac1"
 NAME = "mac1"
 HOST = "127.0.0.1"
 NBD = "/dev/nbd0"
-QUIET = 20  # seconds; a real Mac's backups want the default 10 minutes
 WORK = Path("/tmp/zfstm-nbd")
 CONFIG = WORK / "zfstm.toml"
 MOUNT = WORK / "mnt"
 CONF_DIR = WORK / "nbd" / "conf.d"
 PIDFILE = WORK / "nbd" / "nbd-server.pid"
 EXPORT = VolumeExport(ExportKind.NBD, export_name=NAME, config_dir=str(CONF_DIR), pidfile=str(PIDFILE))
-
-
-def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr or done.stdout}")
-    return done
-
-
-def zfstm(*args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "zfstm.cli.main", *args]
-    env = {**os.environ, "ZFSTM_CONFIG": str(CONFIG)}
-    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600, env=env)
+zfstm = functools.partial(zfstm_with, CONFIG)
 
 
 def attach(*, tries: int = 20) -> None:
@@ -82,15 +67,6 @@ def detach() -> None:
     raise AssertionError(f"nbd-server still holds {VOLUME}: {control().sessions()}")
 
 
-def checksums(root: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.glob("file-*"))}
-
-
-def snapshots() -> list[str]:
-    listing = run("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-s", "createtxg", "-d", "1", VOLUME)
-    return listing.stdout.split()
-
-
 @pytest.fixture(scope="module")
 def nbd_server() -> Iterator[None]:
     """The nbd module, and an nbd-server reading the target's config_dir (started before the export exists)."""
@@ -106,24 +82,7 @@ def nbd_server() -> Iterator[None]:
         if PIDFILE.exists():
             break
         time.sleep(0.25)
-    CONFIG.write_text(
-        f"""
-run_dir = "{WORK / "run"}"
-state_dir = "{WORK / "state"}"
-[retention]
-keep_all = "1d"
-[[targets]]
-name = "{NAME}"
-dataset = "{VOLUME}"
-[targets.detector]
-quiet_period = "{QUIET}s"
-[targets.volume]
-export = "nbd"
-export_name = "{NAME}"
-config_dir = "{CONF_DIR}"
-pidfile = "{PIDFILE}"
-"""
-    )
+    write_config(CONFIG, f'export = "nbd"\nexport_name = "{NAME}"\nconfig_dir = "{CONF_DIR}"\npidfile = "{PIDFILE}"')
     yield
     run("nbd-client", "-d", NBD, check=False)
     pid = int(PIDFILE.read_text().strip()) if PIDFILE.exists() else None
@@ -151,9 +110,7 @@ def test_nbd_volume_snapshot_corrupt_rollback_reattach(nbd_server: None) -> None
     assert control().sessions(), "a connected client is not seen as a session"
     run("mkfs.ext4", "-q", NBD)
     run("mount", NBD, str(MOUNT))
-    for index in range(12):
-        (MOUNT / f"file-{index:02d}").write_bytes(os.urandom(64 * 1024 * (index + 1)))
-    expected = checksums(MOUNT)
+    expected = write_files(MOUNT)
     run("umount", str(MOUNT))
     detach()
     run("zpool", "sync", POOL)
