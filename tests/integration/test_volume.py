@@ -10,40 +10,25 @@ connects to it at start-up) and iscsid; the module fixture provides them.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
+import functools
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.integration.volume_story import POOL, QUIET, VOLUME, checksums, run, snapshots, write_config, write_files
+from tests.integration.volume_story import zfstm as zfstm_with
+
 pytestmark = pytest.mark.integration
 
-POOL = os.environ.get("ZFSTM_TESTBED_POOL", "tank")
-VOLUME = f"{POOL}/mac1"
 IQN = "iqn.2026-12.org.zfstm.test:mac1"
 PORTAL = "127.0.0.1"
-QUIET = 20  # seconds; a real Mac's backups want the default 10 minutes
 WORK = Path("/tmp/zfstm-volume")
 CONFIG = WORK / "zfstm.toml"
 MOUNT = WORK / "mnt"
 CONFIGFS_TPG = Path("/sys/kernel/config/target/iscsi") / IQN / "tpgt_1"
-
-
-def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr or done.stdout}")
-    return done
-
-
-def zfstm(*args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "zfstm.cli.main", *args]
-    env = {**os.environ, "ZFSTM_CONFIG": str(CONFIG)}
-    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600, env=env)
+zfstm = functools.partial(zfstm_with, CONFIG)
 
 
 def device(lun: int) -> Path:
@@ -67,15 +52,6 @@ def logout() -> None:
     run("udevadm", "settle", check=False)
 
 
-def checksums(root: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.glob("file-*"))}
-
-
-def snapshots() -> list[str]:
-    listing = run("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-s", "createtxg", "-d", "1", VOLUME)
-    return listing.stdout.split()
-
-
 @pytest.fixture(scope="module")
 def lio() -> Iterator[None]:
     """LIO and open-iscsi up in the guest: modules, configfs, D-Bus for targetcli, iscsid."""
@@ -88,22 +64,7 @@ def lio() -> Iterator[None]:
     run("iscsid", check=False)
     WORK.mkdir(parents=True, exist_ok=True)
     MOUNT.mkdir(exist_ok=True)
-    CONFIG.write_text(
-        f"""
-run_dir = "{WORK / "run"}"
-state_dir = "{WORK / "state"}"
-[retention]
-keep_all = "1d"
-[[targets]]
-name = "mac1"
-dataset = "{VOLUME}"
-[targets.detector]
-quiet_period = "{QUIET}s"
-[targets.volume]
-iqn = "{IQN}"
-lun = 0
-"""
-    )
+    write_config(CONFIG, f'iqn = "{IQN}"\nlun = 0')
     yield
     run("iscsiadm", "-m", "node", "--logoutall=all", check=False)
     # LIO holds the zvols open: without this the guest's pool export at the end hangs (seen in CI, 2026-12-03)
@@ -130,9 +91,7 @@ def test_volume_snapshot_corrupt_rollback_and_browse(lio: None) -> None:
     disk = device(0)
     run("mkfs.ext4", "-q", str(disk))
     run("mount", str(disk), str(MOUNT))
-    for index in range(12):
-        (MOUNT / f"file-{index:02d}").write_bytes(os.urandom(64 * 1024 * (index + 1)))
-    expected = checksums(MOUNT)
+    expected = write_files(MOUNT)
     run("umount", str(MOUNT))
     logout()
     run("zpool", "sync", POOL)

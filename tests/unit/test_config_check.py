@@ -118,6 +118,7 @@ def test_rendered_check_table_uses_the_flag_syntax() -> None:
         "backup_age": "2d,7d",
         "snapshot_age": "2d,7d",
         "known_good_age": "7d,14d",
+        "replication_lag": "2d,7d",
         "capacity": "80%,90%",
         "verification_failed": "critical",
         "missing": "warning",

@@ -5,6 +5,11 @@ UNKNOWN against thresholds, and say in one line what is wrong. Each target contr
 the age of the last completed Time Machine backup, the verification verdict, the age of the last zfstm snapshot and
 of the known-good one, an unfinished rollback, and the pool's capacity. The worst finding decides the exit code, in
 the order CRITICAL > WARNING > UNKNOWN > OK (the order the monitoring plugins use).
+
+A replica (``replica = true``) takes no snapshots of its own, so the age of its newest zfstm snapshot is how far the
+replication lags (``replication_lag``, in place of ``snapshot_age``); its known-good snapshot is the one the source's
+rule picks from the snapshots' own properties (holds do not travel with ``zfs send``), and it warns when that is old
+or missing like a source's: a replica without a recent known-good snapshot is no safe place to restore from.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ class Thresholds:
     backup_age: Limit = Limit(2 * DAY, 7 * DAY)
     snapshot_age: Limit = Limit(2 * DAY, 7 * DAY)
     known_good_age: Limit = Limit(7 * DAY, 14 * DAY)
+    #: A replica's newest zfstm snapshot: no fresher than the source's (``snapshot_age``) plus the replication period.
+    replication_lag: Limit = Limit(2 * DAY, 7 * DAY)
     capacity: Limit = Limit(0.80, 0.90)
     #: The state for a failed Time Machine verification (the Mac will ask to start a new backup).
     verification_failed: State = State.CRITICAL
@@ -146,6 +153,7 @@ class TargetFacts:
     unfinished_rollback: str | None = None  # its description, when a rollback journal is open
     capacity: float | None = None  # used / (used + available) of the target's pool, 0..1
     cnid_layout: str | None = None  # why its rollbacks cannot be paired (a Netatalk share without a CNID dataset)
+    replica: bool = False  # filled by replication: its newest snapshot's age is the replication lag
 
 
 @attrs.frozen
@@ -189,10 +197,10 @@ def evaluate(facts: TargetFacts, thresholds: Thresholds, now: datetime) -> list[
         ),
         _age(
             facts,
-            "snapshot_age",
-            "last snapshot",
+            "replication_lag" if facts.replica else "snapshot_age",
+            "newest replicated snapshot" if facts.replica else "last snapshot",
             when=facts.last_snapshot,
-            limit=t.snapshot_age,
+            limit=t.replication_lag if facts.replica else t.snapshot_age,
             now=now,
             missing=t.missing,
         ),

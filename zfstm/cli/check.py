@@ -4,7 +4,9 @@ Exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a configuration it ca
 error; a target that cannot be read is UNKNOWN with its cause, the others are still checked), and one summary line
 with performance data; --json gives every finding. Checked per target: age of the last completed backup, Time
 Machine's verification verdict, age of the last zfstm snapshot and of the known-good one, an unfinished rollback,
-the pool's capacity, and (with [events]) that session events still arrive. Ages take durations such as 36h or 7d;
+the pool's capacity, and (with [events]) that session events still arrive. On a replica (replica = true) the age
+of its newest zfstm snapshot is judged as the replication lag (--replication-lag), and its known-good snapshot is
+the one the source's rule picks from the received snapshots' properties. Ages take durations such as 36h or 7d;
 capacity takes fractions or percentages (80%).
 Thresholds come from the built-in defaults, then the configuration's [check] table, then the target's
 [targets.check], key by key; a flag given here wins over all of them, for every target.
@@ -75,6 +77,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="age of the last zfstm snapshot (default: [check], else 2d,7d)")  # fmt: skip
     parser.add_argument("--known-good-age", type=age_limit, metavar="WARN,CRIT",
                         help="age of the known-good snapshot (default: [check], else 7d,14d)")  # fmt: skip
+    parser.add_argument("--replication-lag", type=age_limit, metavar="WARN,CRIT",
+                        help="a replica's newest zfstm snapshot (default: [check], else 2d,7d)")  # fmt: skip
     parser.add_argument("--capacity", type=fraction_limit, metavar="WARN,CRIT",
                         help="pool capacity (default: [check], else 80%%,90%%)")  # fmt: skip
     parser.add_argument("--verification-failed", choices=VERIFICATION_FAILED_STATES,
@@ -101,7 +105,8 @@ def pool_capacity(backend: ZfsBackend, dataset: DatasetName) -> float | None:
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The thresholds given as flags; they win over the target's configured ones."""
     given: dict[str, Any] = {
-        key: getattr(args, key) for key in ("backup_age", "snapshot_age", "known_good_age", "capacity")
+        key: getattr(args, key)
+        for key in ("backup_age", "snapshot_age", "known_good_age", "replication_lag", "capacity")
     }
     for key, allowed in (("verification_failed", VERIFICATION_FAILED_STATES), ("missing", MISSING_STATES)):
         word = getattr(args, key)
@@ -132,16 +137,16 @@ def _run(args: argparse.Namespace) -> int:
     backend = backend_for(config, args)
     now = now_from(args.now)
     overrides = _overrides(args)
-    unfinished = {u.target: u.describe() for u in unfinished_rollbacks(state_dir_for(config))}
+    state_dir = state_dir_for(config)  # read, never written here: the ticks record the last look
+    unfinished = {u.target: u.describe() for u in unfinished_rollbacks(state_dir)}
     findings: list[Finding] = []
     for target in select_targets(config, args.targets):
         try:
-            status = target_status(observe(backend, config, target, state_dir=None), now)
+            status = target_status(observe(backend, config, target, state_dir=state_dir), now)
             facts = facts_from_status(
                 status, unfinished=unfinished.get(target.name), capacity=pool_capacity(backend, target.dataset)
             )
             findings.extend(evaluate(facts, attrs.evolve(target.check, **overrides), now))
-            state_dir = state_dir_for(config)
             quiet = silence_finding(config, target, read_event(state_dir, target.name), listening_since(state_dir), now)
             findings.extend([quiet] if quiet is not None else [])
         except Exception as exc:  # this target is UNKNOWN with its cause; the others are still checked

@@ -58,13 +58,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--target", metavar="NAME", help="target name in the printed zfstm.toml snippet")
     parser.add_argument("--backend", choices=("auto", "lzc", "cli"), default="auto", help="ZFS backend")
     parser.add_argument("--force", action="store_true", help="set properties on an existing dataset; replace a section")
-    volume = parser.add_argument_group("--server iscsi (a zvol exported as an iSCSI LUN)")
+    volume = parser.add_argument_group(
+        "--server iscsi (a zvol exported as an iSCSI LUN, or with --export nbd by nbd-server)"
+    )
     volume.add_argument("--volblocksize", default="16K", help="fixed at creation (default 16K; see docs/volumes.md)")
     volume.add_argument("--reservation", choices=("sparse", "full"), default="sparse", help="refreservation")
-    volume.add_argument("--export", choices=("lio", "comstar"), help="default: lio on Linux, comstar on illumos")
+    volume.add_argument("--export", choices=("lio", "comstar", "nbd"), help="default: lio on Linux, comstar on illumos")
     volume.add_argument("--iqn", help="the iSCSI target name (default iqn.2026-12.org.zfstm:<target>)")
     volume.add_argument("--lun", type=int, default=0, help="the volume's LUN (default 0)")
-    volume.add_argument("--initiator", nargs="+", default=[], metavar="IQN", help="initiators allowed (LIO ACLs)")
+    volume.add_argument(
+        "--initiator", nargs="+", default=[], metavar="IQN", help="initiators allowed (LIO ACLs; nbd: client addresses)"
+    )
+    volume.add_argument("--export-name", help="nbd: the export's name (default: the target's)")
+    volume.add_argument(
+        "--nbd-config-dir", default="/etc/nbd-server/conf.d", help="nbd: nbd-server's includedir (default %(default)s)"
+    )
+    volume.add_argument(
+        "--nbd-pidfile", default="/var/run/nbd-server.pid", help="nbd: nbd-server's pidfile (default %(default)s)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the plan only")
     parser.add_argument("--json", action="store_true", help="machine-readable plan")
     parser.set_defaults(handler=run)

@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _server(target: Target, plan: RollbackPlan, *, force: bool = False) -> Server | None:
     """The verified file-server control, watching the share and database directories the plan names; for a volume
-    target its iSCSI export (offline before the rollback, back with the same IQN and LUN after)."""
+    target its export (offline before the rollback, back with the same IQN and LUN, or NBD export name, after)."""
     from zfstm.service.factory import server_for
 
     if target.volume is not None:
@@ -82,11 +82,12 @@ def _refuse_logged_in(target: Target, *, force: bool) -> None:
         return
     from zfstm.volume.control import ExportControl
 
-    logged_in = ExportControl(target.volume, target.dataset).sessions()
+    control = ExportControl(target.volume, target.dataset)
+    logged_in = control.sessions()
     if logged_in:
         raise SafetyRefusal(
-            f"{target.name}: initiator(s) logged in to {target.volume.iqn} ({', '.join(logged_in)}); nothing was "
-            "changed. Eject the disk on the Mac and log it out, or pass --force"
+            f"{target.name}: initiator(s) logged in to the {control.name} ({', '.join(logged_in)}); nothing was "
+            "changed. Eject the disk on the Mac and log it out (NBD: disconnect the client), or pass --force"
         )
 
 

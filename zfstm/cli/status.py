@@ -1,8 +1,9 @@
 """`zfstm status [TARGET...] [--json] [--prometheus FILE]`: per target the last backup, verification, snapshots and
 known-good, and which ZFS backend zfstm uses and why.
 
-Read-only and lock-free: it lists snapshots (with USED and REFER, like ``zfs list``) and reads the share's Time
-Machine files; it never writes, so it may run while a tick holds the lock. A target that cannot be read is named
+Read-only and lock-free: it lists snapshots (with USED and REFER, like ``zfs list``), reads the share's Time
+Machine files and the last look the ticks recorded in the state directory (a volume's quiet period is counted from
+it); it never writes, so it may run while a tick holds the lock. A target that cannot be read is named
 with its cause (stderr; ``errors`` in --json) and the others are still shown; the exit code is the first error's.
 ``--prometheus FILE`` writes the per-target metrics in Prometheus' text format instead (``-`` for stdout),
 replacing FILE in one rename, for node_exporter's textfile collector; a target that cannot be looked at is reported
@@ -65,10 +66,11 @@ def run(args: argparse.Namespace) -> int:
     now = now_from(args.now)
     statuses: list[TargetStatus] = []
     errors: list[tuple[str, ZfstmError]] = []
+    state_dir = state_dir_for(config)  # read, never written here: the ticks record the last look
     for target in select_targets(config, args.targets):
         try:
-            status = target_status(observe(backend, config, target, state_dir=None), now)
-            event = read_event(state_dir_for(config), target.name) if config.events.enabled else None
+            status = target_status(observe(backend, config, target, state_dir=state_dir), now)
+            event = read_event(state_dir, target.name) if config.events.enabled else None
             statuses.append(attrs.evolve(status, event=event))
         except Exception as exc:  # one target's trouble is reported; the others are still shown
             error = exc if isinstance(exc, ZfstmError) else InternalError(f"{type(exc).__name__}: {exc}")
@@ -100,7 +102,7 @@ def sample_target(
 
     dataset = target.dataset.full
     try:
-        status = target_status(observe(backend, config, target, state_dir=None), now)
+        status = target_status(observe(backend, config, target, state_dir=state_dir_for(config)), now)
     except ZfstmError as exc:
         return TargetSample(target.name, dataset, error=type(exc).__name__, rollback_unfinished=rollback_unfinished)
     try:

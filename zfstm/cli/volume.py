@@ -11,14 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
+from zfstm.atomicfile import write_atomically
 from zfstm.cli.config import add_config_argument, backend_for, load_from_args, run_dir_for, select_targets
 from zfstm.config.load import parse_size
 from zfstm.errors import SafetyRefusal, UsageError
 from zfstm.lock import target_lock
 from zfstm.volume import lio
 from zfstm.volume.control import ExportControl
-from zfstm.volume.model import ExportKind, VolumeExport, browse_dataset, default_iqn
+from zfstm.volume.model import ExportKind, VolumeExport, browse_dataset, default_iqn, default_nbd_name
 from zfstm.volume.provision import VolumeRequest, plan_json, plan_text, plan_volume
 from zfstm.zfs import DatasetName, SnapshotName, ZfsBackend
 
@@ -81,6 +83,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def refuse_replacing(files: tuple[tuple[str, str], ...], *, force: bool) -> None:
+    """A file that exists with other text is someone's configuration: replaced only with --force."""
+    for path, text in files:
+        try:
+            current = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise UsageError(f"cannot read {path} ({exc.strerror})") from None
+        if current != text and not force:
+            raise UsageError(f"{path} exists with other contents: nothing was changed; pass --force to replace it")
+
+
 def provision_volume(args: argparse.Namespace, backend: ZfsBackend, platform: str) -> int:
     """`zfstm provision DATASET --server iscsi --size SIZE`: the zvol and its export, planned first."""
     dataset = DatasetName(args.dataset)
@@ -93,7 +108,9 @@ def provision_volume(args: argparse.Namespace, backend: ZfsBackend, platform: st
     name = args.target or dataset.basename
     kind = ExportKind(args.export or ("comstar" if platform == "illumos" else "lio"))
     try:
-        export = VolumeExport(kind, args.iqn or default_iqn(name), args.lun, 1 if args.lun != 1 else 2)
+        export = VolumeExport(kind, args.iqn or default_iqn(name), args.lun, 1 if args.lun != 1 else 2,
+                              export_name=args.export_name or default_nbd_name(name),
+                              config_dir=args.nbd_config_dir, pidfile=args.nbd_pidfile)  # fmt: skip
         request = VolumeRequest(dataset, size, export, platform, args.volblocksize, args.reservation,
                                 tuple(args.initiator))  # fmt: skip
         target_exists = kind is ExportKind.LIO and lio.read_state(export, "").target_exists
@@ -101,11 +118,16 @@ def provision_volume(args: argparse.Namespace, backend: ZfsBackend, platform: st
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.dry_run:
+        refuse_replacing(plan.files, force=args.force)
         if not plan.exists:
             backend.create_volume(dataset, size, dict(plan.properties))
         control = ExportControl(export, dataset, platform=sys.platform)  # the real device path of this machine
         control.settle()
         control.run(plan.commands)
+        for path, text in plan.files:
+            write_atomically(Path(path), text)
+        if plan.files and not control.nbd_reload():
+            print(f"zfstm provision: no nbd-server runs ({export.pidfile}): start it to serve {export.export_name}")
     if args.json:
         json.dump({**plan_json(plan), "dry_run": args.dry_run}, sys.stdout, indent=2)
         sys.stdout.write("\n")

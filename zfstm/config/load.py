@@ -63,7 +63,15 @@ from zfstm.retention.policy_text import policy_from_settings
 from zfstm.textfile import UnreadableFile, read_small_text
 from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.due import DuePolicy
-from zfstm.volume.model import ExportKind, VolumeExport, check_iqn, check_lun, default_iqn
+from zfstm.volume.model import (
+    ExportKind,
+    VolumeExport,
+    check_iqn,
+    check_lun,
+    check_nbd_name,
+    default_iqn,
+    default_nbd_name,
+)
 from zfstm.zfs.names import DatasetName
 
 T = TypeVar("T")
@@ -126,7 +134,7 @@ TARGET_KEYS = (
     "replica",
     "volume",
 )
-VOLUME_KEYS = ("export", "iqn", "lun", "restore_lun", "portal")
+VOLUME_KEYS = ("export", "iqn", "lun", "restore_lun", "portal", "export_name", "config_dir", "pidfile")
 _TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SIZE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(i?b?)\s*", re.IGNORECASE)
 _NONE_WORDS = ("none", "off", "never", "no")
@@ -316,6 +324,7 @@ CHECK_KEYS: dict[str, Callable[[object], Any]] = {
     "backup_age": _age_limit,
     "snapshot_age": _age_limit,
     "known_good_age": _age_limit,
+    "replication_lag": _age_limit,
     "capacity": _capacity_limit,
     "verification_failed": _verification_state,
     "missing": _missing_state,
@@ -600,7 +609,8 @@ def _target(
 
 
 def _volume(reader: _Reader, raw: object, path: KeyPath, name: str) -> VolumeExport | None:
-    """``[targets.volume]``: the iSCSI export of a zvol target (defaults: LIO, ``iqn.2026-12.org.zfstm:<name>``)."""
+    """``[targets.volume]``: the export of a zvol target (defaults: LIO, ``iqn.2026-12.org.zfstm:<name>``; NBD: the
+    target's name as the export name, nbd-server's Debian paths)."""
     table = reader.table(raw, path, VOLUME_KEYS)
 
     def get(key: str, convert: Callable[[Any], T], default: T) -> T:
@@ -611,8 +621,20 @@ def _volume(reader: _Reader, raw: object, path: KeyPath, name: str) -> VolumeExp
     lun = get("lun", check_lun, 0)
     restore = get("restore_lun", check_lun, 1 if lun != 1 else 2)
     portal = get("portal", _portal, "0.0.0.0:3260")
+    nbd_name = get("export_name", lambda v: check_nbd_name(_string(v)), None)
+    config_dir = get("config_dir", _absolute_path, "/etc/nbd-server/conf.d")
+    pidfile = get("pidfile", _absolute_path, "/var/run/nbd-server.pid")
     try:
-        return VolumeExport(kind, iqn or default_iqn(name), lun, restore, portal)
+        return VolumeExport(
+            kind,
+            iqn or default_iqn(name),
+            lun,
+            restore,
+            portal,
+            nbd_name or default_nbd_name(name),
+            config_dir,
+            pidfile,
+        )
     except ValueError as exc:
         reader.problem(path, str(exc))
         return None

@@ -137,7 +137,7 @@ class Target:
     ``check`` is what `zfstm check` judges it by unless a flag says otherwise.
     ``replica`` marks a dataset that a replication engine (syncoid, zrepl) fills from another server: zfstm never
     snapshots it, moves no hold on it and refuses to roll it back, but prunes it on ``retention`` as usual.
-    ``volume`` set makes it a volume target: ``dataset`` is a zvol exported over iSCSI, judged by its writes
+    ``volume`` set makes it a volume target: ``dataset`` is a zvol exported over iSCSI or NBD, judged by its writes
     (zfstm.volume), with no share to read.
     """
 

@@ -69,6 +69,7 @@ def check_document(thresholds: Thresholds) -> dict[str, Any]:
         "backup_age": format_age_limit(thresholds.backup_age),
         "snapshot_age": format_age_limit(thresholds.snapshot_age),
         "known_good_age": format_age_limit(thresholds.known_good_age),
+        "replication_lag": format_age_limit(thresholds.replication_lag),
         "capacity": format_capacity_limit(thresholds.capacity),
         "verification_failed": thresholds.verification_failed.name.lower(),
         "missing": thresholds.missing.name.lower(),
@@ -101,7 +102,9 @@ def target_document(target: Target) -> dict[str, Any]:
             del document[key]
         volume = target.volume
         document["volume"] = {"export": volume.kind.value, "iqn": volume.iqn, "lun": volume.lun,
-                              "restore_lun": volume.restore_lun, "portal": volume.portal}  # fmt: skip
+                              "restore_lun": volume.restore_lun, "portal": volume.portal,
+                              "export_name": volume.export_name, "config_dir": volume.config_dir,
+                              "pidfile": volume.pidfile}  # fmt: skip
     return document
 
 

@@ -22,6 +22,7 @@ from zfstm.snapshots.model import SnapshotView
 from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
 from zfstm.timemachine import properties as props
 from zfstm.timemachine.detector import Activity
+from zfstm.timemachine.knowngood import choose_known_good
 from zfstm.timemachine.machineid import Verdict
 from zfstm.timemachine.timefmt import format_utc
 
@@ -44,6 +45,8 @@ class TargetStatus:
     cnid_layout: str | None = None
     #: the last session event the daemon recorded (zfstm.events), None without events
     event: EventRecord | None = None
+    #: filled by replication (``replica = true``): known-good and last backup come from the snapshots' properties
+    replica: bool = False
 
     @property
     def managed_count(self) -> int:
@@ -54,11 +57,15 @@ def target_status(obs: TargetObservation, now: datetime) -> TargetStatus:
     activity, verdict, verified = judge(obs, now)
     last = obs.data.last_managed
     completion = obs.scan.latest_completion
-    if obs.volume is not None:  # a volume's last backup is the last one a snapshot recorded as over
+    if obs.volume is not None or obs.target.replica:  # the last backup a snapshot recorded as over
         dates = [view.record().tm_completed for view in obs.data.managed]
         completion = max((date for date in dates if date is not None), default=None)
     held = obs.data.held(KNOWN_GOOD_HOLD)
     newest_held = max(held, key=lambda view: (view.time, view.createtxg), default=None)
+    known_good = newest_held.name.full if newest_held else None
+    if obs.target.replica and known_good is None:  # holds stay behind on the source: its rule, on the properties
+        chosen = choose_known_good(view.record() for view in obs.data.managed)
+        known_good = chosen.name if chosen else None
     return TargetStatus(
         target=obs.target.name,
         dataset=obs.target.dataset.full,
@@ -68,11 +75,12 @@ def target_status(obs: TargetObservation, now: datetime) -> TargetStatus:
         verification_date=verified,
         activity=activity,
         last_snapshot=last.name.full if last else None,
-        known_good=newest_held.name.full if newest_held else None,
+        known_good=known_good,
         snapshots=obs.data.snapshots,
         cnid_dataset=obs.target.cnid_dataset.full if obs.target.cnid_dataset else None,
         open_sessions=obs.open_sessions,
         cnid_layout=cnid_layout_note(obs.target),
+        replica=obs.target.replica,
     )
 
 
@@ -245,4 +253,5 @@ def facts_from_status(status: TargetStatus, *, unfinished: str | None, capacity:
         unfinished_rollback=unfinished,
         capacity=capacity,
         cnid_layout=status.cnid_layout,
+        replica=status.replica,
     )

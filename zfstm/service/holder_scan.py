@@ -44,6 +44,8 @@ def lock_holders(directories: Sequence[Path], exclude_pids: frozenset[int]) -> t
     """
     found: list[tuple[int, Path]] = []
     for directory in directories:
+        if directory.exists() and not directory.is_dir():
+            continue  # a watched device or file (an NBD export's zvol) has no CNID database inside
         for relative in CNID_DB_DIRS:
             db_dir = directory / relative
             try:

@@ -35,6 +35,7 @@ GROUPS = (
     Group(
         "zfs",
         (
+            "tests/integration/test_volume_nbd.py",  # nbd-server, nbd-client, loopback: 168 s + 45 s boot (2026-12-03)
             "tests/integration/test_replication.py",  # syncoid, bookmarks, the hook: 246 s + boot (2026-12-03)
             "tests/integration/test_volume.py",  # LIO + open-iscsi on loopback: 306 s + 51 s boot (2026-12-03)
             "tests/integration/test_faults.py",  # pool full (snapshot, rollback), netatalk start fails: ~4 min

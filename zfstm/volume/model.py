@@ -1,7 +1,8 @@
-"""A volume target's export as a frozen value: which iSCSI target (IQN) and LUN the Mac sees, served by what.
+"""A volume target's export as a frozen value: which iSCSI target (IQN) and LUN the Mac sees, or which NBD export
+name a client asks nbd-server for, served by what.
 
-The IQN and LUN are configuration, not discovered: a rollback must bring the export back under exactly the names
-the Mac's initiator remembers, and a restore LUN must never take the live one's number.
+The IQN and LUN (and the NBD export name) are configuration, not discovered: a rollback must bring the export back
+under exactly the names the Mac's initiator remembers, and a restore LUN must never take the live one's number.
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from zfstm.zfs.names import DatasetName, SnapshotName
 #: safe in a targetcli path and an itadm argument.
 _IQN = re.compile(r"iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*(:[a-z0-9][a-z0-9.:_-]*)?")
 _BACKSTORE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: An NBD export name zfstm writes as an nbd-server section header and a file name: no ``]``, ``/`` or spaces.
+_NBD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 #: The highest LUN zfstm hands out; SAM allows more, but Macs' initiators (and people) stay far below.
 MAX_LUN = 255
 
 
 class ExportKind(StrEnum):
-    """What serves the zvol: LIO through targetcli (Linux), COMSTAR through stmfadm/itadm (illumos)."""
+    """What serves the zvol: LIO through targetcli (Linux), COMSTAR through stmfadm/itadm (illumos), or nbd-server
+    (Linux; an NBD client, not a Mac's initiator: see docs/volumes.md)."""
 
     LIO = "lio"
     COMSTAR = "comstar"
+    NBD = "nbd"
 
 
 def check_iqn(text: str) -> str:
@@ -51,6 +56,25 @@ def check_lun(value: int) -> int:
     return value
 
 
+def check_nbd_name(text: str) -> str:
+    if not _NBD_NAME.fullmatch(text):
+        raise ValueError(
+            f"{text!r}: an NBD export name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return text
+
+
+def check_absolute(text: str) -> str:
+    if not text.startswith("/") or "\n" in text or "\0" in text:
+        raise ValueError(f"{text!r} is not an absolute path")
+    return text
+
+
+def default_nbd_name(name: str) -> str:
+    """The target's name as the NBD export name, with anything nbd-server could misread as ``_``."""
+    return check_nbd_name(re.sub(r"[^A-Za-z0-9._-]", "_", name)[:64].lstrip("._-") or "volume")
+
+
 def default_iqn(name: str) -> str:
     """``iqn.2026-12.org.zfstm:<name>``: a stable default for a target called ``name``."""
     return check_iqn(f"iqn.2026-12.org.zfstm:{name.lower().replace('_', '-')}")
@@ -63,13 +87,22 @@ def backstore_name(dataset: DatasetName) -> str:
 
 @attrs.frozen
 class VolumeExport:
-    """How a volume target is exported. ``restore_lun`` is where a snapshot is shown read-only for browsing."""
+    """How a volume target is exported. ``restore_lun`` is where a snapshot is shown read-only for browsing.
+
+    NBD only: ``export_name`` is the section nbd-server serves it under, ``config_dir`` the directory nbd-server's
+    ``includedir`` names (zfstm writes the section and its authfile there), ``pidfile`` where nbd-server writes its
+    process id (zfstm sends it SIGHUP to add a new export). The iSCSI fields are unused by NBD, and the NBD ones by
+    iSCSI.
+    """
 
     kind: ExportKind = ExportKind.LIO
     iqn: str = attrs.field(default="iqn.2026-12.org.zfstm:volume", validator=lambda _i, _a, v: check_iqn(v))
     lun: int = attrs.field(default=0, validator=lambda _i, _a, v: check_lun(v))
     restore_lun: int = attrs.field(default=1, validator=lambda _i, _a, v: check_lun(v))
     portal: str = "0.0.0.0:3260"
+    export_name: str = attrs.field(default="volume", validator=lambda _i, _a, v: check_nbd_name(v))
+    config_dir: str = attrs.field(default="/etc/nbd-server/conf.d", validator=lambda _i, _a, v: check_absolute(v))
+    pidfile: str = attrs.field(default="/var/run/nbd-server.pid", validator=lambda _i, _a, v: check_absolute(v))
 
     def __attrs_post_init__(self) -> None:
         if self.lun == self.restore_lun:

@@ -1,4 +1,5 @@
-"""What `zfstm provision --server iscsi` does, as a plan: the zvol of one Mac and its iSCSI export. Pure.
+"""What `zfstm provision --server iscsi` does, as a plan: the zvol of one Mac and its export (iSCSI, or with
+``--export nbd`` an nbd-server section and authfile to write). Pure.
 
 Property choices (docs/volumes.md says the same at more length):
 
@@ -23,7 +24,7 @@ from typing import Literal
 
 import attrs
 
-from zfstm.volume import comstar, lio
+from zfstm.volume import comstar, lio, nbd
 from zfstm.volume.model import ExportKind, VolumeExport, backstore_name, device_path
 from zfstm.zfs import DatasetName
 
@@ -42,18 +43,21 @@ class VolumeRequest:
     platform: str
     volblocksize: str = DEFAULT_VOLBLOCKSIZE
     reservation: Reservation = "sparse"
+    #: iSCSI: the initiators' IQNs (LIO ACLs); NBD: the client addresses or networks of the authfile
     initiators: tuple[str, ...] = ()
 
 
 @attrs.frozen
 class VolumePlan:
-    """The zvol to create (unless it exists), the export commands in order, and notes for the administrator."""
+    """The zvol to create (unless it exists), the export commands in order, the files to write (path, text: the
+    NBD section and authfile), and notes for the administrator."""
 
     request: VolumeRequest
     exists: bool
     properties: tuple[tuple[str, str], ...]
     commands: tuple[tuple[str, ...], ...]
     advice: tuple[str, ...]
+    files: tuple[tuple[str, str], ...] = ()
 
 
 def volume_properties(request: VolumeRequest) -> tuple[tuple[str, str], ...]:
@@ -72,11 +76,25 @@ def volume_properties(request: VolumeRequest) -> tuple[tuple[str, str], ...]:
 def export_commands(request: VolumeRequest, *, target_exists: bool) -> tuple[tuple[str, ...], ...]:
     """The commands that export the zvol as ``export.lun`` of ``export.iqn`` (the target made first if needed)."""
     export, device = request.export, device_path(request.dataset, request.platform)
+    if export.kind is ExportKind.NBD:
+        return ()  # nbd-server is configured by files (export_files) and a SIGHUP
     if export.kind is ExportKind.COMSTAR:
         target = () if target_exists else comstar.create_target(export)
         return (*target, *comstar.create_lun(export, device, export.lun))
     target = () if target_exists else lio.create_target(export, initiators=request.initiators)
     return (*target, *lio.create_lun(export, backstore_name(request.dataset), device, export.lun), lio.SAVE)
+
+
+def export_files(request: VolumeRequest) -> tuple[tuple[str, str], ...]:
+    """NBD: the export's section (in nbd-server's includedir) and its authfile; nothing for iSCSI."""
+    export = request.export
+    if export.kind is not ExportKind.NBD:
+        return ()
+    section = nbd.section_text(export, device_path(request.dataset, request.platform))
+    return (
+        (str(nbd.section_path(export)), section),
+        (str(nbd.authfile_path(export)), nbd.authfile_text(request.initiators)),
+    )
 
 
 def plan_volume(request: VolumeRequest, *, exists: bool, target_exists: bool) -> VolumePlan:
@@ -86,11 +104,25 @@ def plan_volume(request: VolumeRequest, *, exists: bool, target_exists: bool) ->
         "sparse volume: it takes pool space only as the Mac writes; keep the pool below 80% (zfstm check warns)"
         if request.reservation == "sparse"
         else "fully reserved volume: every snapshot needs free space equal to what the volume references",
-        f"on the Mac: connect an iSCSI initiator to {request.export.iqn} (LUN {request.export.lun}), erase the "
-        "disk in Disk Utility and choose it in Time Machine's settings",
-        f"restore browsing: `zfstm volume browse TARGET SNAPSHOT` shows a snapshot read-only as LUN "
-        f"{request.export.restore_lun}",
     ]
+    if request.export.kind is ExportKind.NBD:
+        export = request.export
+        advice += [
+            f"nbd-server must read {export.config_dir}: `includedir = {export.config_dir}` in the [generic] "
+            "section of its main configuration, and be able to open the zvol (leave out user/group, or give that "
+            "user the disk group); zfstm sends it SIGHUP to serve the new export, or start it",
+            f"on the client: `nbd-client -N {export.export_name} SERVER /dev/nbd0`; macOS has no NBD client of its "
+            "own, so this export suits Linux clients and tests (docs/volumes.md#nbd)",
+        ]
+        if not request.initiators:
+            advice.append("no --initiator given: any client that reaches port 10809 may connect; name addresses")
+    else:
+        advice += [
+            f"on the Mac: connect an iSCSI initiator to {request.export.iqn} (LUN {request.export.lun}), erase the "
+            "disk in Disk Utility and choose it in Time Machine's settings",
+            f"restore browsing: `zfstm volume browse TARGET SNAPSHOT` shows a snapshot read-only as LUN "
+            f"{request.export.restore_lun}",
+        ]
     if request.export.kind is ExportKind.LIO and not request.initiators and not target_exists:
         advice.append("no --initiator given: any initiator that reaches the portal may log in; name the Mac's IQN")
     if request.export.kind is ExportKind.LIO:
@@ -99,11 +131,18 @@ def plan_volume(request: VolumeRequest, *, exists: bool, target_exists: bool) ->
         advice.append("COMSTAR commands are written from the illumos manuals and unverified by zfstm's tests")
     if exists:
         advice.append(f"{request.dataset} exists: it is exported as it is (its properties are left alone)")
-    return VolumePlan(request, exists, props, export_commands(request, target_exists=target_exists), tuple(advice))
+    commands = export_commands(request, target_exists=target_exists)
+    return VolumePlan(request, exists, props, commands, tuple(advice), export_files(request))
 
 
 def target_snippet(plan: VolumePlan, name: str) -> str:
     export = plan.request.export
+    if export.kind is ExportKind.NBD:
+        return (
+            f'[[targets]]\nname = "{name}"\ndataset = "{plan.request.dataset}"\n\n[targets.volume]\n'
+            f'export = "nbd"\nexport_name = "{export.export_name}"\nconfig_dir = "{export.config_dir}"\n'
+            f'pidfile = "{export.pidfile}"\n'
+        )
     return (
         f'[[targets]]\nname = "{name}"\ndataset = "{plan.request.dataset}"\n\n[targets.volume]\n'
         f'export = "{export.kind.value}"\niqn = "{export.iqn}"\nlun = {export.lun}\n'
@@ -117,9 +156,16 @@ def plan_text(plan: VolumePlan, target: str) -> str:
     out = [
         f"volume {request.dataset}: "
         + ("exists, exported as it is" if plan.exists else f"create, {size}, " + _props_text(plan.properties)),
-        f"export: {request.export.kind.value} {request.export.iqn} LUN {request.export.lun}",
+        f"export: {request.export.kind.value} "
+        + (
+            f"{request.export.export_name}"
+            if request.export.kind is ExportKind.NBD
+            else f"{request.export.iqn} LUN {request.export.lun}"
+        ),
     ]
     out += ["  " + " ".join(argv) for argv in plan.commands]
+    for path, text in plan.files:
+        out += [f"  write {path}:", *(f"    {line}" for line in text.splitlines())]
     out += [f"note: {line}" for line in plan.advice]
     out += ["", "zfstm.toml:", target_snippet(plan, target)]
     return "\n".join(out)
@@ -132,8 +178,11 @@ def plan_json(plan: VolumePlan) -> dict[str, object]:
         "exists": plan.exists,
         "size": plan.request.size_bytes,
         "properties": dict(plan.properties),
-        "export": {"kind": export.kind.value, "iqn": export.iqn, "lun": export.lun},
+        "export": {"kind": export.kind.value, "iqn": export.iqn, "lun": export.lun}
+        if export.kind is not ExportKind.NBD
+        else {"kind": export.kind.value, "export_name": export.export_name, "config_dir": export.config_dir},
         "commands": [list(argv) for argv in plan.commands],
+        "files": [{"path": path, "text": text} for path, text in plan.files],
         "advice": list(plan.advice),
     }
 

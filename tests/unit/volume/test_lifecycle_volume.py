@@ -120,3 +120,33 @@ def test_provision_on_illumos_plans_comstar_without_volmode(capsys: pytest.Captu
     assert any(
         argv[:2] == ["stmfadm", "create-lu"] and argv[-1] == "/dev/zvol/rdsk/tank/mac1" for argv in plan["commands"]
     )
+
+
+def test_status_and_check_read_the_last_look_and_write_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`zfstm status` and `zfstm check` count a volume's quiet period from the ticks' state, and leave it as it was."""
+    config, backend = world()
+    monkeypatch.setenv("ZFSTM_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("ZFSTM_RUN_DIR", str(tmp_path / "run"))
+    tick(config, backend, tmp_path, 0)  # the first look: quiet starts now
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()}
+    toml = tmp_path / "etc" / "zfstm.toml"
+    toml.parent.mkdir()
+    toml.write_text(TEXT)
+
+    def cli(*argv: str) -> str:
+        args = build_parser().parse_args([*argv, "--config", str(toml)])
+        args.zfs_backend = backend
+        args.handler(args)
+        return capsys.readouterr().out
+
+    at = (NOW + timedelta(minutes=4)).isoformat()
+    status = json.loads(cli("status", "--json", "--now", at))["targets"][0]["activity"]
+    assert status["state"] == "in_progress" and status["reason"].startswith("no writes for 4m")
+    later = (NOW + timedelta(minutes=11)).isoformat()
+    assert json.loads(cli("status", "--json", "--now", later))["targets"][0]["activity"]["state"] == (
+        "completed_and_quiet"
+    )
+    cli("check", "--json", "--now", later)
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()} == before
