@@ -22,7 +22,7 @@ from zfstm.snapshots.tags import MANAGED, STANDS_UNTIL, YES
 from zfstm.timemachine.properties import SnapshotRecord, record_from_properties
 from zfstm.timemachine.timefmt import aware, parse_utc
 from zfstm.zfs.names import DatasetName, SnapshotName
-from zfstm.zfs.types import SnapshotInfo
+from zfstm.zfs.types import BookmarkInfo, SnapshotInfo
 
 
 def _frozen(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -67,12 +67,16 @@ class SnapshotView:
 
 @attrs.frozen
 class DatasetState:
-    """A dataset's snapshots (oldest first, by createtxg) and its ``written`` (bytes since its newest snapshot)."""
+    """A dataset's snapshots (oldest first, by createtxg), its ``written`` (bytes since its newest snapshot), the used
+    fraction its space tier counts, its bookmarks (listed beside the snapshots; zfstm never destroys one) and its
+    mountpoint (None where the listing did not read it)."""
 
     dataset: DatasetName
     snapshots: tuple[SnapshotView, ...] = ()
     written: int | None = None
     usage: float | None = None
+    bookmarks: tuple[BookmarkInfo, ...] = ()
+    mountpoint: str | None = None
 
     @property
     def managed(self) -> tuple[SnapshotView, ...]:
