@@ -8,8 +8,10 @@ Order matters and is fixed here:
 3. ``plan_tick`` decides; with ``dry_run`` nothing below runs;
 4. one atomic ``snapshot`` call per pool (shares + CNID datasets), then the per-snapshot properties;
 5. ``zfstm:stands-until`` on the snapshots that stand for a skipped empty one;
-6. when anything was created or marked, re-list the datasets (one batch per pool) and re-plan the upkeep with the
-   same pure functions (the real state, not the prediction); otherwise the observation is the state;
+6. when anything was created or marked, confirm it with one fast listing per pool (what exists and where the new
+   snapshots stand; only the properties zfstm has just set come from memory; a dataset where that does not add
+   up is listed again in full) and re-plan the upkeep with the same pure functions; otherwise the observation is
+   the state;
 7. per target: hold the new known-good snapshot, and only when that worked release the old one; then retention,
    after its safety check (clock, circuit breaker); all targets' destroys in one batched destroy, then the CNID
    datasets' in another;
@@ -42,11 +44,13 @@ from zfstm.lifecycle.outcome import Failure, TickReport
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep
 from zfstm.lock import HeldLock, acquire
 from zfstm.service.smf_exit import NOT_FIXED_BY_RESTART
-from zfstm.snapshots.model import DatasetState
+from zfstm.snapshots.model import DatasetState, after_taking
+from zfstm.snapshots.reader import listings
 from zfstm.snapshots.tags import STANDS_UNTIL
 from zfstm.timemachine.knowngood import HoldAction, HoldStep
 from zfstm.timemachine.timefmt import format_utc
 from zfstm.zfs import DestroyReport, HoldTag, SnapshotName, ZfsBackend
+from zfstm.zfs.types import DatasetListing
 
 log = logging.getLogger("zfstm.lifecycle")
 
@@ -208,6 +212,8 @@ class _Run:
     backend: ZfsBackend
     failures: list[Failure]
     taken: list[str] = attrs.Factory(list)
+    #: The user properties set without error in this tick, per snapshot (all of a new one's; a stands-until mark).
+    set_now: dict[SnapshotName, dict[str, str]] = attrs.Factory(dict)
     refusals: list[Failure] = attrs.Factory(list)
     reports: list[DestroyReport] = attrs.Factory(list)
 
@@ -220,6 +226,7 @@ class _Run:
                 self.failures.extend(_fail(name, "snapshot", exc) for name in batch.targets)
                 continue
             self.taken.extend(name.full for name in batch.names)
+            self.set_now.update((name, dict(batch.common or {})) for name in batch.names)
             log.info("snapshot %s (one atomic call)", ", ".join(name.full for name in batch.names))
             for name, extra in batch.extra:
                 for key, value in extra.items():
@@ -232,24 +239,51 @@ class _Run:
             self.backend.set_property(name, key, value)
         except Exception as exc:  # this target's failure, not the tick's
             self.failures.append(_fail(name.dataset.full, f"set {key} on {name.short}", exc))
+            return
+        self.set_now.setdefault(name, {})[key] = value
 
     def relist(
         self, observations: Sequence[TargetObservation]
     ) -> tuple[list[TargetObservation], dict[str, DatasetState]]:
-        """Fresh listings of every dataset the upkeep touches (one batch per pool); a target that cannot be listed
-        is skipped."""
-        listed = listing_of(self.backend, self.config, [obs.target for obs in observations], written=False)
+        """The state of every dataset the upkeep touches after this tick's snapshots and marks: one fast listing per
+        pool confirms what exists (:func:`~zfstm.snapshots.model.after_taking`); a target where that does not add
+        up is read again in full (one batch per pool); a target that cannot be listed is skipped."""
+        naming, adopted = self.config.naming.scheme, self.config.naming.adopted
+        datasets = [s.dataset for obs in observations for s in (obs.data, obs.cnid) if s is not None]
+        fast = listings(self.backend, datasets)
         states: dict[str, DatasetState] = {}
+        again: list[TargetObservation] = []
+        for obs in observations:
+            mine: dict[str, DatasetState | None] = {}
+            for state in (obs.data, obs.cnid):
+                if state is not None:
+                    listing = fast.get(state.dataset.full)
+                    mine[state.dataset.full] = (
+                        after_taking(state, listing, self.set_now, naming=naming, adopted=adopted)
+                        if isinstance(listing, DatasetListing)
+                        else None
+                    )
+            if any(value is None for value in mine.values()):
+                again.append(obs)
+            else:
+                states.update((name, value) for name, value in mine.items() if value is not None)
+        if not again:
+            return list(observations), states
+        redo = {id(obs) for obs in again}
+        listed = listing_of(self.backend, self.config, [obs.target for obs in again], written=False)
         current: list[TargetObservation] = []
         for obs in observations:
             target = obs.target
-            mine = {d.full: listed.get(d.full) for d in (target.dataset, target.cnid_dataset) if d is not None}
-            error = next((value for value in mine.values() if not isinstance(value, DatasetState)), None)
+            if id(obs) not in redo:
+                current.append(obs)
+                continue
+            found = {d.full: listed.get(d.full) for d in (target.dataset, target.cnid_dataset) if d is not None}
+            error = next((value for value in found.values() if not isinstance(value, DatasetState)), None)
             if error is not None:  # this target's failure, not the tick's
                 exc = error if isinstance(error, Exception) else InternalError("not listed")
                 self.failures.append(_fail(target.name, "list snapshots", exc))
                 continue
-            states.update((name, value) for name, value in mine.items() if isinstance(value, DatasetState))
+            states.update((name, value) for name, value in found.items() if isinstance(value, DatasetState))
             current.append(obs)
         return current, states
 

@@ -11,7 +11,8 @@ read alone, so the failure is that dataset's only, as the tick's per-target isol
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from zfstm.naming import NamingScheme
 from zfstm.snapshots.model import DatasetState, view_of
@@ -20,6 +21,8 @@ from zfstm.zfs import DatasetName, SnapshotName, SnapshotProperty, ZfsBackend
 from zfstm.zfs.types import DatasetListing
 
 log = logging.getLogger("zfstm.snapshots")
+
+T = TypeVar("T")
 
 #: The native snapshot properties a listing reads.
 LISTING = (SnapshotProperty.CREATION, SnapshotProperty.USED, SnapshotProperty.REFERENCED, SnapshotProperty.USERREFS)
@@ -58,18 +61,33 @@ def read_datasets(
     ``usage`` maps a dataset's full name to its space tier's basis (``dataset`` or ``pool``) where it has one.
     One batch per pool; a pool whose batch fails is read dataset by dataset.
     """
-    found: dict[str, DatasetState | Exception] = {}
+    return per_pool(
+        datasets,
+        lambda group: _states(backend, group, naming=naming, adopted=adopted, written=written, usage=usage or {}),
+    )
+
+
+def listings(backend: ZfsBackend, datasets: Iterable[DatasetName]) -> dict[str, DatasetListing | Exception]:
+    """Each dataset's snapshots and bookmarks on the fast path (name, guid, createtxg: no snapshot is opened), or
+    the exception that kept it from being listed: one ``zfs list`` per pool. What a tick needs to confirm the
+    snapshots it has just taken (see :func:`~zfstm.snapshots.model.after_taking`)."""
+    return per_pool(datasets, backend.list_datasets)
+
+
+def per_pool(
+    datasets: Iterable[DatasetName], read: Callable[[list[DatasetName]], Mapping[str, T]]
+) -> dict[str, T | Exception]:
+    """``read`` once per pool; a pool whose call fails is read dataset by dataset, so a failure is one dataset's."""
+    found: dict[str, T | Exception] = {}
     for group in pools_of(datasets).values():
         try:
-            found.update(_states(backend, group, naming=naming, adopted=adopted, written=written, usage=usage or {}))
+            found.update(read(group))
             continue
         except Exception as exc:  # one dataset's trouble: find out which, below
             log.debug("batched listing of pool %s failed (%s); listing its datasets one by one", group[0].pool, exc)
         for dataset in group:
             try:
-                found.update(
-                    _states(backend, [dataset], naming=naming, adopted=adopted, written=written, usage=usage or {})
-                )
+                found.update(read([dataset]))
             except Exception as exc:  # reported for this dataset only
                 found[dataset.full] = exc
     return found
