@@ -146,16 +146,10 @@ def parse_get_many(output: str) -> Sourced:
 def parse_snapshot_user_props(output: str) -> dict[SnapshotName, dict[str, str]]:
     """``zfs get -H -p -o name,property,value,source`` lines: the user properties set on each snapshot."""
     found: dict[SnapshotName, dict[str, str]] = {}
-    for line in output.split("\n"):
-        if not line:
-            continue
-        fields = line.split("\t")
-        if len(fields) != 4:
-            raise ZfsError(f"expected 4 columns in zfs get output, got {line!r}", operation="get")
-        name, prop, value, source = fields
-        if "@" not in name or source not in OWN_SOURCES:
-            continue
-        found.setdefault(SnapshotName.parse(name), {})[prop] = value
+    for name, props in parse_get_many(output).items():
+        own = {prop: value for prop, (value, source) in props.items() if source in OWN_SOURCES and value is not None}
+        if "@" in name and own:
+            found[SnapshotName.parse(name)] = own
     return found
 
 
