@@ -159,20 +159,19 @@ def run_tick(
                 plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures), states=_observed(observations)
             )
         run = _Run(config, backend, failures)
+        changes = snapshot and bool(plan.batches or plan.stands_until)
+        if changes:
+            run.take_snapshots(plan)
+            current, states = run.relist(observations)
+            (upkeep, cnids), current = isolated(
+                current, lambda obs: plan_upkeep(config, obs, states, now), _name, "plan upkeep", run.failures
+            )
+        else:  # nothing created or marked: the observation is the state and the plan's upkeep was planned over it
+            states, upkeep, cnids = _observed(observations), plan.upkeep, plan.cnid
         if snapshot:
-            if plan.batches or plan.stands_until:
-                run.take_snapshots(plan)
-                current, states = run.relist(observations)
-            else:  # nothing to create or mark: the observation is the current state, no second listing
-                current, states = list(observations), _observed(observations)
             for obs in observations:
                 volume = (obs.volume, obs.target.detector) if obs.volume is not None else None
                 remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now, volume=volume)
-        else:  # nothing was created: the observation is the current state
-            current, states = list(observations), _observed(observations)
-        (upkeep, cnids), current = isolated(
-            current, lambda obs: plan_upkeep(config, obs, states, now), _name, "plan upkeep", run.failures
-        )
         run.upkeep(upkeep, cnids, force=force, prune=prune)
         return TickReport(
             attrs.evolve(plan, upkeep=upkeep, cnid=cnids),
