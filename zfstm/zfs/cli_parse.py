@@ -5,7 +5,7 @@ Pure functions from text to values, so the CLI backend's reading of ZFS is unit-
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from zfstm.errors import ZfsError
@@ -36,6 +36,17 @@ def epoch_to_utc(seconds: str, line: str = "") -> datetime:
         return datetime.fromtimestamp(value, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise ZfsError(f"time {value} out of range in zfs output line {line or seconds!r}", operation="list") from None
+
+
+def _rows(output: str, width: int, command: str) -> Iterator[tuple[str, list[str]]]:
+    """The non-empty lines of scripted (``-H``) output with their tab-separated fields; ``width`` fields each."""
+    for line in output.split("\n"):
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != width:
+            raise ZfsError(f"expected {width} columns in {command} output, got {line!r}", operation=command.split()[1])
+        yield line, fields
 
 
 def snapshot_columns(properties: Sequence[SnapshotProperty]) -> list[str]:
@@ -73,13 +84,7 @@ def parse_snapshot_list(
 ) -> list[SnapshotInfo]:
     """``zfs list -H -p -o name,guid,createtxg[,slow...]`` lines as SnapshotInfo, sorted by createtxg."""
     infos = []
-    width = 3 + len(properties)
-    for line in output.split("\n"):
-        if not line:
-            continue
-        fields = line.split("\t")
-        if len(fields) != width:
-            raise ZfsError(f"expected {width} columns in zfs list output, got {line!r}", operation="list")
+    for line, fields in _rows(output, 3 + len(properties), "zfs list"):
         infos.append(
             _snapshot_info(fields, properties, (user_props or {}).get(SnapshotName.parse(fields[0]), {}), line)
         )
@@ -100,13 +105,7 @@ def parse_many(
     A bookmark's slow and user columns are ``-`` and ignored. A line of any other dataset is an error.
     """
     found: dict[str, Listed] = {name: ([], []) for name in datasets}
-    width = 3 + len(properties) + len(user_props)
-    for line in output.split("\n"):
-        if not line:
-            continue
-        fields = line.split("\t")
-        if len(fields) != width:
-            raise ZfsError(f"expected {width} columns in zfs list output, got {line!r}", operation="list")
+    for line, fields in _rows(output, 3 + len(properties) + len(user_props), "zfs list"):
         dataset, mark, _ = fields[0].partition("#")
         if not mark:
             dataset = fields[0].partition("@")[0]
