@@ -39,7 +39,7 @@ from zfstm.deadline import deadline, positive_seconds
 from zfstm.errors import ZfstmError
 from zfstm.events.record import listening_since, read_event
 from zfstm.events.silence import silence_finding
-from zfstm.lifecycle.observe import observe
+from zfstm.lifecycle.observe import listing_of, observe
 from zfstm.lifecycle.status import facts_from_status, target_status
 from zfstm.rollback.journal import unfinished_rollbacks
 from zfstm.zfs import DatasetName, ZfsBackend
@@ -140,9 +140,11 @@ def _run(args: argparse.Namespace) -> int:
     state_dir = state_dir_for(config)  # read, never written here: the ticks record the last look
     unfinished = {u.target: u.describe() for u in unfinished_rollbacks(state_dir)}
     findings: list[Finding] = []
-    for target in select_targets(config, args.targets):
+    targets = select_targets(config, args.targets)
+    listed = listing_of(backend, config, targets)  # one batch per pool; a dataset's error is raised by observe
+    for target in targets:
         try:
-            status = target_status(observe(backend, config, target, state_dir=state_dir), now)
+            status = target_status(observe(backend, config, target, state_dir=state_dir, listed=listed), now)
             facts = facts_from_status(
                 status, unfinished=unfinished.get(target.name), capacity=pool_capacity(backend, target.dataset)
             )

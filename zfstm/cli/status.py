@@ -33,7 +33,7 @@ from zfstm.cli.config import (
 from zfstm.config.model import Config, Target
 from zfstm.errors import InternalError, ZfstmError
 from zfstm.events.record import read_event
-from zfstm.lifecycle.observe import observe
+from zfstm.lifecycle.observe import listing_of, observe
 from zfstm.lifecycle.status import TargetStatus, status_json, status_text, target_status
 from zfstm.prometheus import TargetSample, prometheus_text
 from zfstm.rollback.journal import unfinished_rollbacks
@@ -67,9 +67,11 @@ def run(args: argparse.Namespace) -> int:
     statuses: list[TargetStatus] = []
     errors: list[tuple[str, ZfstmError]] = []
     state_dir = state_dir_for(config)  # read, never written here: the ticks record the last look
-    for target in select_targets(config, args.targets):
+    targets = select_targets(config, args.targets)
+    listed = listing_of(backend, config, targets)  # one batch per pool; a dataset's error is raised by observe
+    for target in targets:
         try:
-            status = target_status(observe(backend, config, target, state_dir=state_dir), now)
+            status = target_status(observe(backend, config, target, state_dir=state_dir, listed=listed), now)
             event = read_event(state_dir, target.name) if config.events.enabled else None
             statuses.append(attrs.evolve(status, event=event))
         except Exception as exc:  # one target's trouble is reported; the others are still shown

@@ -10,23 +10,25 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+
+import attrs
 
 from zfstm.config.model import Config, FileServerKind, Target
 from zfstm.lifecycle.model import TargetObservation
 from zfstm.lock import lock_file_name
 from zfstm.service.holder_scan import default_scanner
 from zfstm.snapshots.model import DatasetState
-from zfstm.snapshots.reader import read_dataset
+from zfstm.snapshots.reader import read_dataset, read_datasets
 from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.reader import read_share
 from zfstm.timemachine.share import ShareScan
 from zfstm.timemachine.timefmt import format_utc, parse_utc
 from zfstm.volume.control import ExportControl
 from zfstm.volume.detector import VolumeLook, next_quiet_since
-from zfstm.zfs import ZfsBackend
+from zfstm.zfs import DatasetName, ZfsBackend
 
 log = logging.getLogger("zfstm.lifecycle")
 
@@ -36,12 +38,28 @@ SESSION_PROGRAMS = {FileServerKind.NETATALK: frozenset({"afpd"}), FileServerKind
 SessionCounter = Callable[[Target, str], int | None]
 
 
-def share_path(backend: ZfsBackend, target: Target) -> str:
-    """The configured share path, else the dataset's mountpoint."""
+def share_path(backend: ZfsBackend, target: Target, state: DatasetState | None = None) -> str:
+    """The configured share path, else the dataset's mountpoint (from its listing when that read it)."""
     if target.share_path is not None:
         return target.share_path
+    if state is not None and state.mountpoint is not None:
+        return state.mountpoint
     mountpoint = backend.get_properties(target.dataset, ["mountpoint"]).get("mountpoint")
     return mountpoint or ""
+
+
+def _listed(
+    listed: Mapping[str, DatasetState | Exception] | None,
+    dataset: DatasetName,
+    read: Callable[[], DatasetState],
+) -> DatasetState:
+    """The dataset's state from the tick's one listing, else read now; its listing's error raised as it is."""
+    found = listed.get(dataset.full) if listed is not None else None
+    if found is None:
+        return read()
+    if isinstance(found, Exception):
+        raise found
+    return found
 
 
 def scan_share(path: str, target: Target) -> ShareScan:
@@ -150,14 +168,27 @@ def observe(
     *,
     state_dir: Path | None,
     sessions: SessionCounter = count_sessions,
+    listed: Mapping[str, DatasetState | Exception] | None = None,
 ) -> TargetObservation:
-    """One look at a target: share files, dataset and CNID listings, sessions, and the previous ``written``."""
+    """One look at a target: share files, dataset and CNID listings, sessions, and the previous ``written``.
+
+    ``listed`` is the tick's one listing of all its datasets (:func:`listing_of`); a dataset missing from it is read
+    here."""
     naming, adopted = config.naming.scheme, config.naming.adopted
     basis = target.retention.space.basis if target.retention.space is not None else None
-    data = read_dataset(backend, target.dataset, naming=naming, adopted=adopted, usage_basis=basis)
+    data = _listed(
+        listed,
+        target.dataset,
+        lambda: read_dataset(backend, target.dataset, naming=naming, adopted=adopted, usage_basis=basis),
+    )
+    cnid_dataset = target.cnid_dataset
     cnid = (
-        read_dataset(backend, target.cnid_dataset, naming=naming, adopted=adopted, written=False)
-        if target.cnid_dataset is not None
+        _listed(
+            listed,
+            cnid_dataset,
+            lambda: read_dataset(backend, cnid_dataset, naming=naming, adopted=adopted, written=False),
+        )
+        if cnid_dataset is not None
         else None
     )
     if target.volume is not None:  # nothing to read inside the Mac's filesystem: the volume's counters only
@@ -175,7 +206,7 @@ def observe(
             open_sessions=None if logged_in is None else len(logged_in),
             volume=volume_look(state_dir, target, data, writes),
         )
-    path = share_path(backend, target)
+    path = share_path(backend, target, data)
     return TargetObservation(
         target=target,
         scan=scan_share(path, target),
@@ -185,3 +216,24 @@ def observe(
         previous_written=previous_written(state_dir, target.name, data),
         share_path=path,
     )
+
+
+def listing_of(
+    backend: ZfsBackend, config: Config, targets: Sequence[Target], *, written: bool = True
+) -> dict[str, DatasetState | Exception]:
+    """Every dataset of ``targets`` (shares and CNID datasets) read at once: one batch per pool.
+
+    A CNID dataset's ``written`` is not read (as :func:`observe` reads it), whatever ``written`` says."""
+    usage = {
+        target.dataset.full: target.retention.space.basis for target in targets if target.retention.space is not None
+    }
+    datasets = [d for target in targets for d in (target.dataset, target.cnid_dataset) if d is not None]
+    naming, adopted = config.naming.scheme, config.naming.adopted
+    found = read_datasets(backend, datasets, naming=naming, adopted=adopted, written=written, usage=usage)
+    cnids = {target.cnid_dataset.full for target in targets if target.cnid_dataset is not None}
+    shares = {target.dataset.full for target in targets}
+    for name in cnids - shares:
+        state = found.get(name)
+        if isinstance(state, DatasetState):
+            found[name] = attrs.evolve(state, written=None)
+    return found

@@ -3,13 +3,18 @@
 Order matters and is fixed here:
 
 1. take every selected target's lock (zfstm.lock); a busy target is skipped and reported (exit 5);
-2. observe each target; one that cannot be observed is reported and skipped, the others go on;
+2. list every target's datasets at once (one batch per pool, zfstm.snapshots.reader), then observe each target;
+   one that cannot be listed or observed is reported and skipped, the others go on;
 3. ``plan_tick`` decides; with ``dry_run`` nothing below runs;
 4. one atomic ``snapshot`` call per pool (shares + CNID datasets), then the per-snapshot properties;
 5. ``zfstm:stands-until`` on the snapshots that stand for a skipped empty one;
-6. re-list the datasets and re-plan the upkeep with the same pure functions (the real state, not the prediction);
+6. when anything was created or marked, confirm it with one fast listing per pool (what exists and where the new
+   snapshots stand; only the properties zfstm has just set come from memory; a dataset where that does not add
+   up is listed again in full) and re-plan the upkeep with the same pure functions; otherwise the observation is
+   the state;
 7. per target: hold the new known-good snapshot, and only when that worked release the old one; then retention,
-   after its safety check (clock, circuit breaker), through the batched destroy; then the CNID datasets;
+   after its safety check (clock, circuit breaker); all targets' destroys in one batched destroy, then the CNID
+   datasets' in another;
 8. per target whose known-good hold moved to a new snapshot: the ``after_known_good`` hook (zfstm.lifecycle.hooks;
    logged, never fatal).
 
@@ -34,17 +39,18 @@ from zfstm.errors import BusyError, InternalError, ZfstmError
 from zfstm.lifecycle.decide import TickPlan, plan_tick, plan_upkeep
 from zfstm.lifecycle.hooks import run_after_known_good
 from zfstm.lifecycle.model import TargetObservation
-from zfstm.lifecycle.observe import SessionCounter, count_sessions, observe, remember_written
+from zfstm.lifecycle.observe import SessionCounter, count_sessions, listing_of, observe, remember_written
 from zfstm.lifecycle.outcome import Failure, TickReport
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep
 from zfstm.lock import HeldLock, acquire
 from zfstm.service.smf_exit import NOT_FIXED_BY_RESTART
-from zfstm.snapshots.model import DatasetState
-from zfstm.snapshots.reader import read_dataset
+from zfstm.snapshots.model import DatasetState, after_taking
+from zfstm.snapshots.reader import listings
 from zfstm.snapshots.tags import STANDS_UNTIL
 from zfstm.timemachine.knowngood import HoldAction, HoldStep
 from zfstm.timemachine.timefmt import format_utc
 from zfstm.zfs import DestroyReport, HoldTag, SnapshotName, ZfsBackend
+from zfstm.zfs.types import DatasetListing
 
 log = logging.getLogger("zfstm.lifecycle")
 
@@ -133,9 +139,10 @@ def run_tick(
     with locks as (locked, busy):
         failures: list[Failure] = []
         observations: list[TargetObservation] = []
+        listed = listing_of(backend, config, locked)
         for target in locked:
             try:
-                seen = observe(backend, config, target, state_dir=state_dir, sessions=sessions)
+                seen = observe(backend, config, target, state_dir=state_dir, sessions=sessions, listed=listed)
                 ended = (session_ends or {}).get(target.name)
                 observations.append(attrs.evolve(seen, session_end=ended) if ended is not None else seen)
             except Exception as exc:  # reported for this target; the others go on
@@ -152,17 +159,19 @@ def run_tick(
                 plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures), states=_observed(observations)
             )
         run = _Run(config, backend, failures)
-        if snapshot:
+        changes = snapshot and bool(plan.batches or plan.stands_until)
+        if changes:
             run.take_snapshots(plan)
             current, states = run.relist(observations)
+            (upkeep, cnids), current = isolated(
+                current, lambda obs: plan_upkeep(config, obs, states, now), _name, "plan upkeep", run.failures
+            )
+        else:  # nothing created or marked: the observation is the state and the plan's upkeep was planned over it
+            states, upkeep, cnids = _observed(observations), plan.upkeep, plan.cnid
+        if snapshot:
             for obs in observations:
                 volume = (obs.volume, obs.target.detector) if obs.volume is not None else None
                 remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now, volume=volume)
-        else:  # nothing was created: the observation is the current state
-            current, states = list(observations), _observed(observations)
-        (upkeep, cnids), current = isolated(
-            current, lambda obs: plan_upkeep(config, obs, states, now), _name, "plan upkeep", run.failures
-        )
         run.upkeep(upkeep, cnids, force=force, prune=prune)
         return TickReport(
             attrs.evolve(plan, upkeep=upkeep, cnid=cnids),
@@ -202,6 +211,8 @@ class _Run:
     backend: ZfsBackend
     failures: list[Failure]
     taken: list[str] = attrs.Factory(list)
+    #: The user properties set without error in this tick, per snapshot (all of a new one's; a stands-until mark).
+    set_now: dict[SnapshotName, dict[str, str]] = attrs.Factory(dict)
     refusals: list[Failure] = attrs.Factory(list)
     reports: list[DestroyReport] = attrs.Factory(list)
 
@@ -214,6 +225,7 @@ class _Run:
                 self.failures.extend(_fail(name, "snapshot", exc) for name in batch.targets)
                 continue
             self.taken.extend(name.full for name in batch.names)
+            self.set_now.update((name, dict(batch.common or {})) for name in batch.names)
             log.info("snapshot %s (one atomic call)", ", ".join(name.full for name in batch.names))
             for name, extra in batch.extra:
                 for key, value in extra.items():
@@ -226,28 +238,51 @@ class _Run:
             self.backend.set_property(name, key, value)
         except Exception as exc:  # this target's failure, not the tick's
             self.failures.append(_fail(name.dataset.full, f"set {key} on {name.short}", exc))
+            return
+        self.set_now.setdefault(name, {})[key] = value
 
     def relist(
         self, observations: Sequence[TargetObservation]
     ) -> tuple[list[TargetObservation], dict[str, DatasetState]]:
-        """Fresh listings of every dataset the upkeep touches; a target that cannot be listed is skipped."""
-        states: dict[str, DatasetState] = {}
-        current: list[TargetObservation] = []
+        """The state of every dataset the upkeep touches after this tick's snapshots and marks: one fast listing per
+        pool confirms what exists (:func:`~zfstm.snapshots.model.after_taking`); a target where that does not add
+        up is read again in full (one batch per pool); a target that cannot be listed is skipped."""
         naming, adopted = self.config.naming.scheme, self.config.naming.adopted
+        datasets = [s.dataset for obs in observations for s in (obs.data, obs.cnid) if s is not None]
+        fast = listings(self.backend, datasets)
+        states: dict[str, DatasetState] = {}
+        again: list[TargetObservation] = []
+        for obs in observations:
+            mine: dict[str, DatasetState | None] = {}
+            for state in (obs.data, obs.cnid):
+                if state is not None:
+                    listing = fast.get(state.dataset.full)
+                    mine[state.dataset.full] = (
+                        after_taking(state, listing, self.set_now, naming=naming, adopted=adopted)
+                        if isinstance(listing, DatasetListing)
+                        else None
+                    )
+            if any(value is None for value in mine.values()):
+                again.append(obs)
+            else:
+                states.update((name, value) for name, value in mine.items() if value is not None)
+        if not again:
+            return list(observations), states
+        redo = {id(obs) for obs in again}
+        listed = listing_of(self.backend, self.config, [obs.target for obs in again], written=False)
+        current: list[TargetObservation] = []
         for obs in observations:
             target = obs.target
-            basis = target.retention.space.basis if target.retention.space is not None else None
-            try:
-                states[target.dataset.full] = read_dataset(
-                    self.backend, target.dataset, naming=naming, adopted=adopted, written=False, usage_basis=basis
-                )
-                if target.cnid_dataset is not None:
-                    states[target.cnid_dataset.full] = read_dataset(
-                        self.backend, target.cnid_dataset, naming=naming, adopted=adopted, written=False
-                    )
-            except Exception as exc:  # this target's failure, not the tick's
+            if id(obs) not in redo:
+                current.append(obs)
+                continue
+            found = {d.full: listed.get(d.full) for d in (target.dataset, target.cnid_dataset) if d is not None}
+            error = next((value for value in found.values() if not isinstance(value, DatasetState)), None)
+            if error is not None:  # this target's failure, not the tick's
+                exc = error if isinstance(error, Exception) else InternalError("not listed")
                 self.failures.append(_fail(target.name, "list snapshots", exc))
                 continue
+            states.update((name, value) for name, value in found.items() if isinstance(value, DatasetState))
             current.append(obs)
         return current, states
 
@@ -258,6 +293,7 @@ class _Run:
         fresh: list[TargetUpkeep] = []
         planned: dict[str, tuple[str, ...]] = {}
         gone: set[str] = set()
+        jobs: list[tuple[str, Sequence[str]]] = []
         for item in upkeep:
             planned[item.retention.dataset] = item.destroy
             if not _run_hold_steps(self.backend, item.target, item.hold.steps, self.failures):
@@ -271,9 +307,11 @@ class _Run:
                 log.error("%s: %s", item.target, refusal)
                 self.refusals.append(Failure(item.target, "prune", str(refusal), refusal.exit_code))
                 continue
-            report = _destroy(self.backend, item.target, item.destroy, self.failures)
+            jobs.append((item.target, item.destroy))
+        for report in _destroy_all(self.backend, jobs, self.failures):
             gone.update(name.full for name in (*report.destroyed, *report.not_found))
             self.reports.append(report)
+        jobs = []
         for cnid in cnids:
             # A CNID snapshot goes only with its partners' snapshots of the same name: not when a partner's prune was
             # refused, failed or had a name refused by ZFS (the share's snapshot stays, so its CNID twin must too).
@@ -285,7 +323,8 @@ class _Run:
             }
             destroy = [name for name in cnid.destroy if SnapshotName.parse(name).short not in standing]
             if _run_hold_steps(self.backend, cnid.dataset, cnid.steps, self.failures) and prune:
-                self.reports.append(_destroy(self.backend, cnid.dataset, destroy, self.failures))
+                jobs.append((cnid.dataset, destroy))
+        self.reports.extend(_destroy_all(self.backend, jobs, self.failures))
         for item in fresh:  # last: the snapshot is held and the CNID twin tagged before anything is woken
             assert item.known_good is not None
             name = SnapshotName.parse(item.known_good)
@@ -306,6 +345,30 @@ def _run_hold_steps(backend: ZfsBackend, owner: str, steps: Sequence[HoldStep], 
             return False
         log.info("%s: %s %s on %s", owner, step.action.value, step.tag, step.snapshot)
     return True
+
+
+def _destroy_all(
+    backend: ZfsBackend, jobs: Sequence[tuple[str, Sequence[str]]], failures: list[Failure]
+) -> list[DestroyReport]:
+    """Every owner's destroys in one ``destroy_snapshots`` call (the backend batches per pool), one report per owner.
+
+    When that call raises (or a name does not parse), each owner's destroy runs alone, so one owner's trouble stays
+    its own."""
+    if sum(len(names) for _, names in jobs) == 0:
+        return [DestroyReport(()) for _ in jobs]
+    try:
+        report = backend.destroy_snapshots([SnapshotName.parse(name) for _, names in jobs for name in names])
+    except Exception as exc:  # find out whose, below
+        log.debug("one batched destroy failed (%s); destroying owner by owner", exc)
+        return [_destroy(backend, owner, names, failures) for owner, names in jobs]
+    by_name = {result.name.full: result for result in report.results}
+    reports = []
+    for owner, names in jobs:
+        part = DestroyReport(tuple(by_name[name] for name in dict.fromkeys(names)))
+        if part.results:
+            log.info("%s: destroyed %d snapshot(s), %d refused", owner, len(part.destroyed), len(part.refused))
+        reports.append(part)
+    return reports
 
 
 def _destroy(backend: ZfsBackend, owner: str, names: Sequence[str], failures: list[Failure]) -> DestroyReport:

@@ -33,7 +33,6 @@ from zfstm.rollback.planner import BEFORE_PROP, replica_refusal
 from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
 from zfstm.textfile import UnreadableFile, read_small_text
 from zfstm.zfs.backend import ZfsBackend
-from zfstm.zfs.bookmarks import list_bookmarks
 from zfstm.zfs.names import DatasetName
 from zfstm.zfs.types import SnapshotProperty
 
@@ -48,9 +47,11 @@ def listed_facts(backend: ZfsBackend, name: DatasetName) -> DatasetFacts:
     """Everything but the hold tags (what the listings and properties say; held snapshots get empty tags).
 
     Kept apart from :func:`with_holds` so that a rollback asks for every listing first: those are ``zfs``
-    processes, during which pyzfs finishes importing in the background (holds are libzfs_core calls)."""
-    listing = backend.list_snapshots(name, [SnapshotProperty.USERREFS])
-    props = backend.get_properties(name, ["mountpoint", "origin", BEFORE_PROP])
+    processes, during which pyzfs finishes importing in the background (holds are libzfs_core calls). The
+    snapshots, bookmarks and dataset properties come from the snapshot model's one listing call
+    (``list_datasets``: one ``zfs get`` and one ``zfs list -t snapshot,bookmark``)."""
+    listed = backend.list_datasets([name], [SnapshotProperty.USERREFS], (), ["mountpoint", "origin", BEFORE_PROP])
+    listing, props = listed[name.full].snapshots, listed[name.full].properties
     return DatasetFacts(
         name=name,
         mountpoint=props.get("mountpoint") or "-",
@@ -60,7 +61,7 @@ def listed_facts(backend: ZfsBackend, name: DatasetName) -> DatasetFacts:
         has_children=backend.has_children(name),
         origin=props.get("origin"),
         rollback_before=props.get(BEFORE_PROP),
-        bookmarks=tuple((mark.short, mark.createtxg) for mark in list_bookmarks(backend, name)),
+        bookmarks=tuple((mark.short, mark.createtxg) for mark in listed[name.full].bookmarks),
     )
 
 

@@ -22,7 +22,7 @@ from zfstm.snapshots.tags import MANAGED, STANDS_UNTIL, YES
 from zfstm.timemachine.properties import SnapshotRecord, record_from_properties
 from zfstm.timemachine.timefmt import aware, parse_utc
 from zfstm.zfs.names import DatasetName, SnapshotName
-from zfstm.zfs.types import SnapshotInfo
+from zfstm.zfs.types import BookmarkInfo, DatasetListing, SnapshotInfo
 
 
 def _frozen(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -67,12 +67,16 @@ class SnapshotView:
 
 @attrs.frozen
 class DatasetState:
-    """A dataset's snapshots (oldest first, by createtxg) and its ``written`` (bytes since its newest snapshot)."""
+    """A dataset's snapshots (oldest first, by createtxg), its ``written`` (bytes since its newest snapshot), the used
+    fraction its space tier counts, its bookmarks (listed beside the snapshots; zfstm never destroys one) and its
+    mountpoint (None where the listing did not read it)."""
 
     dataset: DatasetName
     snapshots: tuple[SnapshotView, ...] = ()
     written: int | None = None
     usage: float | None = None
+    bookmarks: tuple[BookmarkInfo, ...] = ()
+    mountpoint: str | None = None
 
     @property
     def managed(self) -> tuple[SnapshotView, ...]:
@@ -136,3 +140,36 @@ def retention_view(
         adopted=adopted,
     )
     return standing_in(base, view.stands_until, pick_last=pick is Pick.LAST)
+
+
+def after_taking(
+    state: DatasetState,
+    listing: DatasetListing,
+    set_now: Mapping[SnapshotName, Mapping[str, str]],
+    *,
+    naming: NamingScheme,
+    adopted: Sequence[NamingScheme],
+) -> DatasetState | None:
+    """The state after a tick took and marked snapshots, from its observation and a fast listing (pure).
+
+    The listing (name, guid, createtxg) says which snapshots exist now and the new ones' place; ``set_now`` holds the
+    user properties zfstm has just set without error (on a new snapshot: all of them; on an old one: the
+    stands-until mark). Everything else is the observation's. None when the listing shows a snapshot that is neither
+    observed nor one of ``set_now``'s (someone else took it meanwhile) or a new one without a time: read it all
+    again then. ``written`` is not known (the relisting tick never needed it); the usage is the observation's.
+    """
+    known = {view.name: view for view in state.snapshots}
+    views: list[SnapshotView] = []
+    for info in listing.snapshots:
+        view = known.get(info.name)
+        props = set_now.get(info.name)
+        if view is not None:
+            views.append(attrs.evolve(view, properties={**view.properties, **props}) if props else view)
+            continue
+        if props is None:
+            return None
+        try:
+            views.append(view_of(attrs.evolve(info, user_props=props), frozenset(), naming, adopted))
+        except ValueError:
+            return None
+    return attrs.evolve(state, snapshots=tuple(views), written=None, bookmarks=listing.bookmarks)

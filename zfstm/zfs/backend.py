@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName
-from zfstm.zfs.types import DestroyReport, SnapshotInfo, SnapshotProperty
+from zfstm.zfs.types import DatasetListing, DestroyReport, SnapshotInfo, SnapshotProperty
 
 N = TypeVar("N", DatasetName, SnapshotName)
 
@@ -91,6 +91,29 @@ class ZfsBackend(Protocol):
         Only name, guid and createtxg are read unless ``properties`` or ``user_props`` ask for more: those make ZFS
         open every snapshot. DatasetNotFound when ``dataset`` is missing.
         """
+        ...
+
+    def list_datasets(
+        self,
+        datasets: Sequence[DatasetName],
+        properties: Iterable[SnapshotProperty] = (),
+        user_props: Iterable[str] = (),
+        dataset_props: Iterable[str] = (),
+    ) -> dict[str, DatasetListing]:
+        """Several datasets at once, by full name: what ``list_snapshots`` gives for each, its bookmarks, and the raw
+        values of ``dataset_props`` on the dataset itself (None when unset).
+
+        In as few processes as the backend allows, so that a tick over many targets of a pool lists them together
+        (the CLI: one ``zfs get`` of the datasets' properties and one ``zfs list -t snapshot,bookmark`` of all
+        their snapshots, per 64 KiB of names). A user property counts only where it is set on the snapshot itself
+        (local or received), never inherited from its dataset. All or nothing: DatasetNotFound (or another
+        ZfsError) when any dataset cannot be listed; a caller tells which by listing them one by one.
+        """
+        ...
+
+    def holds_of(self, snapshots: Sequence[SnapshotName]) -> dict[SnapshotName, dict[str, datetime]]:
+        """``holds`` of several snapshots (one ``zfs holds`` per 64 KiB of names for the CLI). All or nothing:
+        DatasetNotFound when one is missing."""
         ...
 
     def get_properties(self, name: ZfsName, props: Iterable[str]) -> dict[str, str | None]:

@@ -14,27 +14,15 @@ command prefix), or nothing for a backend without one (the fake keeps no bookmar
 
 from __future__ import annotations
 
-import attrs
-
 from zfstm.errors import ZfsError
 from zfstm.zfs.backend import ZfsBackend
 from zfstm.zfs.cli import ZFS_TIMEOUT, CliBackend
 from zfstm.zfs.cli_argv import ZFS
 from zfstm.zfs.cli_errors import error_from_stderr
 from zfstm.zfs.names import DatasetName
+from zfstm.zfs.types import BookmarkInfo
 
-
-@attrs.frozen
-class BookmarkInfo:
-    """One bookmark as listed: full name ``pool/fs#mark``, the guid and createtxg of the snapshot it marks."""
-
-    name: str
-    guid: int
-    createtxg: int
-
-    @property
-    def short(self) -> str:
-        return self.name.partition("#")[2]
+__all__ = ["BookmarkInfo", "cli_of", "list_bookmarks", "list_bookmarks_argv", "parse_bookmarks"]
 
 
 def list_bookmarks_argv(dataset: DatasetName) -> list[str]:

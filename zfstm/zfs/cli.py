@@ -29,9 +29,12 @@ from zfstm.zfs import cli_argv as argv_for
 from zfstm.zfs.backend import N
 from zfstm.zfs.cli_errors import destroy_refusals, error_from_stderr, failed_names, killed_by, nothing_to_destroy
 from zfstm.zfs.cli_parse import (
+    UNSET,
     parse_get,
+    parse_get_many,
     parse_holds,
     parse_local_properties,
+    parse_many,
     parse_names,
     parse_reclaim,
     parse_snapshot_list,
@@ -42,7 +45,7 @@ from zfstm.zfs.destroy import Refusals, chunks_by_size, destroy_in_rounds, group
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName, validate_user_property
 from zfstm.zfs.prefix import CommandPrefix
 from zfstm.zfs.rollback import rollback_procedure
-from zfstm.zfs.types import DestroyOutcome, DestroyReport, DestroyResult, SnapshotInfo, SnapshotProperty
+from zfstm.zfs.types import DatasetListing, DestroyOutcome, DestroyReport, DestroyResult, SnapshotInfo, SnapshotProperty
 
 #: Longest ``fs@a,b,c`` argument per destroy call. Linux limits one argument to 128 KiB (MAX_ARG_STRLEN) and ssh
 #: turns the whole command into one argument of the remote shell, so stay well below.
@@ -180,6 +183,15 @@ class CliBackend:
         """See ZfsBackend.holds."""
         return self._holds_of([snapshot], "holds")[snapshot]
 
+    def holds_of(self, snapshots: Sequence[SnapshotName]) -> dict[SnapshotName, dict[str, datetime]]:
+        """See ZfsBackend.holds_of."""
+        found: dict[SnapshotName, dict[str, datetime]] = {}
+        for chunk in chunks_by_size(
+            list(dict.fromkeys(snapshots)), DESTROY_ARGUMENT_BUDGET, argv_for.name_argument_size
+        ):
+            found.update(self._holds_of(chunk, "holds"))
+        return found
+
     def rollback_to(self, snapshot: SnapshotName, *, destroy_newer: bool = False) -> DestroyReport:
         """See ZfsBackend.rollback_to."""
 
@@ -215,6 +227,60 @@ class CliBackend:
             )
             own = parse_snapshot_user_props(got.stdout)
         return parse_snapshot_list(done.stdout, slow, own)
+
+    def list_datasets(
+        self,
+        datasets: Sequence[DatasetName],
+        properties: Iterable[SnapshotProperty] = (),
+        user_props: Iterable[str] = (),
+        dataset_props: Iterable[str] = (),
+    ) -> dict[str, DatasetListing]:
+        """See ZfsBackend.list_datasets.
+
+        A ``zfs list`` column cannot tell a snapshot's own user property from one inherited from its dataset, so the
+        one ``zfs get`` of the datasets reads the wanted user properties too: where a dataset has none of them, the
+        columns are the snapshots' own; only a dataset that has one is read again the slow way (``zfs get -d 1``).
+        """
+        slow = list(dict.fromkeys(properties))
+        wanted_user = list(dict.fromkeys(user_props))
+        for prop in wanted_user:
+            validate_user_property(prop)
+        own_props = list(dict.fromkeys(dataset_props))
+        for prop in own_props:
+            if ":" in prop:
+                validate_user_property(prop)
+        found: dict[str, DatasetListing] = {}
+        for chunk in chunks_by_size(
+            list(dict.fromkeys(datasets)), DESTROY_ARGUMENT_BUDGET, argv_for.name_argument_size
+        ):
+            found.update(self._list_chunk(chunk, slow, wanted_user, own_props))
+        return found
+
+    def _list_chunk(
+        self, chunk: Sequence[DatasetName], slow: Sequence[SnapshotProperty], user: Sequence[str], own: Sequence[str]
+    ) -> dict[str, DatasetListing]:
+        names = [d.full for d in chunk]
+        values = {}
+        if own or user:
+            got = self._check(argv_for.get_many(chunk, [*own, *user]), operation="get", dataset=names[0])
+            values = parse_get_many(got.stdout)
+        done = self._check(
+            argv_for.list_many(chunk, [*snapshot_columns(slow), *user]), operation="list", dataset=names[0]
+        )
+        listed = parse_many(done.stdout, slow, user, names)
+        found = {}
+        for dataset in chunk:
+            snapshots, bookmarks = listed[dataset.full]
+            mine = values.get(dataset.full, {})
+            if any(mine.get(prop, (None, UNSET))[1] != UNSET for prop in user):  # inheritable: the slow way
+                got = self._check(
+                    argv_for.get_snapshot_user_props(dataset, user), operation="list", dataset=dataset.full
+                )
+                by_name = parse_snapshot_user_props(got.stdout)
+                snapshots = [attrs.evolve(info, user_props=by_name.get(info.name, {})) for info in snapshots]
+            properties = {prop: mine.get(prop, (None, UNSET))[0] for prop in own}
+            found[dataset.full] = DatasetListing(dataset, tuple(snapshots), tuple(bookmarks), properties)
+        return found
 
     # -- properties ----------------------------------------------------------------------------------------------
 

@@ -70,6 +70,22 @@ def list_snapshots(dataset: DatasetName, columns: Iterable[str] = FAST_SNAPSHOT_
             dataset.full]  # fmt: skip
 
 
+def list_many(datasets: Sequence[DatasetName], columns: Iterable[str]) -> list[str]:
+    """``zfs list`` of several datasets' own snapshots and bookmarks (depth 1 each) in one process, oldest first."""
+    return [ZFS, "list", "-H", "-p", "-t", "snapshot,bookmark", "-o", ",".join(columns), "-s", "createtxg", "-d",
+            "1", *(d.full for d in datasets)]  # fmt: skip
+
+
+def get_many(names: Sequence[ZfsName], props: Sequence[str]) -> list[str]:
+    """``zfs get -H -p -o name,property,value,source props name...``: several datasets in one process."""
+    return [ZFS, "get", "-H", "-p", "-o", "name,property,value,source", ",".join(props), *(n.full for n in names)]
+
+
+def name_argument_size(name: ZfsName) -> int:
+    """Characters ``name`` adds to an argument list (itself and a separator)."""
+    return len(name.full.encode()) + 1
+
+
 def get_snapshot_user_props(dataset: DatasetName, props: Sequence[str]) -> list[str]:
     """``zfs get`` of user properties on every snapshot of ``dataset`` (one call, with the source column)."""
     return [ZFS, "get", "-H", "-p", "-t", "snapshot", "-d", "1", "-o", "name,property,value,source",

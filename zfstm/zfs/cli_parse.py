@@ -5,12 +5,12 @@ Pure functions from text to values, so the CLI backend's reading of ZFS is unit-
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from zfstm.errors import ZfsError
 from zfstm.zfs.names import SnapshotName
-from zfstm.zfs.types import SnapshotInfo, SnapshotProperty
+from zfstm.zfs.types import BookmarkInfo, SnapshotInfo, SnapshotProperty
 
 #: How `zfs get`/`zfs list` show a value that is not set.
 UNSET = "-"
@@ -38,9 +38,43 @@ def epoch_to_utc(seconds: str, line: str = "") -> datetime:
         raise ZfsError(f"time {value} out of range in zfs output line {line or seconds!r}", operation="list") from None
 
 
+def _rows(output: str, width: int, command: str) -> Iterator[tuple[str, list[str]]]:
+    """The non-empty lines of scripted (``-H``) output with their tab-separated fields; ``width`` fields each."""
+    for line in output.split("\n"):
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != width:
+            raise ZfsError(f"expected {width} columns in {command} output, got {line!r}", operation=command.split()[1])
+        yield line, fields
+
+
 def snapshot_columns(properties: Sequence[SnapshotProperty]) -> list[str]:
     """The ``-o`` columns for a listing: the fast three, then the slow ones asked for."""
     return ["name", "guid", "createtxg", *(p.value for p in properties)]
+
+
+def _snapshot_info(
+    fields: Sequence[str], properties: Sequence[SnapshotProperty], user_props: Mapping[str, str], line: str
+) -> SnapshotInfo:
+    """One listing line's fields (name, guid, createtxg, then the slow columns) as a SnapshotInfo."""
+    slow = dict(zip(properties, fields[3 : 3 + len(properties)], strict=True))
+
+    def number(prop: SnapshotProperty) -> int | None:
+        return _optional_int(slow[prop], prop.value, line) if prop in slow else None
+
+    creation = slow.get(SnapshotProperty.CREATION)
+    return SnapshotInfo(
+        name=SnapshotName.parse(fields[0]),
+        guid=_int(fields[1], "guid", line),
+        createtxg=_int(fields[2], "createtxg", line),
+        creation=epoch_to_utc(creation, line) if creation is not None else None,
+        used=number(SnapshotProperty.USED),
+        referenced=number(SnapshotProperty.REFERENCED),
+        written=number(SnapshotProperty.WRITTEN),
+        userrefs=number(SnapshotProperty.USERREFS),
+        user_props=user_props,
+    )
 
 
 def parse_snapshot_list(
@@ -50,50 +84,53 @@ def parse_snapshot_list(
 ) -> list[SnapshotInfo]:
     """``zfs list -H -p -o name,guid,createtxg[,slow...]`` lines as SnapshotInfo, sorted by createtxg."""
     infos = []
-    width = 3 + len(properties)
-    for line in output.split("\n"):
-        if not line:
-            continue
-        fields = line.split("\t")
-        if len(fields) != width:
-            raise ZfsError(f"expected {width} columns in zfs list output, got {line!r}", operation="list")
-        name = SnapshotName.parse(fields[0])
-        slow = dict(zip(properties, fields[3:], strict=True))
-        creation = slow.get(SnapshotProperty.CREATION)
+    for line, fields in _rows(output, 3 + len(properties), "zfs list"):
         infos.append(
-            SnapshotInfo(
-                name=name,
-                guid=_int(fields[1], "guid", line),
-                createtxg=_int(fields[2], "createtxg", line),
-                creation=epoch_to_utc(creation, line) if creation is not None else None,
-                used=_optional_int(slow[SnapshotProperty.USED], "used", line)
-                if SnapshotProperty.USED in slow
-                else None,
-                referenced=(
-                    _optional_int(slow[SnapshotProperty.REFERENCED], "referenced", line)
-                    if SnapshotProperty.REFERENCED in slow
-                    else None
-                ),
-                written=(
-                    _optional_int(slow[SnapshotProperty.WRITTEN], "written", line)
-                    if SnapshotProperty.WRITTEN in slow
-                    else None
-                ),
-                userrefs=(
-                    _optional_int(slow[SnapshotProperty.USERREFS], "userrefs", line)
-                    if SnapshotProperty.USERREFS in slow
-                    else None
-                ),
-                user_props=(user_props or {}).get(name, {}),
-            )
+            _snapshot_info(fields, properties, (user_props or {}).get(SnapshotName.parse(fields[0]), {}), line)
         )
     infos.sort(key=lambda info: info.createtxg)
     return infos
 
 
-def parse_snapshot_user_props(output: str) -> dict[SnapshotName, dict[str, str]]:
-    """``zfs get -H -p -o name,property,value,source`` lines: the user properties set on each snapshot."""
-    found: dict[SnapshotName, dict[str, str]] = {}
+#: One dataset's part of a batched listing: its snapshots and its bookmarks, oldest first.
+Listed = tuple[list[SnapshotInfo], list[BookmarkInfo]]
+
+
+def parse_many(
+    output: str, properties: Sequence[SnapshotProperty], user_props: Sequence[str], datasets: Sequence[str]
+) -> dict[str, Listed]:
+    """``zfs list -t snapshot,bookmark -o name,guid,createtxg[,slow...][,user...]`` over several datasets.
+
+    Lines are grouped by dataset (every one of ``datasets`` gets an entry); a user property column's ``-`` is unset.
+    A bookmark's slow and user columns are ``-`` and ignored. A line of any other dataset is an error.
+    """
+    found: dict[str, Listed] = {name: ([], []) for name in datasets}
+    for line, fields in _rows(output, 3 + len(properties) + len(user_props), "zfs list"):
+        dataset, mark, _ = fields[0].partition("#")
+        if not mark:
+            dataset = fields[0].partition("@")[0]
+        if dataset not in found:
+            raise ZfsError(f"unexpected dataset in zfs list output line {line!r}", operation="list")
+        if mark:
+            found[dataset][1].append(
+                BookmarkInfo(fields[0], _int(fields[1], "guid", line), _int(fields[2], "createtxg", line))
+            )
+            continue
+        user = {p: v for p, v in zip(user_props, fields[3 + len(properties) :], strict=True) if v != UNSET}
+        found[dataset][0].append(_snapshot_info(fields, properties, user, line))
+    for snapshots, bookmarks in found.values():
+        snapshots.sort(key=lambda info: info.createtxg)
+        bookmarks.sort(key=lambda info: (info.createtxg, info.name))
+    return found
+
+
+#: Property values of several names from one ``zfs get``: name -> property -> (value or None, source).
+Sourced = dict[str, dict[str, tuple[str | None, str]]]
+
+
+def parse_get_many(output: str) -> Sourced:
+    """``zfs get -H -p -o name,property,value,source`` lines; a value is None when unset (value and source ``-``)."""
+    found: Sourced = {}
     for line in output.split("\n"):
         if not line:
             continue
@@ -101,9 +138,17 @@ def parse_snapshot_user_props(output: str) -> dict[SnapshotName, dict[str, str]]
         if len(fields) != 4:
             raise ZfsError(f"expected 4 columns in zfs get output, got {line!r}", operation="get")
         name, prop, value, source = fields
-        if "@" not in name or source not in OWN_SOURCES:
-            continue
-        found.setdefault(SnapshotName.parse(name), {})[prop] = value
+        found.setdefault(name, {})[prop] = (None if value == UNSET and source == UNSET else value, source)
+    return found
+
+
+def parse_snapshot_user_props(output: str) -> dict[SnapshotName, dict[str, str]]:
+    """``zfs get -H -p -o name,property,value,source`` lines: the user properties set on each snapshot."""
+    found: dict[SnapshotName, dict[str, str]] = {}
+    for name, props in parse_get_many(output).items():
+        own = {prop: value for prop, (value, source) in props.items() if source in OWN_SOURCES and value is not None}
+        if "@" in name and own:
+            found[SnapshotName.parse(name)] = own
     return found
 
 

@@ -17,9 +17,12 @@ one call, seen in the testbed).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from zfstm.zfs.names import SnapshotName
 from zfstm.zfs.types import DestroyOutcome, DestroyResult
+
+T = TypeVar("T")
 
 #: What one attempt says about the names it could not destroy (empty: all of them were destroyed).
 Refusals = Mapping[SnapshotName, tuple[DestroyOutcome, str]]
@@ -76,12 +79,10 @@ def newest_first(names: Sequence[SnapshotName], createtxg: Mapping[SnapshotName,
     return sorted(names, key=lambda n: createtxg.get(n, -1), reverse=True)
 
 
-def chunks_by_size(
-    names: Sequence[SnapshotName], budget: int, size: Callable[[SnapshotName], int]
-) -> list[list[SnapshotName]]:
+def chunks_by_size(names: Sequence[T], budget: int, size: Callable[[T], int]) -> list[list[T]]:
     """Split ``names`` into consecutive chunks whose summed ``size`` stays within ``budget`` (at least one each)."""
-    chunks: list[list[SnapshotName]] = []
-    current: list[SnapshotName] = []
+    chunks: list[list[T]] = []
+    current: list[T] = []
     used = 0
     for name in names:
         cost = size(name)

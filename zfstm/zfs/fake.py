@@ -32,7 +32,7 @@ from zfstm.zfs.backend import N
 from zfstm.zfs.destroy import Refusals, destroy_in_rounds, group_by
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName, validate_user_property
 from zfstm.zfs.rollback import rollback_procedure
-from zfstm.zfs.types import DestroyOutcome, DestroyReport, DestroyResult, SnapshotInfo, SnapshotProperty
+from zfstm.zfs.types import DatasetListing, DestroyOutcome, DestroyReport, DestroyResult, SnapshotInfo, SnapshotProperty
 
 #: Native properties the fake knows; others (without ':') are refused like ZFS refuses unknown properties.
 NATIVE_PROPERTIES = frozenset(
@@ -51,6 +51,7 @@ NATIVE_PROPERTIES = frozenset(
         "createtxg",
         "guid",
         "used",
+        "available",
         "referenced",
         "written",
         "userrefs",
@@ -278,6 +279,29 @@ class FakeBackend:
                 )
             )
         return infos
+
+    def list_datasets(
+        self,
+        datasets: Sequence[DatasetName],
+        properties: Iterable[SnapshotProperty] = (),
+        user_props: Iterable[str] = (),
+        dataset_props: Iterable[str] = (),
+    ) -> dict[str, DatasetListing]:
+        """See ZfsBackend.list_datasets. The fake keeps no bookmarks."""
+        wanted, wanted_user, own = list(properties), list(user_props), list(dataset_props)
+        return {
+            dataset.full: DatasetListing(
+                dataset,
+                tuple(self.list_snapshots(dataset, wanted, wanted_user)),
+                (),
+                self.get_properties(dataset, own),
+            )
+            for dataset in dict.fromkeys(datasets)
+        }
+
+    def holds_of(self, snapshots: Sequence[SnapshotName]) -> dict[SnapshotName, dict[str, datetime]]:
+        """See ZfsBackend.holds_of."""
+        return {name: self.holds(name) for name in dict.fromkeys(snapshots)}
 
     # -- properties ----------------------------------------------------------------------------------------------
 

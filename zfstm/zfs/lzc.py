@@ -24,7 +24,7 @@ from zfstm.zfs.lzc_errors import describe, name_of, sub_errors, translate
 from zfstm.zfs.lzc_import import BackgroundImport
 from zfstm.zfs.names import DatasetName, HoldTag, SnapshotName, ZfsName
 from zfstm.zfs.rollback import rollback_procedure
-from zfstm.zfs.types import DestroyOutcome, DestroyReport, DestroyResult, SnapshotInfo, SnapshotProperty
+from zfstm.zfs.types import DatasetListing, DestroyOutcome, DestroyReport, DestroyResult, SnapshotInfo, SnapshotProperty
 
 #: Names per lzc_destroy_snaps call: far below the ioctl's nvlist limit, large enough that 1,000 go in one call.
 DESTROY_BATCH = 10_000
@@ -180,6 +180,20 @@ class LzcBackend:
         return self.cli.list_snapshots(dataset, properties, user_props)
 
     # -- properties and space (CLI: libzfs_core cannot read properties) ----------------------------------------
+
+    def list_datasets(
+        self,
+        datasets: Sequence[DatasetName],
+        properties: Iterable[SnapshotProperty] = (),
+        user_props: Iterable[str] = (),
+        dataset_props: Iterable[str] = (),
+    ) -> dict[str, DatasetListing]:
+        """See ZfsBackend.list_datasets. Through the CLI (pyzfs lists nothing)."""
+        return self.cli.list_datasets(datasets, properties, user_props, dataset_props)
+
+    def holds_of(self, snapshots: Sequence[SnapshotName]) -> dict[SnapshotName, dict[str, datetime]]:
+        """See ZfsBackend.holds_of. One lzc_get_holds ioctl each (no process)."""
+        return {name: self.holds(name) for name in dict.fromkeys(snapshots)}
 
     def get_properties(self, name: ZfsName, props: Iterable[str]) -> dict[str, str | None]:
         """See ZfsBackend.get_properties."""

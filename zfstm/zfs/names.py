@@ -45,6 +45,8 @@ _USER_PROPERTY = re.compile(r"[a-z0-9_.:+-]+")
 
 def _describe_bad_char(text: str, kind: str) -> str | None:
     """Say which character breaks the rules, or None when all are allowed."""
+    if _COMPONENT_CHARS.fullmatch(text):  # the common case in one match (a listing checks every name)
+        return None
     for index, char in enumerate(text):
         if not _COMPONENT_CHARS.fullmatch(char):
             shown = repr(char)

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 import attrs
 
-from zfstm.zfs.names import SnapshotName
+from zfstm.zfs.names import DatasetName, SnapshotName
 
 
 class SnapshotProperty(enum.StrEnum):
@@ -52,6 +52,37 @@ class SnapshotInfo:
     def __attrs_post_init__(self) -> None:
         if self.creation is not None and self.creation.tzinfo is None:
             raise ValueError(f"{self.name}: creation must be timezone-aware (UTC), got {self.creation!r}")
+
+
+@attrs.frozen
+class BookmarkInfo:
+    """One bookmark as listed: full name ``pool/fs#mark``, the guid and createtxg of the snapshot it marks."""
+
+    name: str
+    guid: int
+    createtxg: int
+
+    @property
+    def short(self) -> str:
+        return self.name.partition("#")[2]
+
+
+def _frozen_optional(value: Mapping[str, str | None]) -> Mapping[str, str | None]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class DatasetListing:
+    """One dataset as a batched listing (``ZfsBackend.list_datasets``) sees it.
+
+    Its own snapshots (oldest first, by createtxg) and bookmarks, and the raw values of the dataset properties that
+    were asked for (None when unset).
+    """
+
+    dataset: DatasetName
+    snapshots: tuple[SnapshotInfo, ...] = ()
+    bookmarks: tuple[BookmarkInfo, ...] = ()
+    properties: Mapping[str, str | None] = attrs.field(factory=dict, converter=_frozen_optional, hash=False)
 
 
 class DestroyOutcome(enum.Enum):

@@ -214,3 +214,46 @@ def test_destroy_of_names_gone_since_the_listing_reports_them_gone() -> None:
     )
     report = CliBackend(runner=script).destroy_snapshots(names)
     assert report.not_found == (names[0],) and not report.refused
+
+
+def test_list_datasets_is_one_get_and_one_list_for_many_datasets() -> None:
+    """Several datasets: one `zfs get` of their own and user properties, one `zfs list -t snapshot,bookmark` of
+    all; only a dataset carrying a wanted user property itself (snapshots would inherit it) is read again."""
+    a, b = DatasetName("tank/a"), DatasetName("tank/b")
+
+    def handler(argv: list[str]) -> tuple[int, str, str]:
+        if argv[1] == "get" and argv[-1] == "tank/a":  # the slow way, for tank/a only
+            return 0, "tank/a@s1\tzfstm:managed\tyes\tinherited from tank/a\ntank/a@s1\tzfstm:trigger\tx\tlocal\n", ""
+        if argv[1] == "get":
+            return (
+                0,
+                "tank/a\twritten\t5\t-\ntank/a\tzfstm:managed\tyes\tlocal\ntank/a\tzfstm:trigger\t-\t-\n"
+                + ("tank/b\twritten\t0\t-\ntank/b\tzfstm:managed\t-\t-\ntank/b\tzfstm:trigger\t-\t-\n"),
+                "",
+            )
+        return 0, "tank/b@t1\t1\t7\tyes\t-\ntank/a@s1\t2\t8\tyes\tx\ntank/a#m\t2\t8\t-\t-\n", ""
+
+    script = Script(handler)
+    listed = CliBackend(runner=script).list_datasets([a, b], (), ["zfstm:managed", "zfstm:trigger"], ["written"])
+    assert script.calls[:2] == [
+        ["zfs", "get", "-H", "-p", "-o", "name,property,value,source", "written,zfstm:managed,zfstm:trigger",
+         "tank/a", "tank/b"],
+        ["zfs", "list", "-H", "-p", "-t", "snapshot,bookmark", "-o", "name,guid,createtxg,zfstm:managed,zfstm:trigger",
+         "-s", "createtxg", "-d", "1", "tank/a", "tank/b"],
+    ]  # fmt: skip
+    assert len(script.calls) == 3 and script.calls[2][-1] == "tank/a"
+    assert dict(listed["tank/a"].snapshots[0].user_props) == {"zfstm:trigger": "x"}  # managed is inherited
+    assert dict(listed["tank/b"].snapshots[0].user_props) == {"zfstm:managed": "yes"}
+    assert [m.short for m in listed["tank/a"].bookmarks] == ["m"]
+    assert listed["tank/a"].properties == {"written": "5"} and listed["tank/b"].properties == {"written": "0"}
+
+
+def test_list_datasets_and_holds_of_split_long_argument_lists() -> None:
+    """Beyond 64 KiB of names the batch is split (ssh joins the whole command into one argument)."""
+    datasets = [DatasetName(f"tank/{'d' * 200}{i}") for i in range(400)]
+    script = Script(lambda argv: (0, "", ""))
+    listed = CliBackend(runner=script).list_datasets(datasets)
+    assert len(listed) == 400 and [c[1] for c in script.calls] == ["list", "list"]
+    script.calls.clear()
+    CliBackend(runner=script).holds_of([d.snapshot("s") for d in datasets])
+    assert [c[1] for c in script.calls] == ["holds", "holds"]

@@ -12,8 +12,10 @@ from tests.unit.zfs.strategies import snapshot_names
 from zfstm.errors import ZfsError
 from zfstm.zfs.cli_parse import (
     parse_get,
+    parse_get_many,
     parse_holds,
     parse_local_properties,
+    parse_many,
     parse_names,
     parse_reclaim,
     parse_snapshot_list,
@@ -93,3 +95,31 @@ def test_names_and_reclaim() -> None:
     assert parse_reclaim(dry_run) == 3145728
     assert parse_reclaim("destroy\ttank/tm@a\n") is None
     assert parse_reclaim("would reclaim 3M\n") is None
+
+
+def test_parse_many_groups_snapshots_and_bookmarks_by_dataset() -> None:
+    """One batched listing: each asked dataset gets its snapshots (by createtxg) and bookmarks; `-` is unset."""
+    output = "tank/b@y\t3\t9\t1\ttag\ntank/a@x\t1\t8\t0\t-\ntank/a#m\t1\t8\t-\t-\ntank/b@w\t2\t4\t-\t-\n"
+    found = parse_many(output, [SnapshotProperty.USERREFS], ["zfstm:trigger"], ["tank/a", "tank/b", "tank/c"])
+    assert [i.name.full for i in found["tank/b"][0]] == ["tank/b@w", "tank/b@y"]
+    assert dict(found["tank/b"][0][1].user_props) == {"zfstm:trigger": "tag"} and found["tank/b"][0][1].userrefs == 1
+    assert found["tank/b"][0][0].userrefs is None
+    assert [(m.short, m.createtxg) for m in found["tank/a"][1]] == [("m", 8)]
+    assert found["tank/c"] == ([], [])
+
+
+@pytest.mark.parametrize(
+    "line", ["tank/other@x\t1\t2\t-\n", "tank/a@x\t1\t2\n", "tank/a@x\tg\t2\t-\n", "tank/a#m\t1\tt\t-\n"]
+)
+def test_parse_many_refuses_foreign_datasets_and_bad_lines(line: str) -> None:
+    """A line of a dataset not asked for, a short line or a non-number is a ZfsError, never a wrong model."""
+    with pytest.raises(ZfsError):
+        parse_many(line, [], ["zfstm:trigger"], ["tank/a"])
+
+
+def test_parse_get_many() -> None:
+    """name, property, value, source lines: unset (value and source `-`) is None, the source is kept."""
+    found = parse_get_many("tank/a\twritten\t0\t-\ntank/a\tzfstm:x\t-\t-\ntank/b\tzfstm:x\tyes\tlocal\n")
+    assert found == {"tank/a": {"written": ("0", "-"), "zfstm:x": (None, "-")}, "tank/b": {"zfstm:x": ("yes", "local")}}
+    with pytest.raises(ZfsError):
+        parse_get_many("tank/a\twritten\t0\n")
