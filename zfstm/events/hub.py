@@ -58,6 +58,8 @@ class EventHub:
         self.schedule = Schedule()
         self.sessions = Sessions()
         self.session_ends: dict[str, datetime] = {}
+        #: The monotonic time each target's last session end was heard (for the latency in the log).
+        self.heard: dict[str, float] = {}
         self.fce: FceSocket | None = None
         if self.settings.fce_listener is not None and (self.shares or self.hook_shares):
             host, port = self.settings.fce_listener
@@ -87,6 +89,7 @@ class EventHub:
                 if event.session_end:
                     log.info("%s: %s (%s)", event.target, event.detail, event.source.value)
                     self.session_ends[event.target] = at
+                    self.heard[event.target] = now
                     self.schedule = note_session_end(self.schedule, event.target, now, self.settings)
         if self.state_dir is not None:
             for event in last.values():
@@ -129,8 +132,13 @@ class EventHub:
             self.schedule = after_look(
                 self.schedule, target.name, now, took=took, still_active=active, settings=self.settings
             )
+            since = now - self.heard.get(target.name, now)
             if took:
-                log.info("%s: snapshot taken on the session end", target.name)
+                log.info("%s: snapshot taken on the session end (%.2f s after it was heard)", target.name, since)
+            elif target.name in self.schedule.pending:
+                log.info(
+                    "%s: the backup still looks active %.2f s after the session end; looking again", target.name, since
+                )
 
     def close(self) -> None:
         if self.fce is not None:

@@ -7,7 +7,8 @@ Order matters and is fixed here:
 3. ``plan_tick`` decides; with ``dry_run`` nothing below runs;
 4. one atomic ``snapshot`` call per pool (shares + CNID datasets), then the per-snapshot properties;
 5. ``zfstm:stands-until`` on the snapshots that stand for a skipped empty one;
-6. re-list the datasets and re-plan the upkeep with the same pure functions (the real state, not the prediction);
+6. re-list the datasets (only when step 4 or 5 changed them) and re-plan the upkeep with the same pure functions
+   (the real state, not the prediction);
 7. per target: hold the new known-good snapshot, and only when that worked release the old one; then retention,
    after its safety check (clock, circuit breaker), through the batched destroy; then the CNID datasets;
 8. per target whose known-good hold moved to a new snapshot: the ``after_known_good`` hook (zfstm.lifecycle.hooks;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -42,8 +44,10 @@ from zfstm.service.smf_exit import NOT_FIXED_BY_RESTART
 from zfstm.snapshots.model import DatasetState
 from zfstm.snapshots.reader import read_dataset
 from zfstm.snapshots.tags import STANDS_UNTIL
+from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.knowngood import HoldAction, HoldStep
 from zfstm.timemachine.timefmt import format_utc
+from zfstm.volume.detector import VolumeLook
 from zfstm.zfs import DestroyReport, HoldTag, SnapshotName, ZfsBackend
 
 log = logging.getLogger("zfstm.lifecycle")
@@ -130,7 +134,9 @@ def run_tick(
     locks: contextlib.AbstractContextManager[tuple[list[Target], list[str]]] = (
         target_locks(targets, run_dir) if locking else contextlib.nullcontext((list(targets), []))
     )
+    laps = _Laps()
     with locks as (locked, busy):
+        laps.lap("lock")
         failures: list[Failure] = []
         observations: list[TargetObservation] = []
         for target in locked:
@@ -140,6 +146,7 @@ def run_tick(
                 observations.append(attrs.evolve(seen, session_end=ended) if ended is not None else seen)
             except Exception as exc:  # reported for this target; the others go on
                 failures.append(_fail(target.name, "observe", exc))
+        laps.lap("observe")
         plan, observations = isolated(
             observations,
             lambda obs: plan_tick(config, obs, now, manual=manual, snapshot=snapshot),
@@ -152,18 +159,23 @@ def run_tick(
                 plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures), states=_observed(observations)
             )
         run = _Run(config, backend, failures)
-        if snapshot:
+        if snapshot and (plan.batches or plan.stands_until):
             run.take_snapshots(plan)
+            laps.lap("snapshot")
             current, states = run.relist(observations)
+            laps.lap("relist")
             for obs in observations:
-                volume = (obs.volume, obs.target.detector) if obs.volume is not None else None
-                remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now, volume=volume)
-        else:  # nothing was created: the observation is the current state
+                remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now, volume=_volume(obs))
+        else:  # nothing was created or marked: the observation is the current state (no second listing)
             current, states = list(observations), _observed(observations)
+            if snapshot:
+                for obs in observations:
+                    remember_written(state_dir, obs.target.name, obs.data, now, volume=_volume(obs))
         (upkeep, cnids), current = isolated(
             current, lambda obs: plan_upkeep(config, obs, states, now), _name, "plan upkeep", run.failures
         )
         run.upkeep(upkeep, cnids, force=force, prune=prune)
+        laps.lap("upkeep")
         return TickReport(
             attrs.evolve(plan, upkeep=upkeep, cnid=cnids),
             False,
@@ -174,7 +186,29 @@ def run_tick(
             refusals=tuple(run.refusals),
             destroyed=tuple(report for report in run.reports if report.results),
             states=states,
+            stages=laps.stages,
         )
+
+
+class _Laps:
+    """Where a tick's time goes: seconds per stage, for the daemon's log line (latency work, docs/events.md)."""
+
+    def __init__(self) -> None:
+        self.mark = time.monotonic()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.laps.append((stage, now - self.mark))
+        self.mark = now
+
+    @property
+    def stages(self) -> tuple[tuple[str, float], ...]:
+        return tuple(self.laps)
+
+
+def _volume(obs: TargetObservation) -> tuple[VolumeLook, DetectorSettings] | None:
+    return (obs.volume, obs.target.detector) if obs.volume is not None else None
 
 
 def _observed(observations: Sequence[TargetObservation]) -> dict[str, DatasetState]:
