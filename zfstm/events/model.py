@@ -33,13 +33,17 @@ class EventSource(StrEnum):
 
     FCE = "netatalk-fce"
     SAMBA = "samba"
+    #: File events on SnapshotHistory.plist (Linux inotify), and the session end the daemon then saw itself.
+    INOTIFY = "inotify"
 
 
 class EventKind(StrEnum):
-    """``logout`` is a session end; ``write`` a file change inside the share."""
+    """``logout`` is a session end; ``write`` a file change inside the share; ``history`` a new
+    SnapshotHistory.plist (the Mac recorded a backup: its session end is then watched for)."""
 
     LOGOUT = "logout"
     WRITE = "write"
+    HISTORY = "history"
 
 
 @attrs.frozen
