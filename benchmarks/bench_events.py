@@ -64,7 +64,7 @@ def config(root: str, kind: str, *, events: bool, quiet: str) -> str:
 
 def timed(daemon: Daemon, dataset: str, session: Callable[[], None], limit: float) -> tuple[float, list[str]]:
     """Run ``session`` (a backup ending in its logout); the seconds from its end until the daemon held a new
-    snapshot of ``dataset`` as known-good, and the daemon's lines meanwhile."""
+    snapshot of ``dataset`` as known-good, and the daemon's lines until that tick's summary."""
     mark = len(daemon.lines)
     session()
     ended = time.monotonic()
@@ -72,7 +72,8 @@ def timed(daemon: Daemon, dataset: str, session: Callable[[], None], limit: floa
     latency = daemon.arrived[index] - ended
     name = daemon.lines[index].split(HOLD_LINE, 1)[1].strip()
     assert name in held(dataset), f"{name} not held: {daemon.log}"
-    return latency, [line.rstrip() for line in daemon.lines[mark : index + 1]]
+    done = daemon.wait_for("tick:", after=index, seconds=limit)  # the tick's line: where its time went
+    return latency, [line.rstrip() for line in daemon.lines[mark : done + 1]]
 
 
 def summary(values: list[float]) -> dict[str, float]:

@@ -102,7 +102,7 @@ class EventsConfig:
     """
 
     fce_listener: tuple[str, int] | None = None
-    settle: timedelta = timedelta(seconds=1)
+    settle: timedelta = timedelta(0)
     min_interval: timedelta = timedelta(minutes=5)
     retry_for: timedelta = timedelta(minutes=2)
     silence_warning: timedelta = timedelta(days=14)
