@@ -1,11 +1,11 @@
 """File events on SnapshotHistory.plist (inotify) with netatalk sending no session events (as before 3.1.4).
 
-afp.conf has no ``fce`` lines; the daemon listens (``[events]``) and watches the share. A "Mac" writes bands and a
-new SnapshotHistory.plist, stays logged in a moment (as Time Machine does while it unmounts), and logs out: the
-daemon hears the history written, counts the afpd session, sees it gone, and takes the known-good snapshot at
-once (the quiet period is an hour). Then the Mac writes the same history again (a plist change, no new
-completion) and logs out: the daemon sees the same session end and looks, and takes nothing. The seconds from
-logout to the hold go to /out (not asserted).
+afp.conf has no ``fce`` lines; the daemon listens (``[events]``) and watches the share. A "Mac" makes its bundle
+(watched from the moment it appears), writes bands and a new SnapshotHistory.plist, stays logged in a moment (as
+Time Machine does while it unmounts), and logs out: the daemon hears the history written, counts the afpd session,
+sees it gone, and takes the known-good snapshot at once (the quiet period is an hour). Then the Mac writes the
+same history again (a plist change, no new completion) and logs out: the daemon sees the same session end and
+looks, and takes nothing. The seconds from logout to the hold go to /out (not asserted).
 """
 
 from __future__ import annotations
@@ -66,9 +66,8 @@ def world() -> Iterator[World]:
     daemon: Daemon | None = None
     mac = Mac()
     try:
-        mac.connect()  # the bundle exists before the daemon starts (a bundle made later is watched too: unit test)
-        mac.write_bands(1)
-        mac.disconnect()
+        # On the empty share (the first tick takes the first snapshot); the Mac's bundle is made while the daemon
+        # watches the share, so its watch is the one added for a new bundle.
         daemon = start_daemon(work, config_text(work, PORT, "tm", data, cnid, "netatalk"))
         assert "SnapshotHistory.plist (inotify" in daemon.log
         yield World(daemon, mac, data, cnid, results)
