@@ -175,10 +175,10 @@ kind = "{kind}"
 """
 
 
-@pytest.fixture(scope="module", params=VERSIONS)
-def world(request: pytest.FixtureRequest) -> Iterator[World]:
-    version: str = request.param
-    root = "v" + version.replace(".", "")  # each version its own datasets: held snapshots stay where they are
+@contextlib.contextmanager
+def afp_world(version: str, root: str, *, fce: bool, out: str) -> Iterator[World]:
+    """netatalk ``version`` serving fresh ``<pool>/<root>/tm`` (CNIDs on ``.../cnid``), with or without the FCE
+    lines, and the daemon listening; what the tests record goes to ``/out/<out>`` at the end."""
     OUT.mkdir(parents=True, exist_ok=True)
     work = WORK / root
     shutil.rmtree(work, ignore_errors=True)
@@ -186,7 +186,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     fresh_datasets(root, "tm", "cnid")
     data, cnid = f"{POOL}/{root}/tm", f"{POOL}/{root}/cnid"
     server = netatalk(version)
-    server.start(afp_conf_text(POOL, root).replace("[Global]\n", "[Global]\n" + FCE), POOL)
+    server.start(afp_conf_text(POOL, root).replace("[Global]\n", "[Global]\n" + (FCE if fce else "")), POOL)
     results: dict[str, Any] = {}
     daemon: Daemon | None = None
     try:
@@ -197,9 +197,17 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
             if daemon is not None:
                 stop_daemon(daemon, results)
         finally:
-            (OUT / f"events-{version}.json").write_text(json.dumps(results, indent=2, default=str))
+            (OUT / out).write_text(json.dumps(results, indent=2, default=str))
             server.stop()
             server.release(POOL)
+
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    version: str = request.param
+    # each version its own datasets: held snapshots stay where they are
+    with afp_world(version, "v" + version.replace(".", ""), fce=True, out=f"events-{version}.json") as world:
+        yield world
 
 
 def test_logout_after_a_completed_backup_takes_the_known_good_snapshot(world: World) -> None:
@@ -212,18 +220,24 @@ def test_logout_after_a_completed_backup_takes_the_known_good_snapshot(world: Wo
     logout = time.monotonic()
     world.mac.disconnect()
     index = world.daemon.wait_for("snapshot taken on the session end", after=mark)
-    new = [s for s in snapshots(world.data) if s["name"] not in before]
-    hold = held(world.data)
-    world.results["latency_s"] = round(time.monotonic() - logout, 2)  # an upper bound: polled after the log line
-    world.results["new"] = new
-    assert len(new) == 1, world.daemon.log
+    world.results["latency_s"] = round(world.daemon.arrived[index] - logout, 2)
+    world.results["new"] = one_known_good(world.daemon, world.data, world.cnid, before)
+    assert "logout" in "".join(world.daemon.lines[mark:index])
+
+
+def one_known_good(daemon: Daemon, data: str, cnid: str | None, before: set[str]) -> list[dict[str, str]]:
+    """The one new snapshot of ``data`` (not in ``before``): a completion snapshot held as known-good, and so is its
+    CNID twin of the same transaction group."""
+    new = [s for s in snapshots(data) if s["name"] not in before]
+    assert len(new) == 1, daemon.log
     assert new[0]["zfstm:trigger"] == "completion"
     assert new[0]["zfstm:activity"] == "completed_and_quiet"
-    assert hold == [new[0]["name"]]
-    cnid = snapshots(world.cnid)
-    assert cnid[-1]["createtxg"] == new[0]["createtxg"]
-    assert held(world.cnid) == [cnid[-1]["name"]]
-    assert "logout" in "".join(world.daemon.lines[mark:index])
+    assert held(data) == [new[0]["name"]]
+    if cnid is not None:
+        twin = snapshots(cnid)
+        assert twin[-1]["createtxg"] == new[0]["createtxg"]
+        assert held(cnid) == [twin[-1]["name"]]
+    return new
 
 
 def only_once(world: World) -> None:

@@ -10,29 +10,14 @@ looks, and takes nothing. The seconds from logout to the hold go to /out (not as
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
 from collections.abc import Iterator
-from typing import Any
 
-import attrs
 import pytest
 
-from tests.integration.test_events import (
-    OUT,
-    POOL,
-    PORT,
-    WORK,
-    Daemon,
-    config_text,
-    fresh_datasets,
-    start_daemon,
-    stop_daemon,
-)
-from tests.integration.test_lifecycle import Mac, held, snapshots
+from tests.integration.test_events import World, afp_world, one_known_good
+from tests.integration.test_lifecycle import held, snapshots
 from tests.unit.timemachine.fixtures import history_plist
-from zfstm.testbed.guest_netatalk import afp_conf_text, netatalk
 from zfstm.timemachine.history import HISTORY_PLIST
 
 pytestmark = pytest.mark.integration
@@ -42,43 +27,14 @@ pytestmark = pytest.mark.integration
 LINGER = 3.0
 
 
-@attrs.define
-class World:
-    daemon: Daemon
-    mac: Mac
-    data: str
-    cnid: str
-    results: dict[str, Any]
-
-
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    root = "files"
-    work = WORK / root
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    OUT.mkdir(parents=True, exist_ok=True)
-    fresh_datasets(root, "tm", "cnid")
-    data, cnid = f"{POOL}/{root}/tm", f"{POOL}/{root}/cnid"
-    server = netatalk("4.2")
-    server.start(afp_conf_text(POOL, root), POOL)  # no fce lines: no session events from netatalk
-    results: dict[str, Any] = {}
-    daemon: Daemon | None = None
-    mac = Mac()
-    try:
-        # On the empty share (the first tick takes the first snapshot); the Mac's bundle is made while the daemon
-        # watches the share, so its watch is the one added for a new bundle.
-        daemon = start_daemon(work, config_text(work, PORT, "tm", data, cnid, "netatalk"))
-        assert "SnapshotHistory.plist (inotify" in daemon.log
-        yield World(daemon, mac, data, cnid, results)
-    finally:
-        try:
-            if daemon is not None:
-                stop_daemon(daemon, results)
-        finally:
-            (OUT / "events-files.json").write_text(json.dumps(results, indent=2, default=str))
-            server.stop()
-            server.release(POOL)
+    # No fce lines: no session events from netatalk. The daemon starts on the empty share (its first tick takes
+    # the first snapshot); the Mac's bundle is made while the daemon watches, so its watch is the one added for a
+    # new bundle.
+    with afp_world("4.2", "files", fce=False, out="events-files.json") as world:
+        assert "SnapshotHistory.plist (inotify" in world.daemon.log
+        yield world
 
 
 def test_a_new_history_and_the_session_gone_take_the_known_good_snapshot(world: World) -> None:
@@ -96,11 +52,7 @@ def test_a_new_history_and_the_session_gone_take_the_known_good_snapshot(world: 
     log = "".join(world.daemon.lines[mark : index + 1])
     world.results["log"] = log
     assert "the last session let go of the share" in log
-    new = [s for s in snapshots(world.data) if s["name"] not in before]
-    assert len(new) == 1, world.daemon.log
-    assert new[0]["zfstm:trigger"] == "completion"
-    assert held(world.data) == [new[0]["name"]]
-    assert held(world.cnid) == [snapshots(world.cnid)[-1]["name"]]
+    world.results["new"] = one_known_good(world.daemon, world.data, world.cnid, before)
 
 
 def test_the_same_history_written_again_takes_nothing(world: World) -> None:
