@@ -60,7 +60,8 @@ class Schedule:
 
 
 def note_session_end(schedule: Schedule, target: str, now: float, settings: EventsConfig) -> Schedule:
-    """``target``'s session ended at ``now``: make a look pending (or let the pending one cover it)."""
+    """``target``'s session ended at ``now``: make a look pending (or let the pending one cover it); a watch for
+    that session end has nothing left to wait for."""
     settle, retry = settings.settle.total_seconds(), settings.retry_for.total_seconds()
     earliest = schedule.last_taken.get(target, float("-inf")) + settings.min_interval.total_seconds()
     due = max(now + settle, earliest)
@@ -70,7 +71,8 @@ def note_session_end(schedule: Schedule, target: str, now: float, settings: Even
         pending = Pending(due, max(current.until, due + retry), current.attempts)
     else:
         pending = Pending(due, due + retry)
-    return attrs.evolve(schedule, pending={**schedule.pending, target: pending})
+    watches = {name: watch for name, watch in schedule.watches.items() if name != target}
+    return attrs.evolve(schedule, pending={**schedule.pending, target: pending}, watches=watches)
 
 
 def note_history(schedule: Schedule, target: str, now: float, settings: EventsConfig) -> Schedule:

@@ -146,3 +146,9 @@ def test_a_second_history_keeps_what_the_watch_has_seen() -> None:
     assert schedule.watches["a"].seen_open and schedule.watches["a"].due == 5.0
     schedule, ended = after_count(schedule, "a", 0, 5.0, SETTINGS)
     assert ended
+
+
+def test_a_session_end_from_the_server_ends_the_watch() -> None:
+    """netatalk's logout (or Samba's notice) came first: no second session end from the count, no second look."""
+    schedule = note_session_end(note_history(Schedule(), "a", 0.0, SETTINGS), "a", 1.0, SETTINGS)
+    assert not schedule.watches and "a" in schedule.pending
