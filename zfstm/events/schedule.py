@@ -118,8 +118,9 @@ def next_due(schedule: Schedule) -> float | None:
 def after_look(
     schedule: Schedule, target: str, now: float, *, took: bool, still_active: bool, settings: EventsConfig
 ) -> Schedule:
-    """The schedule after a look at ``target``: done when it took a snapshot or found nothing to wait for;
-    retried (with a pause doubling from ``settle`` up to 10 s) while the backup still looks active."""
+    """The schedule after a look at ``target``: done when it took a snapshot (a watch for the session end too:
+    the backup is in the snapshot) or found nothing to wait for; retried (with a pause doubling from ``settle`` up
+    to 10 s) while the backup still looks active."""
     pending = {name: value for name, value in schedule.pending.items() if name != target}
     last_taken = dict(schedule.last_taken)
     current = schedule.pending.get(target)
@@ -129,4 +130,5 @@ def after_look(
         pause = min(MAX_RETRY_PAUSE, max(settings.settle.total_seconds(), 0.25) * 2**current.attempts)
         if now + pause <= current.until:
             pending[target] = Pending(now + pause, current.until, current.attempts + 1)
-    return Schedule(pending, last_taken, schedule.watches)
+    watches = {name: watch for name, watch in schedule.watches.items() if name != target or not took}
+    return Schedule(pending, last_taken, watches)

@@ -152,3 +152,15 @@ def test_a_session_end_from_the_server_ends_the_watch() -> None:
     """netatalk's logout (or Samba's notice) came first: no second session end from the count, no second look."""
     schedule = note_session_end(note_history(Schedule(), "a", 0.0, SETTINGS), "a", 1.0, SETTINGS)
     assert not schedule.watches and "a" in schedule.pending
+
+
+def test_a_snapshot_taken_ends_the_watch() -> None:
+    """The history event read after the session end's look had already taken the snapshot: nothing to wait for."""
+    schedule = note_session_end(Schedule(), "a", 0.0, SETTINGS)
+    schedule = note_history(schedule, "a", 0.5, SETTINGS)
+    schedule = after_look(schedule, "a", 1.0, took=True, still_active=False, settings=SETTINGS)
+    assert not schedule.watches
+    kept = after_look(
+        note_history(Schedule(), "a", 0.0, SETTINGS), "a", 1.0, took=False, still_active=False, settings=SETTINGS
+    )
+    assert "a" in kept.watches
