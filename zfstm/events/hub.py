@@ -109,10 +109,11 @@ class EventHub:
         target."""
         now, at = self.clock(), self.wall()
         events: list[SessionEvent] = []
-        if self.fce is not None and self.fce.fileno() in ready:
-            events.extend(event for data in self.fce.drain() for event in self._events(data, at))
+        # File events first: a session's writes come before its end, whichever descriptor is read first.
         if self.files is not None and self.files.fileno() in ready:
             events.extend(self._file_events(at))
+        if self.fce is not None and self.fce.fileno() in ready:
+            events.extend(event for data in self.fce.drain() for event in self._events(data, at))
         last: dict[str, SessionEvent] = {}
         for event in events:
             last[event.target] = event

@@ -5,6 +5,7 @@ becomes a session end and a look."""
 from __future__ import annotations
 
 import select
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 
 from tests.unit.events.test_hub import FakeClock, config
 from zfstm.config.model import Target
+from zfstm.events.fce import FceEvent, FcePacket, build_fce
 from zfstm.events.hub import EventHub
 from zfstm.events.model import EventKind, EventSource
 from zfstm.events.record import read_event
@@ -121,3 +123,26 @@ def test_other_files_start_no_watch(share: Path, tmp_path: Path, closing: list[E
     (share / "Mac.sparsebundle" / "com.apple.TimeMachine.MachineID.plist").write_bytes(b"x")
     receive(hub)
     assert not hub.schedule.watches
+
+
+def test_a_history_and_a_logout_read_together_leave_the_logout_last(
+    share: Path, tmp_path: Path, closing: list[EventHub]
+) -> None:
+    """Both descriptors ready in one wakeup: the session's writes come before its end (status shows the logout;
+    the logout ends the watch the history started)."""
+    hub = hub_on(share, tmp_path, Counts(1))
+    closing.append(hub)
+    write_history(share / "Mac.sparsebundle")
+    assert hub.fce is not None and hub.files is not None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(build_fce(FcePacket(2, FceEvent.LOGOUT, 1, "", pid=7)), ("127.0.0.1", hub.fce.port))
+    fds = [hub.fce.fileno(), hub.files.fileno()]
+    deadline = time.monotonic() + 5
+    ready: list[int] = []
+    while len(ready) < 2 and time.monotonic() < deadline:
+        ready, _, _ = select.select(fds, [], [], 0.1)
+    assert len(ready) == 2
+    hub.receive(ready)
+    record = read_event(tmp_path, "tm")
+    assert record is not None and record.last.source is EventSource.FCE
+    assert not hub.schedule.watches and "tm" in hub.schedule.pending
