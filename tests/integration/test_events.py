@@ -12,6 +12,7 @@ distribution over 20 runs is benchmarks/bench_events.py's job, not an assertion 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -33,6 +34,7 @@ from tests.integration.test_lifecycle import BAND, Mac, held, run, snapshots
 from tests.unit.timemachine.fixtures import history_plist, info_plist, machine_id_plist
 from zfstm.events.fce import FceEvent, FcePacket, build_fce
 from zfstm.events.model import fce_global_lines
+from zfstm.testbed import guest_samba
 from zfstm.testbed.guest_netatalk import VERSIONS, Netatalk, afp_conf_text, netatalk
 
 pytestmark = pytest.mark.integration
@@ -65,6 +67,8 @@ class Daemon:
 
     process: subprocess.Popen[str]
     lines: list[str] = attrs.Factory(list)
+    #: When each line arrived (time.monotonic()), for the benchmark's clock.
+    arrived: list[float] = attrs.Factory(list)
     changed: threading.Condition = attrs.Factory(threading.Condition)
 
     def follow(self) -> None:
@@ -72,6 +76,7 @@ class Daemon:
         for line in self.process.stderr:
             with self.changed:
                 self.lines.append(line)
+                self.arrived.append(time.monotonic())
                 self.changed.notify_all()
 
     def wait_for(self, text: str, *, after: int = 0, seconds: float = PATIENCE) -> int:
@@ -170,10 +175,10 @@ kind = "{kind}"
 """
 
 
-@pytest.fixture(scope="module", params=VERSIONS)
-def world(request: pytest.FixtureRequest) -> Iterator[World]:
-    version: str = request.param
-    root = "v" + version.replace(".", "")  # each version its own datasets: held snapshots stay where they are
+@contextlib.contextmanager
+def afp_world(version: str, root: str, *, fce: bool, out: str) -> Iterator[World]:
+    """netatalk ``version`` serving fresh ``<pool>/<root>/tm`` (CNIDs on ``.../cnid``), with or without the FCE
+    lines, and the daemon listening; what the tests record goes to ``/out/<out>`` at the end."""
     OUT.mkdir(parents=True, exist_ok=True)
     work = WORK / root
     shutil.rmtree(work, ignore_errors=True)
@@ -181,7 +186,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     fresh_datasets(root, "tm", "cnid")
     data, cnid = f"{POOL}/{root}/tm", f"{POOL}/{root}/cnid"
     server = netatalk(version)
-    server.start(afp_conf_text(POOL, root).replace("[Global]\n", "[Global]\n" + FCE), POOL)
+    server.start(afp_conf_text(POOL, root).replace("[Global]\n", "[Global]\n" + (FCE if fce else "")), POOL)
     results: dict[str, Any] = {}
     daemon: Daemon | None = None
     try:
@@ -192,9 +197,17 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
             if daemon is not None:
                 stop_daemon(daemon, results)
         finally:
-            (OUT / f"events-{version}.json").write_text(json.dumps(results, indent=2, default=str))
+            (OUT / out).write_text(json.dumps(results, indent=2, default=str))
             server.stop()
             server.release(POOL)
+
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    version: str = request.param
+    # each version its own datasets: held snapshots stay where they are
+    with afp_world(version, "v" + version.replace(".", ""), fce=True, out=f"events-{version}.json") as world:
+        yield world
 
 
 def test_logout_after_a_completed_backup_takes_the_known_good_snapshot(world: World) -> None:
@@ -207,18 +220,24 @@ def test_logout_after_a_completed_backup_takes_the_known_good_snapshot(world: Wo
     logout = time.monotonic()
     world.mac.disconnect()
     index = world.daemon.wait_for("snapshot taken on the session end", after=mark)
-    new = [s for s in snapshots(world.data) if s["name"] not in before]
-    hold = held(world.data)
-    world.results["latency_s"] = round(time.monotonic() - logout, 2)  # an upper bound: polled after the log line
-    world.results["new"] = new
-    assert len(new) == 1, world.daemon.log
+    world.results["latency_s"] = round(world.daemon.arrived[index] - logout, 2)
+    world.results["new"] = one_known_good(world.daemon, world.data, world.cnid, before)
+    assert "logout" in "".join(world.daemon.lines[mark:index])
+
+
+def one_known_good(daemon: Daemon, data: str, cnid: str | None, before: set[str]) -> list[dict[str, str]]:
+    """The one new snapshot of ``data`` (not in ``before``): a completion snapshot held as known-good, and so is its
+    CNID twin of the same transaction group."""
+    new = [s for s in snapshots(data) if s["name"] not in before]
+    assert len(new) == 1, daemon.log
     assert new[0]["zfstm:trigger"] == "completion"
     assert new[0]["zfstm:activity"] == "completed_and_quiet"
-    assert hold == [new[0]["name"]]
-    cnid = snapshots(world.cnid)
-    assert cnid[-1]["createtxg"] == new[0]["createtxg"]
-    assert held(world.cnid) == [cnid[-1]["name"]]
-    assert "logout" in "".join(world.daemon.lines[mark:index])
+    assert held(data) == [new[0]["name"]]
+    if cnid is not None:
+        twin = snapshots(cnid)
+        assert twin[-1]["createtxg"] == new[0]["createtxg"]
+        assert held(cnid) == [twin[-1]["name"]]
+    return new
 
 
 def only_once(world: World) -> None:
@@ -277,32 +296,28 @@ def test_a_forged_logout_from_another_address_is_ignored(world: World) -> None:
 
 
 # -- Samba: `zfstm notify` from smb.conf's root postexec ----------------------------------------------------------
-# A minimal smbd of its own (zfstm/testbed/guest_samba.py, on another branch, will replace it): one share, the
-# image's samba, started in the foreground and stopped with SIGTERM.
+# The image's smbd through zfstm.testbed.guest_samba, serving one share whose root postexec is `zfstm notify`.
 
 SMB_WORK = WORK / "samba"
-SMB_CONF = SMB_WORK / "smb.conf"
 SMB_PORT = PORT + 1  # the last netatalk world may still be listening on PORT until the module ends
 
 
-def smb_conf_text(path: str) -> str:
+def smb_conf_text(path: str, work: Path) -> str:
     notify = (
         f"/usr/bin/env PYTHONPATH={os.environ.get('PYTHONPATH', '/src')} {sys.executable} -m zfstm.cli.main "
-        f'notify --config {SMB_WORK / "zfstm.toml"} --source samba --path "%P"'
+        f'notify --config {work / "zfstm.toml"} --source samba --path "%P"'
     )
-    return f"""[global]
-server role = standalone server
-disable netbios = yes
-smb ports = 445
-log file = /tmp/work/smbd.log
-[TM]
-path = {path}
-read only = no
-valid users = tmuser
-vfs objects = catia fruit streams_xattr
-fruit:time machine = yes
-root postexec = {notify}
+    return (
+        guest_samba.global_section()
+        + f"""[TM]
+   path = {path}
+   read only = no
+   valid users = tmuser
+   vfs objects = catia fruit streams_xattr
+   fruit:time machine = yes
+   root postexec = {notify}
 """
+    )
 
 
 @attrs.define
@@ -314,6 +329,7 @@ class SmbMac:
     next_band: int = 0
 
     def session(self, *, bands: int, finish: bool) -> None:
+        """One session (the disconnect is smbclient's exit, when this returns)."""
         self.local.mkdir(parents=True, exist_ok=True)
         (self.local / "band").write_bytes(os.urandom(BAND))
         (self.local / "info").write_bytes(info_plist(band_size=BAND))
@@ -333,8 +349,26 @@ class SmbMac:
             (self.local / "machine").write_bytes(machine_id_plist(verification_state=1, verification_date=completed))
             commands.append(f"put {self.local / 'history'} com.apple.TimeMachine.SnapshotHistory.plist")
             commands.append(f"put {self.local / 'machine'} com.apple.TimeMachine.MachineID.plist")
-        done = run("smbclient", "//127.0.0.1/TM", "-U", "tmuser%tmpass", "-c", "; ".join(commands), check=False)
+        done = guest_samba.smbclient("TM", "tmuser", "tmpass", commands)
         assert "NT_STATUS_ACCESS_DENIED" not in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+@contextlib.contextmanager
+def smbd_serving(root: str, work: Path) -> Iterator[str]:
+    """smbd serving ``<pool>/<root>/tm`` (fresh) as [TM], its root postexec telling the daemon configured in
+    ``work``; yields the dataset."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    fresh_datasets(root, "tm")
+    data = f"{POOL}/{root}/tm"
+    guest_samba.prepare()
+    guest_samba.SMB_CONF.write_text(smb_conf_text(f"/{data}", work))
+    guest_samba.add_user("tmuser", "tmpass")
+    guest_samba.start()
+    try:
+        yield data
+    finally:
+        guest_samba.stop()
 
 
 @attrs.define
@@ -347,39 +381,18 @@ class SambaWorld:
 
 @pytest.fixture(scope="module")
 def samba() -> Iterator[SambaWorld]:
-    shutil.rmtree(SMB_WORK, ignore_errors=True)
-    SMB_WORK.mkdir(parents=True)
-    fresh_datasets("smb", "tm")
-    data = f"{POOL}/smb/tm"
-    SMB_CONF.write_text(smb_conf_text(f"/{data}"))
-    subprocess.run(
-        ["smbpasswd", "-c", str(SMB_CONF), "-a", "-s", "tmuser"], input="tmpass\ntmpass\n", text=True, check=True
-    )
-    # --no-process-group as in the run that passed (without it smbd never answered); its own session so that its
-    # exit, which signals its process group, cannot reach pytest (seen: pytest died in the teardown)
-    smbd = subprocess.Popen(
-        ["smbd", "--foreground", "--no-process-group", "-s", str(SMB_CONF)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
     results: dict[str, Any] = {}
     daemon: Daemon | None = None
-    try:
-        deadline = time.monotonic() + 60
-        while run("smbclient", "-L", "127.0.0.1", "-U", "tmuser%tmpass", check=False).returncode != 0:
-            assert time.monotonic() < deadline, "smbd does not answer"
-            time.sleep(1)
-        daemon = start_daemon(SMB_WORK, config_text(SMB_WORK, SMB_PORT, "office", data, None, "samba"))
-        yield SambaWorld(daemon, SmbMac(SMB_WORK / "local"), data, results)
-    finally:
+    with smbd_serving("smb", SMB_WORK) as data:
         try:
-            if daemon is not None:
-                stop_daemon(daemon, results)
+            daemon = start_daemon(SMB_WORK, config_text(SMB_WORK, SMB_PORT, "office", data, None, "samba"))
+            yield SambaWorld(daemon, SmbMac(SMB_WORK / "local"), data, results)
         finally:
-            (OUT / "events-samba.json").write_text(json.dumps(results, indent=2, default=str))
-            smbd.terminate()
-            smbd.wait(timeout=60)
+            try:
+                if daemon is not None:
+                    stop_daemon(daemon, results)
+            finally:
+                (OUT / "events-samba.json").write_text(json.dumps(results, indent=2, default=str))
 
 
 def test_samba_disconnect_after_a_completed_backup_takes_the_known_good_snapshot(samba: SambaWorld) -> None:

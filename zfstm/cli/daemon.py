@@ -81,7 +81,11 @@ def summary(report: TickReport) -> str:
     if report.busy:
         parts.append("busy: " + ", ".join(report.busy))
     parts.extend(f"{f.target} {f.step} failed" for f in report.failures)
-    return "tick: " + ("; ".join(parts) if parts else "no targets")
+    line = "tick: " + ("; ".join(parts) if parts else "no targets")
+    if report.stages:
+        total = sum(seconds for _, seconds in report.stages)
+        line += f" ({total:.2f} s: " + ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in report.stages) + ")"
+    return line
 
 
 class Events(Protocol):

@@ -33,13 +33,17 @@ class EventSource(StrEnum):
 
     FCE = "netatalk-fce"
     SAMBA = "samba"
+    #: File events on SnapshotHistory.plist (Linux inotify), and the session end the daemon then saw itself.
+    INOTIFY = "inotify"
 
 
 class EventKind(StrEnum):
-    """``logout`` is a session end; ``write`` a file change inside the share."""
+    """``logout`` is a session end; ``write`` a file change inside the share; ``history`` a new
+    SnapshotHistory.plist (the Mac recorded a backup: its session end is then watched for)."""
 
     LOGOUT = "logout"
     WRITE = "write"
+    HISTORY = "history"
 
 
 @attrs.frozen
@@ -98,7 +102,7 @@ class EventsConfig:
     """
 
     fce_listener: tuple[str, int] | None = None
-    settle: timedelta = timedelta(seconds=1)
+    settle: timedelta = timedelta(0)
     min_interval: timedelta = timedelta(minutes=5)
     retry_for: timedelta = timedelta(minutes=2)
     silence_warning: timedelta = timedelta(days=14)

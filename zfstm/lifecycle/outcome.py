@@ -43,6 +43,8 @@ class TickReport:
     destroyed: tuple[DestroyReport, ...] = ()
     #: The datasets' states the upkeep was planned over (dataset name -> state), e.g. for a reclaim estimate.
     states: Mapping[str, DatasetState] = attrs.field(factory=dict, hash=False)
+    #: Seconds spent per stage (observe, snapshot, relist, upkeep), in order: where a tick's time goes.
+    stages: tuple[tuple[str, float], ...] = attrs.field(default=(), eq=False)
 
     @property
     def refused_names(self) -> tuple[str, ...]:

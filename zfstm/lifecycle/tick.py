@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -47,8 +48,10 @@ from zfstm.service.smf_exit import NOT_FIXED_BY_RESTART
 from zfstm.snapshots.model import DatasetState, after_taking
 from zfstm.snapshots.reader import listings
 from zfstm.snapshots.tags import STANDS_UNTIL
+from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.knowngood import HoldAction, HoldStep
 from zfstm.timemachine.timefmt import format_utc
+from zfstm.volume.detector import VolumeLook
 from zfstm.zfs import DestroyReport, HoldTag, SnapshotName, ZfsBackend
 from zfstm.zfs.types import DatasetListing
 
@@ -136,7 +139,9 @@ def run_tick(
     locks: contextlib.AbstractContextManager[tuple[list[Target], list[str]]] = (
         target_locks(targets, run_dir) if locking else contextlib.nullcontext((list(targets), []))
     )
+    laps = _Laps()
     with locks as (locked, busy):
+        laps.lap("lock")
         failures: list[Failure] = []
         observations: list[TargetObservation] = []
         listed = listing_of(backend, config, locked)
@@ -147,6 +152,7 @@ def run_tick(
                 observations.append(attrs.evolve(seen, session_end=ended) if ended is not None else seen)
             except Exception as exc:  # reported for this target; the others go on
                 failures.append(_fail(target.name, "observe", exc))
+        laps.lap("observe")
         plan, observations = isolated(
             observations,
             lambda obs: plan_tick(config, obs, now, manual=manual, snapshot=snapshot),
@@ -162,7 +168,9 @@ def run_tick(
         changes = snapshot and bool(plan.batches or plan.stands_until)
         if changes:
             run.take_snapshots(plan)
+            laps.lap("snapshot")
             current, states = run.relist(observations)
+            laps.lap("relist")
             (upkeep, cnids), current = isolated(
                 current, lambda obs: plan_upkeep(config, obs, states, now), _name, "plan upkeep", run.failures
             )
@@ -170,9 +178,9 @@ def run_tick(
             states, upkeep, cnids = _observed(observations), plan.upkeep, plan.cnid
         if snapshot:
             for obs in observations:
-                volume = (obs.volume, obs.target.detector) if obs.volume is not None else None
-                remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now, volume=volume)
+                remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now, volume=_volume(obs))
         run.upkeep(upkeep, cnids, force=force, prune=prune)
+        laps.lap("upkeep")
         return TickReport(
             attrs.evolve(plan, upkeep=upkeep, cnid=cnids),
             False,
@@ -183,7 +191,29 @@ def run_tick(
             refusals=tuple(run.refusals),
             destroyed=tuple(report for report in run.reports if report.results),
             states=states,
+            stages=laps.stages,
         )
+
+
+class _Laps:
+    """Where a tick's time goes: seconds per stage, for the daemon's log line (latency work, docs/events.md)."""
+
+    def __init__(self) -> None:
+        self.mark = time.monotonic()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.laps.append((stage, now - self.mark))
+        self.mark = now
+
+    @property
+    def stages(self) -> tuple[tuple[str, float], ...]:
+        return tuple(self.laps)
+
+
+def _volume(obs: TargetObservation) -> tuple[VolumeLook, DetectorSettings] | None:
+    return (obs.volume, obs.target.detector) if obs.volume is not None else None
 
 
 def _observed(observations: Sequence[TargetObservation]) -> dict[str, DatasetState]:
