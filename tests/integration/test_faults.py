@@ -235,7 +235,8 @@ def test_netatalk_fails_to_start_after_rollback(share: Share) -> None:
 
 
 def fresh_prune_dataset() -> list[str]:
-    """tank/prune with 40 snapshots, one every 30 min over the last 20 h (the hourly tier keeps one of each two)."""
+    """tank/prune with 40 snapshots zfstm took (``zfstm:managed=yes``), one every 30 min over the last 20 h (the
+    hourly tier keeps one of each two)."""
     if sh("zfs", "list", PRUNE, check=False).returncode == 0:
         sh("zfs", "destroy", "-r", PRUNE)
     sh("zfs", "create", PRUNE)
@@ -244,7 +245,7 @@ def fresh_prune_dataset() -> list[str]:
     for i in range(40):
         stamp = (now - timedelta(minutes=30 * i + 5)).strftime("%Y%m%dT%H%M%SZ")
         names.append(f"{PRUNE}@zfstm-{stamp}")
-        sh("zfs", "snapshot", names[-1])
+        sh("zfs", "snapshot", "-o", "zfstm:managed=yes", names[-1])  # as zfstm takes them: a name alone is foreign
     PRUNE_CONFIG.write_text(
         f'run_dir = "{FAULTS / "run"}"\nstate_dir = "{FAULTS / "state"}"\n[backend]\nkind = "cli"\n'
         "[retention]\nmax_destroy_share = 0.9\n"  # a snapshot the tick takes must not trip the breaker
