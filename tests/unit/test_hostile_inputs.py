@@ -234,6 +234,15 @@ def test_toml_nested_500_deep_is_a_configuration_error(tmp_path: Path) -> None:
         load_config(path)
 
 
+def test_a_huge_interval_in_the_configuration_names_file_line_and_key(tmp_path: Path) -> None:
+    """interval = "99999999999999999999w" was an OverflowError; now a ConfigError (exit 6) with FILE:LINE: key."""
+    path = tmp_path / "c.toml"
+    path.write_text('interval = "99999999999999999999w"\n[[targets]]\ndataset = "tank/tm"\n')
+    with pytest.raises(ConfigError, match=rf"{path}:1: interval: .* is longer than 1000 years") as raised:
+        load_config(path)
+    assert raised.value.exit_code == 6
+
+
 def test_a_binary_config_is_a_configuration_error(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_bytes(b"\xff\xfe\x00\n")

@@ -181,3 +181,34 @@ def test_check_answers_unknown_for_an_internal_error_and_a_bad_flag(
         main(["check", "--frobnicate"])
     assert exited.value.code == 3
     assert "ZFSTM UNKNOWN" in capsys.readouterr().out
+
+
+def _plant(world: World, hostile: str) -> None:
+    if hostile == "year-one":
+        world.backend.snapshot([DATA.snapshot("00010101_0000")])
+    else:
+        first = world.backend.list_snapshots(DATA)[0].name
+        world.backend.set_property(first, "zfstm:stands-until", "9999-12-31T23:59:59-01:00")
+
+
+@pytest.mark.parametrize("hostile", ["year-one", "stands-until"])
+def test_status_check_and_plan_read_every_target_past_a_hostile_snapshot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], hostile: str
+) -> None:
+    """The issue's two hostile snapshots ended `status`, `check` and `plan` too (OverflowError, exit 1): now each
+    verb reads both targets, and nothing is an internal error."""
+    world = two_targets(tmp_path, ADOPT if hostile == "year-one" else "")
+    _plant(world, hostile)
+    now = "2026-11-28T12:00:00Z"
+    assert call(world, "status", "--json", "--now", now) == 0, capsys.readouterr().err
+    document = json.loads(capsys.readouterr().out)
+    assert sorted(t["target"] for t in document["targets"]) == ["b", "tm"] and not document.get("errors")
+    code = call(world, "check", "--json", "--now", now)
+    document = json.loads(capsys.readouterr().out)
+    assert code == document["exit_code"]
+    assert {f["target"] for f in document["findings"] if f["metric"] == "backup_age"} == {"tm", "b"}
+    assert not [f for f in document["findings"] if "error" in f["message"].lower()], document["findings"]
+    assert call(world, "plan", "--json", "--now", now) == 0, capsys.readouterr().err
+    plans = json.loads(capsys.readouterr().out)
+    assert {d["dataset"] if isinstance(d, dict) else d for d in plans["datasets"]} == {"tank/b", "tank/tm"}
+    assert any(entry["name"].startswith("tank/b@") for entry in plans["destroy"])  # b is still pruned
