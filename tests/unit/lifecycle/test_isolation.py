@@ -212,3 +212,28 @@ def test_status_check_and_plan_read_every_target_past_a_hostile_snapshot(
     plans = json.loads(capsys.readouterr().out)
     assert {d["dataset"] if isinstance(d, dict) else d for d in plans["datasets"]} == {"tank/b", "tank/tm"}
     assert any(entry["name"].startswith("tank/b@") for entry in plans["destroy"])  # b is still pruned
+
+
+def test_a_zfs_error_in_one_target_is_that_targets_failure(tmp_path: Path) -> None:
+    """tm's dataset is gone (ZFS: does not exist): tm fails with zfs's code and its cause; b is still served."""
+    world = two_targets(tmp_path)
+    world.backend.destroy_dataset(DATA, recursive=True)
+    report = world.tick()
+    assert [(f.target, f.step, f.exit_code) for f in report.failures] == [("tm", "observe", 7)]
+    assert "tank/tm" in report.failures[0].message
+    assert "tank/b@zfstm-20261128T120000Z" in report.snapshots
+    assert len(world.backend.list_snapshots(B)) < 31
+
+
+def test_an_unreadable_file_in_one_target_does_not_stop_the_other(tmp_path: Path) -> None:
+    """tm's Time Machine plist cannot be read (a directory where the file should be): b is still snapshotted and
+    pruned; tm too, its backup unverified (no known-good facts), with no internal error."""
+    world = two_targets(tmp_path)
+    machine = world.bundle / "com.apple.TimeMachine.MachineID.plist"
+    machine.unlink()
+    machine.mkdir()
+    report = world.tick()
+    assert not [f for f in report.failures if f.target == "b"]
+    assert all("internal error" not in f.message for f in report.failures), report.failures
+    assert "tank/b@zfstm-20261128T120000Z" in report.snapshots
+    assert len(world.backend.list_snapshots(B)) < 31
