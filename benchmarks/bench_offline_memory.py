@@ -8,7 +8,8 @@ in zfstm's scheme, as `zfs list -H -p -o name,creation` gives them once converte
 a fresh subprocess with the table or the JSON written to /dev/null. The peak resident set size of that subprocess
 (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` after it ended, each run alone in a new process that measures
 only its one child) is divided by the input's size. The same command on an empty input gives the interpreter's own
-baseline, shown beside it. ``--gigabyte`` adds a run on 1 GB of valid input (about 19M lines; ~10 GB of RAM).
+baseline, shown beside it. ``--gigabyte`` adds a run on 1 GB of valid input (about 19M lines; ~4 GB of RAM, 25
+minutes on a busy 2-CPU host).
 """
 
 from __future__ import annotations

@@ -161,6 +161,24 @@ def test_an_unexpected_exception_is_one_line_and_exit_70(
     assert "Traceback" in capsys.readouterr().err
 
 
+def test_a_bug_while_parsing_the_command_line_is_one_line_and_exit_70(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As `zfstm plan --help` was (a '%Y' in a help text made argparse raise ValueError): one line, exit 70;
+    `zfstm check` answers UNKNOWN."""
+    from zfstm.cli import main as main_module
+
+    def broken(_verbs: object) -> object:
+        raise ValueError("unsupported format character 'Y'")
+
+    monkeypatch.setattr(main_module, "build_parser", broken)
+    assert main(["plan", "--help"]) == 70
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("zfstm plan: internal error ValueError"), err
+    assert main(["check"]) == 3
+    assert capsys.readouterr().out.startswith("ZFSTM UNKNOWN - internal error ValueError")
+
+
 def _register_with(module: object, handler: object) -> object:
     original = module.register  # type: ignore[attr-defined]
 
@@ -214,6 +232,15 @@ def test_toml_nested_500_deep_is_a_configuration_error(tmp_path: Path) -> None:
     path.write_text("a = " + "[" * 500 + "]" * 500 + "\n")
     with pytest.raises(ConfigError, match="nested too deeply"):
         load_config(path)
+
+
+def test_a_huge_interval_in_the_configuration_names_file_line_and_key(tmp_path: Path) -> None:
+    """interval = "99999999999999999999w" was an OverflowError; now a ConfigError (exit 6) with FILE:LINE: key."""
+    path = tmp_path / "c.toml"
+    path.write_text('interval = "99999999999999999999w"\n[[targets]]\ndataset = "tank/tm"\n')
+    with pytest.raises(ConfigError, match=rf"{path}:1: interval: .* is longer than 1000 years") as raised:
+        load_config(path)
+    assert raised.value.exit_code == 6
 
 
 def test_a_binary_config_is_a_configuration_error(tmp_path: Path) -> None:

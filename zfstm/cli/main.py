@@ -109,14 +109,22 @@ def _answer(verb: str, message: str, code: int) -> int:
     if verb == "check":
         print(f"ZFSTM UNKNOWN - {message}")
         return 3
-    print(f"zfstm {verb}: {message}", file=sys.stderr)
+    print(f"zfstm {verb}: {message}" if verb else f"zfstm: {message}", file=sys.stderr)
     return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = syslog_flag_form(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(verbs_to_load(arguments))
-    args = _parse(parser, arguments)
+    try:
+        args = _parse(build_parser(verbs_to_load(arguments)), arguments)
+    except Exception as exc:  # a bug in a parser or a help text: still one line, not a traceback
+        verb = next((arg for arg in arguments if arg in VERBS), "")
+        return _internal(verb, exc, verbose=sum(arg in ("-v", "--verbose") for arg in arguments))
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The verb's handler, with logging set up and every exception turned into its documented exit code."""
     verbose = int(getattr(args, "verbose", 0) or 0)
     try:
         setup_logging(verbose, args.syslog)
@@ -134,11 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: one line and its own exit code; the traceback only under -v
-        if verbose:
-            log.exception("zfstm %s: internal error", args.verb)
-        hint = "" if verbose else " (run with -v for the traceback)"
-        return _answer(args.verb, f"internal error {type(exc).__name__}: {exc}{hint}", InternalError.exit_code)
+        return _internal(args.verb, exc, verbose=verbose)
     return code
+
+
+def _internal(verb: str, exc: Exception, *, verbose: int) -> int:
+    """An exception zfstm did not expect: one line and exit 70; the traceback only under -v."""
+    if verbose:
+        log.exception("zfstm %s: internal error", verb)
+    hint = "" if verbose else " (run with -v for the traceback)"
+    return _answer(verb, f"internal error {type(exc).__name__}: {exc}{hint}", InternalError.exit_code)
 
 
 if __name__ == "__main__":

@@ -82,7 +82,9 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_config_argument(parser)
     group = parser.add_argument_group("naming (given here, replaces the configuration's for this run)")
-    group.add_argument("--naming", metavar="PATTERN", help=f"zfstm's own snapshot names (default {DEFAULT_PATTERN})")
+    group.add_argument(
+        "--naming", metavar="PATTERN", help=f"zfstm's own snapshot names (default {DEFAULT_PATTERN.replace('%', '%%')})"
+    )
     group.add_argument(
         "--adopt-legacy",
         metavar="ZONE",

@@ -23,7 +23,7 @@ from zfstm.lifecycle.outcome import TickReport
 from zfstm.lifecycle.tick import run_tick
 from zfstm.retention.apply import estimate_reclaim
 from zfstm.retention.render import plan_json, plan_table
-from zfstm.zfs import DestroyReport
+from zfstm.zfs import DestroyOutcome, DestroyReport
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,12 +87,24 @@ def run(args: argparse.Namespace) -> int:
         for result in refused:
             sys.stdout.write(f"refused {result.name.full}: {result.outcome.value}: {result.message}\n")
     if report.refused_names and not report.failures and not report.refusals:
-        print(
-            f"zfstm prune: {len(report.refused_names)} snapshot(s) were refused by ZFS (see above); the others were "
-            "destroyed. Release the holds or clones and run prune again.",
-            file=sys.stderr,
-        )
+        print(f"zfstm prune: {_refused_hint(report)}", file=sys.stderr)
     return report.exit_code
+
+
+def _refused_hint(report: TickReport) -> str:
+    """What to do about names that are still there: holds and clones are released by hand; a zfs that failed or
+    was killed (it may or may not have acted; zfstm looked again) needs only another run."""
+    outcomes = {result.outcome for d in report.destroyed for result in d.refused}
+    count = len(report.refused_names)
+    if outcomes <= {DestroyOutcome.HELD, DestroyOutcome.CLONED}:
+        return (
+            f"{count} snapshot(s) were refused by ZFS (see above); the others were destroyed. Release the holds or "
+            "clones and run prune again."
+        )
+    return (
+        f"{count} snapshot(s) are still there (see above for each one's reason); the others were destroyed. "
+        "Release any holds or clones named there and run prune again."
+    )
 
 
 def _cnid_json(report: TickReport) -> list[dict[str, Any]]:

@@ -10,7 +10,10 @@ from zfstm.cli.cnid import EXIT_PROBLEMS
 from zfstm.errors import RollbackFailed
 from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "exit-codes.md"
+ROOT = Path(__file__).resolve().parents[3]
+DOC = ROOT / "docs" / "exit-codes.md"
+#: Shipped shell methods, whose codes are their ``${SMF_EXIT_...:=N}`` defaults.
+SCRIPTS = (ROOT / "zfstm" / "share" / "smf" / "zfstm-account",)
 
 
 def _codes_in_the_code() -> set[int]:
@@ -22,7 +25,20 @@ def _codes_in_the_code() -> set[int]:
         EXIT_PROBLEMS,
         RollbackFailed.exit_code,
         SMF_EXIT_ERR_CONFIG,
+        *_codes_of_the_scripts(),
     }
+
+
+def _codes_of_the_scripts() -> set[int]:
+    """The codes a shipped script can exit with (``exit "$SMF_EXIT_X"`` names one of its ``:=N`` defaults)."""
+    codes: set[int] = set()
+    for script in SCRIPTS:
+        text = script.read_text(encoding="utf-8")
+        defaults = dict(re.findall(r"\$\{(SMF_EXIT_\w+):=(\d+)\}", text))
+        used = set(re.findall(r"exit \"\$(SMF_EXIT_\w+)\"", text))
+        assert used <= defaults.keys(), script
+        codes |= {int(defaults[name]) for name in used} | {int(code) for code in re.findall(r"\bexit (\d+)", text)}
+    return codes
 
 
 def test_every_exit_code_has_its_row_and_every_row_a_code() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -31,6 +33,21 @@ def test_global_help_lists_every_verb(capsys: pytest.CaptureFixture[str]) -> Non
         main(["--help"])
     out = capsys.readouterr().out
     assert all(verb in out for verb in VERBS)
+
+
+def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """``parser`` and every subcommand's parser under it, at any depth."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield from _parsers(sub)
+
+
+def test_every_help_text_formats() -> None:
+    """`zfstm plan --help` once died in argparse ('%Y' of the default naming pattern is a format character)."""
+    for parser in _parsers(build_parser()):
+        assert parser.format_help(), parser.prog
 
 
 def test_one_verb_parser_parses_like_the_full_one() -> None:

@@ -11,7 +11,7 @@ import pytest
 from zfstm.cli import prune as prune_cli
 from zfstm.cli.main import main
 from zfstm.naming import DEFAULT_SCHEME
-from zfstm.zfs import DatasetName, HoldTag, SnapshotName
+from zfstm.zfs import DatasetName, DestroyOutcome, DestroyReport, DestroyResult, HoldTag, SnapshotName
 from zfstm.zfs.fake import FakeBackend
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -101,3 +101,31 @@ def test_late_hold_is_reported_and_the_rest_go(
     assert "were refused by ZFS" in captured.err
     assert victim.short in names(fake)
     assert len(names(fake)) == 1 + 4 + 1  # victim, the kept ones (3 hourly + newest), the foreign one
+
+
+class KilledDestroy:
+    """The fake, as the CLI backend reports a `zfs destroy` killed before it acted: every name FAILED."""
+
+    def __init__(self, inner: FakeBackend) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def destroy_snapshots(self, names: object) -> DestroyReport:
+        message = "zfs was killed by SIGKILL; it may or may not have acted"
+        return DestroyReport.of(DestroyResult(n, DestroyOutcome.FAILED, message) for n in names)  # type: ignore[attr-defined]
+
+
+def test_a_killed_zfs_is_not_blamed_on_holds(
+    fake: FakeBackend, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The names a killed `zfs destroy` left are reported with that reason (exit 3), and the hint does not send the
+    administrator looking for holds or clones that are not there (seen in the testbed's killed-zfs fault)."""
+    monkeypatch.setattr(prune_cli, "backend_for", lambda config, args=None: KilledDestroy(fake))
+    code = main(["prune", "tank/tm", "--now", "2026-11-28T12:00:00Z", "--force"])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "failed: zfs was killed by SIGKILL" in captured.out
+    assert "still there (see above for each one's reason)" in captured.err
+    assert "were refused by ZFS" not in captured.err

@@ -181,3 +181,59 @@ def test_check_answers_unknown_for_an_internal_error_and_a_bad_flag(
         main(["check", "--frobnicate"])
     assert exited.value.code == 3
     assert "ZFSTM UNKNOWN" in capsys.readouterr().out
+
+
+def _plant(world: World, hostile: str) -> None:
+    if hostile == "year-one":
+        world.backend.snapshot([DATA.snapshot("00010101_0000")])
+    else:
+        first = world.backend.list_snapshots(DATA)[0].name
+        world.backend.set_property(first, "zfstm:stands-until", "9999-12-31T23:59:59-01:00")
+
+
+@pytest.mark.parametrize("hostile", ["year-one", "stands-until"])
+def test_status_check_and_plan_read_every_target_past_a_hostile_snapshot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], hostile: str
+) -> None:
+    """The issue's two hostile snapshots ended `status`, `check` and `plan` too (OverflowError, exit 1): now each
+    verb reads both targets, and nothing is an internal error."""
+    world = two_targets(tmp_path, ADOPT if hostile == "year-one" else "")
+    _plant(world, hostile)
+    now = "2026-11-28T12:00:00Z"
+    assert call(world, "status", "--json", "--now", now) == 0, capsys.readouterr().err
+    document = json.loads(capsys.readouterr().out)
+    assert sorted(t["target"] for t in document["targets"]) == ["b", "tm"] and not document.get("errors")
+    code = call(world, "check", "--json", "--now", now)
+    document = json.loads(capsys.readouterr().out)
+    assert code == document["exit_code"]
+    assert {f["target"] for f in document["findings"] if f["metric"] == "backup_age"} == {"tm", "b"}
+    assert not [f for f in document["findings"] if "error" in f["message"].lower()], document["findings"]
+    assert call(world, "plan", "--json", "--now", now) == 0, capsys.readouterr().err
+    plans = json.loads(capsys.readouterr().out)
+    assert {d["dataset"] if isinstance(d, dict) else d for d in plans["datasets"]} == {"tank/b", "tank/tm"}
+    assert any(entry["name"].startswith("tank/b@") for entry in plans["destroy"])  # b is still pruned
+
+
+def test_a_zfs_error_in_one_target_is_that_targets_failure(tmp_path: Path) -> None:
+    """tm's dataset is gone (ZFS: does not exist): tm fails with zfs's code and its cause; b is still served."""
+    world = two_targets(tmp_path)
+    world.backend.destroy_dataset(DATA, recursive=True)
+    report = world.tick()
+    assert [(f.target, f.step, f.exit_code) for f in report.failures] == [("tm", "observe", 7)]
+    assert "tank/tm" in report.failures[0].message
+    assert "tank/b@zfstm-20261128T120000Z" in report.snapshots
+    assert len(world.backend.list_snapshots(B)) < 31
+
+
+def test_an_unreadable_file_in_one_target_does_not_stop_the_other(tmp_path: Path) -> None:
+    """tm's Time Machine plist cannot be read (a directory where the file should be): b is still snapshotted and
+    pruned; tm too, its backup unverified (no known-good facts), with no internal error."""
+    world = two_targets(tmp_path)
+    machine = world.bundle / "com.apple.TimeMachine.MachineID.plist"
+    machine.unlink()
+    machine.mkdir()
+    report = world.tick()
+    assert not [f for f in report.failures if f.target == "b"]
+    assert all("internal error" not in f.message for f in report.failures), report.failures
+    assert "tank/b@zfstm-20261128T120000Z" in report.snapshots
+    assert len(world.backend.list_snapshots(B)) < 31
