@@ -140,7 +140,7 @@ def gather(
         cnid_before = dataset_facts(backend, DatasetName(cnid_ds.rollback_before))
     server, server_name = fs.kind, fs.service or fs.kind.value
     if target.volume is not None:  # the export stands where a file server would: offline, then back
-        server, server_name = ISCSI, f"iSCSI export {target.volume.iqn} LUN {target.volume.lun}"
+        server, server_name = ISCSI, target.volume.title
     return RollbackFacts(
         target=target.name,
         server=server,

@@ -60,9 +60,7 @@ class ExportControl:
 
     @property
     def name(self) -> str:
-        if self.export.kind is ExportKind.NBD:
-            return f"NBD export {self.export.export_name}"
-        return f"iSCSI export {self.export.iqn} LUN {self.export.lun}"
+        return self.export.title
 
     @property
     def backstore(self) -> str:

@@ -104,6 +104,13 @@ class VolumeExport:
     config_dir: str = attrs.field(default="/etc/nbd-server/conf.d", validator=lambda _i, _a, v: check_absolute(v))
     pidfile: str = attrs.field(default="/var/run/nbd-server.pid", validator=lambda _i, _a, v: check_absolute(v))
 
+    @property
+    def title(self) -> str:
+        """How plans, logs and errors name the export (what stops and comes back around a rollback)."""
+        if self.kind is ExportKind.NBD:
+            return f"NBD export {self.export_name}"
+        return f"iSCSI export {self.iqn} LUN {self.lun}"
+
     def __attrs_post_init__(self) -> None:
         if self.lun == self.restore_lun:
             raise ValueError(f"restore_lun must differ from lun ({self.lun}): the live volume keeps its number")

@@ -186,3 +186,11 @@ def test_provision_writes_the_section_and_authfile_and_refuses_to_replace_others
     assert nbd.allowed(allow.read_text()) == ("192.0.2.0/24",)
     with pytest.raises(UsageError, match="NBD client"):
         provision(tmp_path, "--initiator", "iqn.2026-12.org.x:y", "--force")
+
+
+def test_the_export_is_named_by_its_kind_in_plans() -> None:
+    """A rollback plan of an NBD volume names nbd-server's export, not an iSCSI target it does not have."""
+    assert VolumeExport(kind=ExportKind.NBD, export_name="mac1").title == "NBD export mac1"
+    assert (
+        VolumeExport(iqn="iqn.2026-12.org.zfstm:mac1", lun=3).title == "iSCSI export iqn.2026-12.org.zfstm:mac1 LUN 3"
+    )
