@@ -26,8 +26,8 @@ from zfstm.config.model import Target
 from zfstm.naming import NamingScheme
 from zfstm.retention import Plan, plan
 from zfstm.snapshots.model import DatasetState, retention_view
-from zfstm.snapshots.tags import KNOWN_GOOD_HOLD
-from zfstm.timemachine.knowngood import HoldAction, HoldPlan, HoldStep, plan_known_good_hold
+from zfstm.snapshots.tags import KNOWN_GOOD_HOLD, REPLICA_KNOWN_GOOD
+from zfstm.timemachine.knowngood import HoldAction, HoldPlan, HoldStep, choose_known_good, plan_known_good_hold
 from zfstm.zfs.names import SnapshotName
 
 
@@ -76,11 +76,15 @@ def plan_target_upkeep(
 ) -> TargetUpkeep:
     """Known-good hold steps, then the retention plan over the holds those steps leave."""
     held = [view.name.full for view in state.held(KNOWN_GOOD_HOLD)]
+    records = [view.record() for view in state.snapshots]
     if target.replica:  # the source decides what is known-good; a hold here could stall the next receive
         hold = HoldPlan(held[-1] if held else None, (), "replica: zfstm moves no hold on it")
     else:
-        hold = plan_known_good_hold([view.record() for view in state.snapshots], held)
+        hold = plan_known_good_hold(records, held)
     after = holds_after(state, hold.steps)
+    chosen = choose_known_good(records) if target.replica else None
+    if chosen is not None:  # kept as if held: the replica's known-good is what a restore from it would want
+        after[chosen.name] = after.get(chosen.name, frozenset()) | {REPLICA_KNOWN_GOOD}
     snapshots = [
         retention_view(view, after[view.name.full], pick=target.retention.pick, naming=naming, adopted=adopted)
         for view in state.snapshots

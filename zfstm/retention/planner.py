@@ -25,7 +25,7 @@ from zfstm.retention.calendar import BUCKET_REACH, LocalCalendar
 from zfstm.retention.durations import format_duration
 from zfstm.retention.plan import Plan
 from zfstm.retention.policy import DEFAULT_POLICY, Pick, Policy, Tier, Unit
-from zfstm.retention.snapshots import KNOWN_GOOD_HOLD, RetentionSnapshot
+from zfstm.retention.snapshots import KNOWN_GOOD_HOLD, REPLICA_KNOWN_GOOD, RetentionSnapshot
 
 _UNIT_ORDER = {Unit.HOUR: 0, Unit.DAY: 1, Unit.WEEK: 2, Unit.MONTH: 3}
 _FOREIGN = ("foreign",)
@@ -280,9 +280,11 @@ class _Labeler:
 
 
 def _hold_reasons(snap: RetentionSnapshot) -> list[str]:
-    reasons = [f"held: {tag}" for tag in sorted(snap.holds)]
+    reasons = [f"held: {tag}" for tag in sorted(snap.holds) if tag != REPLICA_KNOWN_GOOD]
     if KNOWN_GOOD_HOLD in snap.holds:
         reasons.append("known-good")
+    if REPLICA_KNOWN_GOOD in snap.holds:
+        reasons.append("known-good on the replica (by its received properties; no hold)")
     return reasons
 
 

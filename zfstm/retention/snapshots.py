@@ -19,6 +19,7 @@ from zfstm.snapshots import tags
 #: The snapshot model's names (:mod:`zfstm.snapshots.tags`), under retention's public names.
 MANAGED_PROPERTY = tags.MANAGED
 KNOWN_GOOD_HOLD = tags.KNOWN_GOOD_HOLD
+REPLICA_KNOWN_GOOD = tags.REPLICA_KNOWN_GOOD
 STANDS_UNTIL_PROPERTY = tags.STANDS_UNTIL
 
 
@@ -58,7 +59,7 @@ class RetentionSnapshot:
 
     @property
     def known_good(self) -> bool:
-        return KNOWN_GOOD_HOLD in self.holds
+        return KNOWN_GOOD_HOLD in self.holds or REPLICA_KNOWN_GOOD in self.holds
 
 
 def classify(

@@ -27,6 +27,9 @@ ROLLBACK_BEFORE = "zfstm:rollback-before"
 
 #: The hold tag on the known-good snapshot (and its CNID twin).
 KNOWN_GOOD_HOLD = "zfstm-known-good"
+#: Not a ZFS hold: on a replica (where holds do not arrive and zfstm places none) the snapshot the source's rule
+#: picks from the received properties carries this tag in retention's view only, so that pruning keeps it as if held.
+REPLICA_KNOWN_GOOD = "zfstm-known-good (replica, by its properties; no hold)"
 
 #: The value of a yes/no property.
 YES = "yes"

@@ -92,3 +92,25 @@ def test_hook_argv_fills_only_the_known_placeholders() -> None:
 def test_no_hook_configured_runs_nothing() -> None:
     """The default configuration has no hook: nothing runs and nothing is reported."""
     assert run_after_known_good(HooksConfig(), target="tm", dataset="tank/tm", snapshot="tank/tm@s")
+
+
+def test_replica_keeps_its_known_good_snapshot_by_properties_though_no_hold_arrives(tmp_path: Path) -> None:
+    """Holds do not travel with zfs send: the replica's known-good (picked by its received properties) is kept."""
+    world = make_world(tmp_path, "replica = true\n[targets.retention]\nmax_destroy_share = 1")
+    _history(world, 30)
+    oldest = world.snapshots(DATA)[0]
+    good = {
+        "zfstm:activity": "completed_and_quiet",
+        "zfstm:tm-completed": "2026-11-26T00:00:00Z",
+        "zfstm:tm-verification": "ok",
+    }
+    for key, value in good.items():
+        world.backend.set_property(oldest.name, key, value)
+    report = world.tick()
+    assert report.exit_code == 0, report.failures
+    left = [s.name for s in world.snapshots(DATA)]
+    assert oldest.name in left and len(left) < 30
+    assert world.held(DATA) == []
+    decision = next(d for d in report.plan.upkeep[0].retention.decisions if d.name == oldest.name.full)
+    assert decision.keep
+    assert any("known-good on the replica" in reason for reason in decision.reasons)
