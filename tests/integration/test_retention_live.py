@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -154,6 +154,9 @@ class StaleHolds:
 
     def holds(self, snapshot: SnapshotName) -> dict[str, datetime]:
         return {}
+
+    def holds_of(self, snapshots: Sequence[SnapshotName]) -> dict[SnapshotName, dict[str, datetime]]:
+        return {snapshot: {} for snapshot in snapshots}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
