@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from zfstm.lifecycle.observe import listing_of, observe
 from zfstm.lifecycle.status import TargetStatus, status_json, status_text, target_status
 from zfstm.prometheus import TargetSample, prometheus_text
 from zfstm.rollback.journal import unfinished_rollbacks
+from zfstm.snapshots.model import DatasetState
 from zfstm.zfs import BackendChoice, ZfsBackend
 
 
@@ -97,14 +99,21 @@ def _int(value: str | None) -> int | None:
 
 
 def sample_target(
-    backend: ZfsBackend, config: Config, target: Target, now: datetime, *, rollback_unfinished: bool
+    backend: ZfsBackend,
+    config: Config,
+    target: Target,
+    now: datetime,
+    *,
+    rollback_unfinished: bool,
+    state_dir: Path,
+    listed: Mapping[str, DatasetState | Exception],
 ) -> TargetSample:
     """Status and space figures of one target; a ZfstmError becomes a sample saying the target is down."""
     from zfstm.cli.check import pool_capacity
 
     dataset = target.dataset.full
     try:
-        status = target_status(observe(backend, config, target, state_dir=state_dir_for(config)), now)
+        status = target_status(observe(backend, config, target, state_dir=state_dir, listed=listed), now)
     except ZfstmError as exc:
         return TargetSample(target.name, dataset, error=type(exc).__name__, rollback_unfinished=rollback_unfinished)
     try:
@@ -124,10 +133,21 @@ def sample_target(
 
 def write_metrics(args: argparse.Namespace, config: Config, backend: ZfsBackend, choice: BackendChoice) -> int:
     now = now_from(args.now)
-    unfinished = {u.target for u in unfinished_rollbacks(state_dir_for(config))}
+    state_dir = state_dir_for(config)  # read, never written here
+    unfinished = {u.target for u in unfinished_rollbacks(state_dir)}
+    targets = select_targets(config, args.targets)
+    listed = listing_of(backend, config, targets)  # one batch per pool, as for the table
     samples = [
-        sample_target(backend, config, target, now, rollback_unfinished=target.name in unfinished)
-        for target in select_targets(config, args.targets)
+        sample_target(
+            backend,
+            config,
+            target,
+            now,
+            rollback_unfinished=target.name in unfinished,
+            state_dir=state_dir,
+            listed=listed,
+        )
+        for target in targets
     ]
     text = prometheus_text(samples, now, version=__version__, backend=choice)
     if args.prometheus == "-":
