@@ -6,6 +6,7 @@ Run on every backend like tests/contract/test_zfs_backend.py (the real ones only
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 
@@ -85,3 +86,66 @@ def test_holds_of_many_snapshots(site: Site) -> None:
     }
     with pytest.raises(DatasetNotFound):
         site.zfs.holds_of([s1, a.snapshot("missing")])
+
+
+def test_snapshot_infos_reads_snapshots_by_name_as_a_listing_does(site: Site) -> None:
+    """By name, across datasets: what ``list_snapshots`` gives (own user properties only); a missing one is absent."""
+    a, b = site.fs("a"), site.fs("b")
+    site.zfs.set_property(a, TRIGGER, "inherited")
+    a1, a2 = site.snap(a, "a1", "a2")
+    (b1,) = site.snap(b, "b1")
+    site.zfs.set_property(a2, MANAGED, "yes")
+    site.zfs.hold([b1], KEEP)
+    slow = [SnapshotProperty.CREATION, SnapshotProperty.USERREFS]
+    found = site.zfs.snapshot_infos([a2, b1, a.snapshot("gone"), a1], slow, [MANAGED, TRIGGER])
+    assert set(found) == {a1, a2, b1}
+    for dataset in (a, b):
+        for one in site.zfs.list_snapshots(dataset, slow, [MANAGED, TRIGGER]):
+            got = found[one.name]
+            assert (got.guid, got.createtxg, got.creation, got.userrefs, dict(got.user_props)) == (
+                one.guid,
+                one.createtxg,
+                one.creation,
+                one.userrefs,
+                dict(one.user_props),
+            )
+    assert dict(found[a2].user_props) == {MANAGED: "yes"}
+    assert dict(found[a1].user_props) == {}  # the dataset's zfstm:trigger is inherited, not the snapshot's
+    assert found[b1].userrefs == 1
+    assert site.zfs.snapshot_infos([site.root.child("missing").snapshot("x")]) == {}
+
+
+def test_dataset_properties_of_several_datasets(site: Site) -> None:
+    a, b = site.fs("a"), site.fs("b")
+    site.zfs.set_property(b, TRIGGER, "x")
+    found = site.zfs.dataset_properties([b, a], ["mountpoint", "written", TRIGGER])
+    assert list(found) == [b.full, a.full]
+    for dataset in (a, b):
+        assert found[dataset.full] == site.zfs.get_properties(dataset, ["mountpoint", "written", TRIGGER])
+    with pytest.raises(DatasetNotFound):
+        site.zfs.dataset_properties([a, site.root.child("missing")], ["written"])
+
+
+def test_snapshots_changed_moves_with_the_set_of_snapshots_only(site: Site) -> None:
+    """What zfstm.snapshots.memory relies on: a snapshot created or destroyed moves ``snapshots_changed``; a hold or a
+    property on a snapshot does not (those are read again before a destroy instead)."""
+    a = site.fs("a")
+
+    def stamp() -> str | None:
+        value = site.zfs.dataset_properties([a], ["snapshots_changed"])[a.full]["snapshots_changed"]
+        if site.real:
+            time.sleep(1.1)  # whole seconds: the next change must land in another one
+        return value
+
+    (s1,) = site.snap(a, "s1")
+    first = stamp()
+    assert first is not None and first.isdigit()
+    site.snap(a, "s2")
+    second = stamp()
+    assert second != first
+    site.zfs.hold([s1], KEEP)
+    site.zfs.set_property(s1, MANAGED, "yes")
+    assert stamp() == second
+    site.zfs.release([s1], KEEP)
+    site.zfs.destroy_snapshots([s1])
+    assert stamp() != second

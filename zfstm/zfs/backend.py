@@ -111,6 +111,24 @@ class ZfsBackend(Protocol):
         """
         ...
 
+    def dataset_properties(
+        self, datasets: Sequence[DatasetName], props: Iterable[str]
+    ) -> dict[str, dict[str, str | None]]:
+        """``get_properties`` of several datasets, by full name, in one ``zfs get`` (per 64 KiB of names) for the CLI.
+        All or nothing: DatasetNotFound when one is missing, another ZfsError when ZFS does not know a property."""
+        ...
+
+    def snapshot_infos(
+        self,
+        snapshots: Sequence[SnapshotName],
+        properties: Iterable[SnapshotProperty] = (),
+        user_props: Iterable[str] = (),
+    ) -> dict[SnapshotName, SnapshotInfo]:
+        """What ``list_snapshots`` tells of each of ``snapshots`` (own user properties only), read by name: the few
+        snapshots a tick must see fresh (see zfstm.snapshots.memory) without listing their datasets. The CLI: one
+        ``zfs get`` per 64 KiB of names. A snapshot that does not exist is absent from the answer."""
+        ...
+
     def holds_of(self, snapshots: Sequence[SnapshotName]) -> dict[SnapshotName, dict[str, datetime]]:
         """``holds`` of several snapshots (one ``zfs holds`` per 64 KiB of names for the CLI). All or nothing:
         DatasetNotFound when one is missing."""

@@ -37,6 +37,7 @@ from zfstm.zfs.cli_parse import (
     parse_many,
     parse_names,
     parse_reclaim,
+    parse_snapshot_infos,
     parse_snapshot_list,
     parse_snapshot_user_props,
     snapshot_columns,
@@ -190,6 +191,57 @@ class CliBackend:
             list(dict.fromkeys(snapshots)), DESTROY_ARGUMENT_BUDGET, argv_for.name_argument_size
         ):
             found.update(self._holds_of(chunk, "holds"))
+        return found
+
+    def dataset_properties(
+        self, datasets: Sequence[DatasetName], props: Iterable[str]
+    ) -> dict[str, dict[str, str | None]]:
+        """See ZfsBackend.dataset_properties."""
+        wanted = list(dict.fromkeys(props))
+        for prop in wanted:
+            if ":" in prop:
+                validate_user_property(prop)
+        found: dict[str, dict[str, str | None]] = {}
+        for chunk in chunks_by_size(
+            list(dict.fromkeys(datasets)), DESTROY_ARGUMENT_BUDGET, argv_for.name_argument_size
+        ):
+            got = self._check(argv_for.get_many(chunk, wanted), operation="get", dataset=chunk[0].full)
+            values = parse_get_many(got.stdout)
+            for dataset in chunk:
+                mine = values.get(dataset.full, {})
+                found[dataset.full] = {prop: mine.get(prop, (None, UNSET))[0] for prop in wanted}
+        return found
+
+    def snapshot_infos(
+        self,
+        snapshots: Sequence[SnapshotName],
+        properties: Iterable[SnapshotProperty] = (),
+        user_props: Iterable[str] = (),
+    ) -> dict[SnapshotName, SnapshotInfo]:
+        """See ZfsBackend.snapshot_infos. ``zfs get`` goes on past a missing name (and exits 1): only a failure other
+        than "does not exist" is raised."""
+        slow = list(dict.fromkeys(properties))
+        user = list(dict.fromkeys(user_props))
+        for prop in user:
+            validate_user_property(prop)
+        found: dict[SnapshotName, SnapshotInfo] = {}
+        for chunk in chunks_by_size(
+            list(dict.fromkeys(snapshots)), DESTROY_ARGUMENT_BUDGET, argv_for.name_argument_size
+        ):
+            done = self._run(
+                argv_for.get_many(chunk, [*argv_for.FAST_SNAPSHOT_COLUMNS[1:], *(p.value for p in slow), *user])
+            )
+            if done.returncode != 0:
+                errors = [
+                    error_from_stderr(line, returncode=done.returncode, operation="get", dataset=chunk[0].full)
+                    for line in done.stderr.splitlines()
+                    if line.strip()
+                ]
+                if not errors or any(not isinstance(error, DatasetNotFound) for error in errors):
+                    raise error_from_stderr(
+                        done.stderr, returncode=done.returncode, operation="get", dataset=chunk[0].full
+                    )
+            found.update(parse_snapshot_infos(done.stdout, slow, user))
         return found
 
     def rollback_to(self, snapshot: SnapshotName, *, destroy_newer: bool = False) -> DestroyReport:

@@ -142,6 +142,30 @@ def parse_get_many(output: str) -> Sourced:
     return found
 
 
+def parse_snapshot_infos(
+    output: str, properties: Sequence[SnapshotProperty], user_props: Sequence[str]
+) -> dict[SnapshotName, SnapshotInfo]:
+    """``zfs get -H -p -o name,property,value,source guid,createtxg[,slow...][,user...] snap...`` as SnapshotInfo by
+    name: the columns a listing would have, own user properties only (local or received, never inherited)."""
+    found: dict[SnapshotName, SnapshotInfo] = {}
+    for name, values in parse_get_many(output).items():
+        if "@" not in name:
+            raise ZfsError(f"unexpected non-snapshot {name!r} in zfs get output", operation="get")
+        columns = ["guid", "createtxg", *(p.value for p in properties)]
+        if any(column not in values for column in columns):
+            raise ZfsError(f"zfs get output lacks a property of {name!r}", operation="get")
+        fields = [name, *(values[column][0] or UNSET for column in columns)]
+        own = {
+            prop: value
+            for prop in user_props
+            for value, source in [values.get(prop, (None, UNSET))]
+            if value is not None and source in OWN_SOURCES
+        }
+        info = _snapshot_info(fields, properties, own, "\t".join(fields))
+        found[info.name] = info
+    return found
+
+
 def parse_snapshot_user_props(output: str) -> dict[SnapshotName, dict[str, str]]:
     """``zfs get -H -p -o name,property,value,source`` lines: the user properties set on each snapshot."""
     found: dict[SnapshotName, dict[str, str]] = {}

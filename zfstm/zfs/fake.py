@@ -8,6 +8,7 @@ the real lzc and CLI backends; behaviour not covered there should not be relied 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -56,6 +57,7 @@ NATIVE_PROPERTIES = frozenset(
         "written",
         "userrefs",
         "clones",
+        "snapshots_changed",
     }
 )
 
@@ -299,6 +301,29 @@ class FakeBackend:
             for dataset in dict.fromkeys(datasets)
         }
 
+    def dataset_properties(
+        self, datasets: Sequence[DatasetName], props: Iterable[str]
+    ) -> dict[str, dict[str, str | None]]:
+        """See ZfsBackend.dataset_properties."""
+        wanted = list(props)
+        return {dataset.full: self.get_properties(dataset, wanted) for dataset in dict.fromkeys(datasets)}
+
+    def snapshot_infos(
+        self,
+        snapshots: Sequence[SnapshotName],
+        properties: Iterable[SnapshotProperty] = (),
+        user_props: Iterable[str] = (),
+    ) -> dict[SnapshotName, SnapshotInfo]:
+        """See ZfsBackend.snapshot_infos."""
+        wanted, wanted_user = list(properties), list(user_props)
+        found: dict[SnapshotName, SnapshotInfo] = {}
+        for dataset, names in group_by(list(dict.fromkeys(snapshots)), lambda n: n.dataset.full).items():
+            if dataset not in self.state.datasets:
+                continue
+            listed = {info.name: info for info in self.list_snapshots(names[0].dataset, wanted, wanted_user)}
+            found.update((name, listed[name]) for name in names if name in listed)
+        return found
+
     def holds_of(self, snapshots: Sequence[SnapshotName]) -> dict[SnapshotName, dict[str, datetime]]:
         """See ZfsBackend.holds_of."""
         return {name: self.holds(name) for name in dict.fromkeys(snapshots)}
@@ -319,6 +344,9 @@ class FakeBackend:
             }
         dataset = self._dataset(name, operation)
         props = {"type": "filesystem", "mounted": "yes", "canmount": "on", **dataset.props}
+        # Not a time as in ZFS but a number that moves whenever the set of snapshots does (zfstm.snapshots.memory).
+        fingerprint = hashlib.sha256(repr(sorted((s, v.guid) for s, v in dataset.snapshots.items())).encode())
+        props["snapshots_changed"] = str(int(fingerprint.hexdigest()[:12], 16) % 10**9)
         props.setdefault("mountpoint", "/" + name.full)
         if dataset.origin is not None:
             props["origin"] = dataset.origin.full

@@ -191,6 +191,21 @@ class LzcBackend:
         """See ZfsBackend.list_datasets. Through the CLI (pyzfs lists nothing)."""
         return self.cli.list_datasets(datasets, properties, user_props, dataset_props)
 
+    def dataset_properties(
+        self, datasets: Sequence[DatasetName], props: Iterable[str]
+    ) -> dict[str, dict[str, str | None]]:
+        """See ZfsBackend.dataset_properties (CLI)."""
+        return self.cli.dataset_properties(datasets, props)
+
+    def snapshot_infos(
+        self,
+        snapshots: Sequence[SnapshotName],
+        properties: Iterable[SnapshotProperty] = (),
+        user_props: Iterable[str] = (),
+    ) -> dict[SnapshotName, SnapshotInfo]:
+        """See ZfsBackend.snapshot_infos. Through the CLI (libzfs_core reads no properties)."""
+        return self.cli.snapshot_infos(snapshots, properties, user_props)
+
     def holds_of(self, snapshots: Sequence[SnapshotName]) -> dict[SnapshotName, dict[str, datetime]]:
         """See ZfsBackend.holds_of. One lzc_get_holds ioctl each (no process)."""
         return {name: self.holds(name) for name in dict.fromkeys(snapshots)}
