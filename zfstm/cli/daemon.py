@@ -41,6 +41,7 @@ from zfstm.lifecycle.tick import run_tick
 from zfstm.retention.durations import format_duration, parse_duration
 from zfstm.service.smf_exit import SMF_EXIT_ERR_CONFIG, SMF_EXIT_OK, daemon_exit_code, under_smf
 from zfstm.service.stop_request import StopRequest
+from zfstm.snapshots.memory import Memory
 from zfstm.zfs import CommandPrefix, ZfsBackend, choose_backend
 
 log = logging.getLogger("zfstm.daemon")
@@ -254,4 +255,5 @@ def _tick(
         run_dir=run_dir_for(config),
         state_dir=state_dir_for(config),
         session_ends=ends,
+        memory=Memory.load(state_dir_for(config), config.backend.remember),
     )

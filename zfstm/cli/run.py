@@ -27,6 +27,7 @@ from zfstm.cli.config import (
 )
 from zfstm.lifecycle.report import report_json, report_text
 from zfstm.lifecycle.tick import run_tick
+from zfstm.snapshots.memory import Memory
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,13 +56,15 @@ def tick_and_report(args: argparse.Namespace, *, force: bool = False, manual: bo
     Shared by `zfstm run` and `zfstm snapshot` (a manual tick that does not prune).
     """
     config = load_from_args(args)
+    state_dir = state_dir_for(config)
     report = run_tick(
         config,
         select_targets(config, args.targets),
         backend_for(config, args),
         now_from(args.now),
         run_dir=run_dir_for(config),
-        state_dir=state_dir_for(config),
+        state_dir=state_dir,
+        memory=None if args.dry_run else Memory.load(state_dir, config.backend.remember),
         dry_run=args.dry_run,
         force=force,
         manual=manual,

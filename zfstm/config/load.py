@@ -41,6 +41,7 @@ from zfstm.config.model import (
     CONFIG_ENV,
     DEFAULT_HOOK_TIMEOUT,
     DEFAULT_INTERVAL,
+    DEFAULT_REMEMBER,
     HOOK_PLACEHOLDERS,
     BackendChoice,
     BackendConfig,
@@ -92,7 +93,7 @@ TOP_KEYS = (
 )
 HOOKS_KEYS = ("after_known_good", "timeout")
 EVENTS_KEYS = ("fce_listener", "settle", "min_interval", "retry_for", "silence_warning")
-BACKEND_KEYS = ("kind", "prefix", "prefix_joins")
+BACKEND_KEYS = ("kind", "prefix", "prefix_joins", "remember")
 NAMING_KEYS = ("pattern", "adopt")
 ADOPT_KEYS = ("pattern", "zone", "suffix")
 DETECTOR_KEYS = (
@@ -390,11 +391,17 @@ def _backend(reader: _Reader, raw: object) -> BackendConfig:
     kind = reader.convert(("backend", "kind"), table.get("kind", ABSENT), _choice(BackendChoice), BackendChoice.AUTO)
     prefix: tuple[str, ...] = reader.convert(("backend", "prefix"), table.get("prefix", ABSENT), _words, ())
     joins = reader.convert(("backend", "prefix_joins"), table.get("prefix_joins", ABSENT), _boolean, True)
+    remember = reader.convert(
+        ("backend", "remember"),
+        table.get("remember", ABSENT),
+        lambda value: _duration(value, allow_zero=True),
+        DEFAULT_REMEMBER,
+    )
     if kind is BackendChoice.LZC and prefix:
         reader.problem(
             ("backend", "prefix"), 'the lzc backend talks to the local kernel; use kind = "cli" with a prefix'
         )
-    return BackendConfig(kind, prefix, joins)
+    return BackendConfig(kind, prefix, joins, remember)
 
 
 def _hook_words(value: object) -> tuple[str, ...]:

@@ -114,6 +114,10 @@ class NamingConfig:
     adopted: tuple[NamingScheme, ...] = ()
 
 
+#: ``[backend] remember``: after this, a tick lists every dataset again (zfstm.snapshots.memory).
+DEFAULT_REMEMBER = timedelta(days=1)
+
+
 @attrs.frozen
 class BackendConfig:
     """``prefix`` runs zfs through another command (e.g. ``["ssh", "backup-host"]``); ``prefix_joins`` says whether
@@ -122,6 +126,8 @@ class BackendConfig:
     kind: BackendChoice = BackendChoice.AUTO
     prefix: tuple[str, ...] = ()
     prefix_joins: bool = True
+    #: How long a tick may trust a dataset's remembered listing while its snapshots_changed stands still (0: never).
+    remember: timedelta = DEFAULT_REMEMBER
 
     @property
     def command_prefix(self) -> CommandPrefix:

@@ -130,6 +130,7 @@ def config_document(config: Config) -> dict[str, Any]:
         "kind": config.backend.kind.value,
         "prefix": list(config.backend.prefix),
         "prefix_joins": config.backend.prefix_joins,
+        "remember": format_duration(config.backend.remember) if config.backend.remember else "0",
     }
     naming: dict[str, Any] = {"pattern": config.naming.scheme.pattern}
     if config.naming.adopted:

@@ -20,6 +20,7 @@ from zfstm.config.model import Config, FileServerKind, Target
 from zfstm.lifecycle.model import TargetObservation
 from zfstm.lock import lock_file_name
 from zfstm.service.holder_scan import default_scanner
+from zfstm.snapshots.memory import Memory
 from zfstm.snapshots.model import DatasetState
 from zfstm.snapshots.reader import read_dataset, read_datasets
 from zfstm.timemachine.detector import DetectorSettings
@@ -219,7 +220,12 @@ def observe(
 
 
 def listing_of(
-    backend: ZfsBackend, config: Config, targets: Sequence[Target], *, written: bool = True
+    backend: ZfsBackend,
+    config: Config,
+    targets: Sequence[Target],
+    *,
+    written: bool = True,
+    memory: Memory | None = None,
 ) -> dict[str, DatasetState | Exception]:
     """Every dataset of ``targets`` (shares and CNID datasets) read at once: one batch per pool.
 
@@ -229,7 +235,9 @@ def listing_of(
     }
     datasets = [d for target in targets for d in (target.dataset, target.cnid_dataset) if d is not None]
     naming, adopted = config.naming.scheme, config.naming.adopted
-    found = read_datasets(backend, datasets, naming=naming, adopted=adopted, written=written, usage=usage)
+    found = read_datasets(
+        backend, datasets, naming=naming, adopted=adopted, written=written, usage=usage, memory=memory
+    )
     cnids = {target.cnid_dataset.full for target in targets if target.cnid_dataset is not None}
     shares = {target.dataset.full for target in targets}
     for name in cnids - shares:

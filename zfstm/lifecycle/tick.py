@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -45,14 +45,15 @@ from zfstm.lifecycle.outcome import Failure, TickReport
 from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep
 from zfstm.lock import HeldLock, acquire
 from zfstm.service.smf_exit import NOT_FIXED_BY_RESTART
+from zfstm.snapshots.memory import Memory, unchanged
 from zfstm.snapshots.model import DatasetState, after_taking
 from zfstm.snapshots.reader import listings
-from zfstm.snapshots.tags import STANDS_UNTIL
+from zfstm.snapshots.tags import SNAPSHOT_PROPERTIES, STANDS_UNTIL
 from zfstm.timemachine.detector import DetectorSettings
 from zfstm.timemachine.knowngood import HoldAction, HoldStep
 from zfstm.timemachine.timefmt import format_utc
 from zfstm.volume.detector import VolumeLook
-from zfstm.zfs import DestroyReport, HoldTag, SnapshotName, ZfsBackend
+from zfstm.zfs import DatasetName, DestroyReport, HoldTag, SnapshotName, SnapshotProperty, ZfsBackend
 from zfstm.zfs.types import DatasetListing
 
 log = logging.getLogger("zfstm.lifecycle")
@@ -127,6 +128,7 @@ def run_tick(
     locking: bool = True,
     sessions: SessionCounter = count_sessions,
     session_ends: Mapping[str, datetime] | None = None,
+    memory: Memory | None = None,
 ) -> TickReport:
     """One tick over ``targets`` (see the module docstring for the order).
 
@@ -135,7 +137,8 @@ def run_tick(
     ``snapshot=False`` is `zfstm prune`: the same locks, observation, upkeep plan, safety checks and CNID lockstep,
     without taking or marking snapshots (so the decisions are the tick's over the same snapshots), and without
     remembering ``written`` (the next tick's activity judgement stays the tick's own). ``locking=False`` is for a
-    dry run that must not wait for or block anyone (`zfstm plan`)."""
+    dry run that must not wait for or block anyone (`zfstm plan`). ``memory`` (`zfstm run` and the daemon) lists only
+    the datasets whose snapshots changed since an earlier tick (zfstm.snapshots.memory); it is saved at the end."""
     locks: contextlib.AbstractContextManager[tuple[list[Target], list[str]]] = (
         target_locks(targets, run_dir) if locking else contextlib.nullcontext((list(targets), []))
     )
@@ -144,7 +147,7 @@ def run_tick(
         laps.lap("lock")
         failures: list[Failure] = []
         observations: list[TargetObservation] = []
-        listed = listing_of(backend, config, locked)
+        listed = listing_of(backend, config, locked, memory=memory)
         for target in locked:
             try:
                 seen = observe(backend, config, target, state_dir=state_dir, sessions=sessions, listed=listed)
@@ -164,8 +167,10 @@ def run_tick(
             return TickReport(
                 plan, True, prune=prune, busy=tuple(busy), failures=tuple(failures), states=_observed(observations)
             )
-        run = _Run(config, backend, failures)
+        run = _Run(config, backend, failures, memory=memory)
         changes = snapshot and bool(plan.batches or plan.stands_until)
+        if memory is not None and (changes or _acts(plan)):
+            memory.forget_on_disk()
         if changes:
             run.take_snapshots(plan)
             laps.lap("snapshot")
@@ -180,6 +185,9 @@ def run_tick(
             for obs in observations:
                 remember_written(state_dir, obs.target.name, _looked(obs, states, run.taken), now, volume=_volume(obs))
         run.upkeep(upkeep, cnids, force=force, prune=prune)
+        if memory is not None:
+            memory.touch(d.full for f in run.failures for d in _datasets_of(locked, f.target))
+            memory.save()
         laps.lap("upkeep")
         return TickReport(
             attrs.evolve(plan, upkeep=upkeep, cnid=cnids),
@@ -193,6 +201,21 @@ def run_tick(
             states=states,
             stages=laps.stages,
         )
+
+
+def _acts(plan: TickPlan) -> bool:
+    """True when the plan's upkeep would hold, release or destroy anything."""
+    return any(item.destroy or item.hold.steps for item in plan.upkeep) or any(
+        cnid.destroy or cnid.steps for cnid in plan.cnid
+    )
+
+
+def _datasets_of(targets: Sequence[Target], name: str) -> list[DatasetName]:
+    """The datasets of the target called ``name`` (its share's and CNID dataset), or the dataset so named."""
+    for target in targets:
+        if name in {target.name, target.dataset.full}:
+            return [d for d in (target.dataset, target.cnid_dataset) if d is not None]
+    return []
 
 
 class _Laps:
@@ -245,10 +268,16 @@ class _Run:
     set_now: dict[SnapshotName, dict[str, str]] = attrs.Factory(dict)
     refusals: list[Failure] = attrs.Factory(list)
     reports: list[DestroyReport] = attrs.Factory(list)
+    memory: Memory | None = None
+
+    def _touch(self, names: Iterable[SnapshotName]) -> None:
+        if self.memory is not None:
+            self.memory.touch(name.dataset.full for name in names)
 
     def take_snapshots(self, plan: TickPlan) -> None:
         """One atomic call per batch, then the properties that differ per snapshot, then stands-until marks."""
         for batch in plan.batches:
+            self._touch(batch.names)
             try:
                 self.backend.snapshot(batch.names, batch.common)
             except Exception as exc:  # this target's failure, not the tick's
@@ -264,6 +293,7 @@ class _Run:
             self._set(mark.snapshot, STANDS_UNTIL, format_utc(mark.until))
 
     def _set(self, name: SnapshotName, key: str, value: str) -> None:
+        self._touch([name])
         try:
             self.backend.set_property(name, key, value)
         except Exception as exc:  # this target's failure, not the tick's
@@ -326,6 +356,7 @@ class _Run:
         jobs: list[tuple[str, Sequence[str]]] = []
         for item in upkeep:
             planned[item.retention.dataset] = item.destroy
+            self._touch(SnapshotName.parse(step.snapshot) for step in item.hold.steps)
             if not _run_hold_steps(self.backend, item.target, item.hold.steps, self.failures):
                 continue
             if item.known_good is not None and any(step.action is HoldAction.HOLD for step in item.hold.steps):
@@ -338,7 +369,7 @@ class _Run:
                 self.refusals.append(Failure(item.target, "prune", str(refusal), refusal.exit_code))
                 continue
             jobs.append((item.target, item.destroy))
-        for report in _destroy_all(self.backend, jobs, self.failures):
+        for report in _destroy_all(self.backend, self.confirm(jobs), self.failures):
             gone.update(name.full for name in (*report.destroyed, *report.not_found))
             self.reports.append(report)
         jobs = []
@@ -352,13 +383,56 @@ class _Run:
                 if name not in gone
             }
             destroy = [name for name in cnid.destroy if SnapshotName.parse(name).short not in standing]
+            self._touch(SnapshotName.parse(step.snapshot) for step in cnid.steps)
             if _run_hold_steps(self.backend, cnid.dataset, cnid.steps, self.failures) and prune:
                 jobs.append((cnid.dataset, destroy))
-        self.reports.extend(_destroy_all(self.backend, jobs, self.failures))
+        self.reports.extend(_destroy_all(self.backend, self.confirm(jobs), self.failures))
         for item in fresh:  # last: the snapshot is held and the CNID twin tagged before anything is woken
             assert item.known_good is not None
             name = SnapshotName.parse(item.known_good)
             run_after_known_good(self.config.hooks, target=item.target, dataset=name.dataset.full, snapshot=name.full)
+
+    def confirm(self, jobs: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[str, Sequence[str]]]:
+        """``jobs`` without the snapshots that are no longer as a remembered listing showed them.
+
+        Each snapshot to destroy from a recalled listing (zfstm.snapshots.memory) is read again by name (one ``zfs
+        get``): one that is gone, was replaced, carries a hold now or whose ``zfstm:*`` properties changed is kept
+        this tick and its dataset is listed again at the next. When that read fails, all of them are kept."""
+        names = [SnapshotName.parse(name) for _, job in jobs for name in job]
+        self._touch(names)
+        memory = self.memory
+        doomed = [name for name in names if memory is not None and name.dataset.full in memory.recalled]
+        if memory is None or not doomed:
+            return list(jobs)
+        try:
+            fresh = self.backend.snapshot_infos(doomed, (SnapshotProperty.USERREFS,), SNAPSHOT_PROPERTIES)
+            held = [name for name, info in fresh.items() if info.userrefs]
+            holds = self.backend.holds_of(held) if held else {}
+        except Exception as exc:  # keep them all: the next tick decides on a fresh listing
+            log.warning(
+                "cannot read again the %d snapshot(s) to destroy (%s); keeping them this tick", len(doomed), exc
+            )
+            stale = set(doomed)
+        else:
+            remembered = {
+                info.name: info
+                for dataset in {name.dataset.full for name in doomed}
+                for info in memory.recalled[dataset].listing.snapshots
+            }
+            stale = {
+                name
+                for name in doomed
+                if name not in remembered
+                or not unchanged(remembered[name], fresh.get(name), frozenset(holds.get(name, {})))
+            }
+        for name in sorted(stale, key=lambda n: n.full):
+            log.warning(
+                "%s: not destroyed: it changed since zfstm last listed %s (gone, replaced, held or its zfstm "
+                "properties edited); the dataset is listed again at the next tick",
+                name.full,
+                name.dataset.full,
+            )
+        return [(owner, [name for name in job if SnapshotName.parse(name) not in stale]) for owner, job in jobs]
 
 
 def _run_hold_steps(backend: ZfsBackend, owner: str, steps: Sequence[HoldStep], failures: list[Failure]) -> bool:

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TypeVar
 
+import attrs
+
+from zfstm.errors import DatasetNotFound, ZfstmError
 from zfstm.naming import NamingScheme
+from zfstm.snapshots.memory import SNAPSHOTS_CHANGED, Memory, Remembered, trusted_stamp
 from zfstm.snapshots.model import DatasetState, view_of
 from zfstm.snapshots.tags import SNAPSHOT_PROPERTIES
 from zfstm.zfs import DatasetName, SnapshotName, SnapshotProperty, ZfsBackend
@@ -55,15 +60,19 @@ def read_datasets(
     adopted: Sequence[NamingScheme],
     written: bool = True,
     usage: Mapping[str, str] | None = None,
+    memory: Memory | None = None,
 ) -> dict[str, DatasetState | Exception]:
     """Each dataset's state, or the exception that kept it from being read, by full name (each dataset once).
 
     ``usage`` maps a dataset's full name to its space tier's basis (``dataset`` or ``pool``) where it has one.
-    One batch per pool; a pool whose batch fails is read dataset by dataset.
+    One batch per pool; a pool whose batch fails is read dataset by dataset. With ``memory`` (a tick's), a dataset
+    whose snapshots have not changed since an earlier tick listed them is not listed again (zfstm.snapshots.memory).
     """
     return per_pool(
         datasets,
-        lambda group: _states(backend, group, naming=naming, adopted=adopted, written=written, usage=usage or {}),
+        lambda group: _states(
+            backend, group, naming=naming, adopted=adopted, written=written, usage=usage or {}, memory=memory
+        ),
     )
 
 
@@ -109,13 +118,18 @@ def _states(
     adopted: Sequence[NamingScheme],
     written: bool,
     usage: Mapping[str, str],
+    memory: Memory | None = None,
 ) -> dict[str, DatasetState]:
-    """One batch (one pool): one listing, one holds call, the pool's usage if a tier asks for it."""
+    """One batch (one pool): one listing, one holds call, the pool's usage if a tier asks for it.
+
+    With a usable ``memory``: first the datasets' own properties with ``snapshots_changed`` (one ``zfs get``), then
+    the listing of only the datasets that cannot be recalled."""
     bases = {usage[d.full] for d in datasets if d.full in usage}
     own = (*DATASET_PROPERTIES, *(USAGE_PROPERTIES if "dataset" in bases else ()))
-    listings = backend.list_datasets(datasets, LISTING, SNAPSHOT_PROPERTIES, own)
-    held = [info.name for listing in listings.values() for info in listing.snapshots if info.userrefs]
-    holds = backend.holds_of(held) if held else {}
+    listings, holds = _remembering(backend, datasets, own, memory) if memory is not None and memory.usable else ({}, {})
+    if not listings:
+        listings = backend.list_datasets(datasets, LISTING, SNAPSHOT_PROPERTIES, own)
+        holds = _holds(backend, listings.values())
     pool = dataset_usage(backend, datasets[0], "pool") if "pool" in bases else None
     states = {}
     for dataset in datasets:
@@ -123,13 +137,50 @@ def _states(
         basis = usage.get(dataset.full)
         states[dataset.full] = state_of(
             listing,
-            {name: frozenset(tags) for name, tags in holds.items() if name.dataset == dataset},
+            {name: tags for name, tags in holds.items() if name.dataset == dataset},
             naming=naming,
             adopted=adopted,
             written=written,
             usage=pool if basis == "pool" else _fraction(listing.properties) if basis == "dataset" else None,
         )
     return states
+
+
+def _holds(backend: ZfsBackend, listings: Iterable[DatasetListing]) -> dict[SnapshotName, frozenset[str]]:
+    """The hold tags of every listed snapshot that has any (``userrefs > 0``): one ``holds_of`` call."""
+    held = [info.name for listing in listings for info in listing.snapshots if info.userrefs]
+    return {name: frozenset(tags) for name, tags in (backend.holds_of(held) if held else {}).items()}
+
+
+def _remembering(
+    backend: ZfsBackend, datasets: Sequence[DatasetName], own: Sequence[str], memory: Memory
+) -> tuple[dict[str, DatasetListing], dict[SnapshotName, frozenset[str]]]:
+    """The batch's listings and holds, recalled where ``snapshots_changed`` has not moved, listed (and remembered)
+    where it has; ({}, {}) when ZFS does not know ``snapshots_changed`` (the memory is then off for this process)."""
+    read_at = datetime.now(UTC)
+    try:
+        values = backend.dataset_properties(datasets, [*own, SNAPSHOTS_CHANGED])
+    except DatasetNotFound:
+        raise
+    except ZfstmError as exc:  # no snapshots_changed here (illumos, OpenZFS < 2.2): list as without memory
+        log.info("not remembering listings: %s", exc)
+        memory.usable = False
+        return {}, {}
+    stamps = {d.full: values[d.full].get(SNAPSHOTS_CHANGED) for d in datasets}
+    recalled = {d.full: r for d in datasets if (r := memory.recall(d.full, stamps[d.full], read_at)) is not None}
+    changed = [d for d in datasets if d.full not in recalled]
+    listed = backend.list_datasets(changed, LISTING, SNAPSHOT_PROPERTIES) if changed else {}
+    holds = _holds(backend, listed.values())
+    for name, listing in listed.items():
+        stamp = trusted_stamp(stamps[name], read_at)
+        if stamp is not None:
+            mine = {n: tags for n, tags in holds.items() if n.dataset == listing.dataset}
+            memory.keep(name, Remembered(listing, mine, stamp, read_at))
+    for remembered in recalled.values():
+        holds.update(remembered.holds)
+    listings = {**{name: r.listing for name, r in recalled.items()}, **listed}
+    mine_values = {d.full: {p: values[d.full].get(p) for p in own} for d in datasets}
+    return {name: attrs.evolve(listing, properties=mine_values[name]) for name, listing in listings.items()}, holds
 
 
 def state_of(

@@ -13,6 +13,7 @@ from zfstm.config.load import parse_config
 from zfstm.config.model import Config
 from zfstm.lifecycle.outcome import TickReport
 from zfstm.lifecycle.tick import run_tick
+from zfstm.snapshots.memory import Memory
 from zfstm.zfs import DatasetName, SnapshotInfo, SnapshotName
 from zfstm.zfs.fake import FakeBackend
 
@@ -36,7 +37,9 @@ class World:
     text: str = ""
     now: datetime = NOW
 
-    def tick(self, *, dry_run: bool = False, manual: bool = False, prune: bool = True) -> TickReport:
+    def tick(
+        self, *, dry_run: bool = False, manual: bool = False, prune: bool = True, memory: Memory | None = None
+    ) -> TickReport:
         """One tick at ``now``; like ZFS, a snapshot resets the dataset's ``written`` to 0."""
         report = run_tick(
             self.config,
@@ -49,6 +52,7 @@ class World:
             manual=manual,
             prune=prune,
             sessions=no_sessions,
+            memory=memory,
         )
         for name in report.snapshots:
             dataset = DatasetName(name.partition("@")[0])
