@@ -33,6 +33,7 @@ from zfstm.rollback.model import CnidStrategy, Mode, RollbackPlan, RollbackReque
 from zfstm.rollback.planner import plan_rollback
 from zfstm.rollback.render import plan_json, plan_text
 from zfstm.rollback.runner import run as run_journal
+from zfstm.snapshots.memory import forget as forget_listings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -135,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
             _refuse_logged_in(target, force=getattr(args, "force", False))
             _confirm(args)
             journal = Journal.create(state_dir, plan, facts.stamp + "-" + uuid.uuid4().hex[:6])
+        forget_listings(state_dir)  # the rollback moves holds and snapshots behind any remembered listing
         server = _server(target, plan, force=getattr(args, "force", False))
         ctx = Context(backend=backend, server=server, cnid=ToolCnidOps())
         outcome = run_journal(journal, ctx, abort=args.abort, echo=lambda m: print(m, file=sys.stderr))

@@ -37,7 +37,7 @@ from typing import TypeVar
 import attrs
 
 from zfstm.config.model import Config, Target
-from zfstm.errors import BusyError, InternalError, ZfstmError
+from zfstm.errors import BusyError, HoldExists, HoldNotFound, InternalError, ZfstmError
 from zfstm.lifecycle.decide import TickPlan, plan_tick, plan_upkeep
 from zfstm.lifecycle.hooks import run_after_known_good
 from zfstm.lifecycle.model import TargetObservation
@@ -47,6 +47,7 @@ from zfstm.lifecycle.upkeep import CnidUpkeep, TargetUpkeep
 from zfstm.lock import HeldLock, acquire
 from zfstm.service.smf_exit import NOT_FIXED_BY_RESTART
 from zfstm.snapshots.memory import Memory, unchanged
+from zfstm.snapshots.memory import forget as forget_listings
 from zfstm.snapshots.model import DatasetState, after_taking
 from zfstm.snapshots.reader import listings
 from zfstm.snapshots.tags import SNAPSHOT_PROPERTIES, STANDS_UNTIL
@@ -170,8 +171,11 @@ def run_tick(
             )
         run = _Run(config, backend, failures, memory=memory)
         changes = snapshot and bool(plan.batches or plan.stands_until)
-        if memory is not None and (changes or _acts(plan)):
-            memory.forget_on_disk()
+        if changes or _acts(plan):  # a tick killed half way must leave no remembered listing behind
+            if memory is not None:
+                memory.forget_on_disk()
+            else:
+                forget_listings(state_dir)
         if changes:
             run.take_snapshots(plan)
             laps.lap("snapshot")
@@ -449,6 +453,9 @@ def _run_hold_steps(backend: ZfsBackend, owner: str, steps: Sequence[HoldStep], 
                 backend.hold([name], HoldTag(step.tag))
             else:
                 backend.release([name], HoldTag(step.tag))
+        except (HoldExists, HoldNotFound) as exc:  # already as the step wants it (a listing older than the hold)
+            log.info("%s: %s %s on %s: already done (%s)", owner, step.action.value, step.tag, step.snapshot, exc)
+            continue
         except Exception as exc:  # this target's failure, not the tick's
             failures.append(_fail(owner, f"{step.action.value} {step.snapshot}", exc))
             return False

@@ -242,10 +242,7 @@ class Memory:
     def forget_on_disk(self) -> None:
         """Before a tick acts: remove the file, so that a tick killed half way leaves nothing stale behind."""
         if self.path is not None:
-            try:
-                self.path.unlink(missing_ok=True)
-            except OSError as exc:
-                log.warning("cannot remove %s (%s); the next tick may list from an older memory", self.path, exc)
+            _remove(self.path)
 
     def save(self) -> None:
         entries = self.entries()
@@ -256,6 +253,20 @@ class Memory:
             write_atomically(self.path, encode(entries) + "\n", mode=0o600)
         except OSError as exc:
             log.warning("cannot remember the listings in %s (%s); the next tick lists everything", self.path, exc)
+
+
+def forget(state_dir: Path | None) -> None:
+    """Remove the remembered listings: what a verb that acts without them (`zfstm prune`, `zfstm rollback`) does
+    first, so that no tick recalls a hold or property it moved."""
+    if state_dir is not None:
+        _remove(state_dir / FILE_NAME)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("cannot remove %s (%s); the next tick may list from an older memory", path, exc)
 
 
 def read_trusted(path: Path) -> dict[str, Remembered]:

@@ -15,8 +15,10 @@ from tests.unit.lifecycle.test_tick_listing import counting
 from tests.unit.lifecycle.world import DATA, World
 from zfstm.errors import ZfsError
 from zfstm.lifecycle.observe import listing_of
-from zfstm.lifecycle.outcome import TickReport
-from zfstm.snapshots.memory import Memory
+from zfstm.lifecycle.outcome import Failure, TickReport
+from zfstm.lifecycle.tick import _run_hold_steps
+from zfstm.snapshots.memory import FILE_NAME, Memory
+from zfstm.timemachine.knowngood import HoldAction, HoldStep
 from zfstm.zfs import DatasetName, HoldTag
 from zfstm.zfs.fake import FakeBackend
 
@@ -129,3 +131,30 @@ def test_without_snapshots_changed_the_tick_lists_everything(tmp_path: Path) -> 
     assert report.exit_code == 0, report.failures
     assert destroyed(report)
     assert not memory.usable and memory.known == {}
+
+
+def test_a_tick_that_acts_without_memory_removes_the_remembered_listings(tmp_path: Path) -> None:
+    """`zfstm prune` acts without recalling: no later tick may recall a hold it moved."""
+    world = two_targets(tmp_path)
+    memory = Memory.load(world.root / "run", DAY)
+    assert memory is not None
+    remember_now(world, memory)
+    path = world.root / "run" / FILE_NAME
+    assert path.exists()
+    report = world.tick(memory=None)  # prunes both targets
+    assert destroyed(report)
+    assert not path.exists()
+
+
+def test_a_hold_step_already_done_is_not_a_failure(tmp_path: Path) -> None:
+    """A listing older than a hold (a remembered one) plans a hold that is there, or a release that is done."""
+    world = two_targets(tmp_path)
+    first, second = (info.name for info in world.backend.list_snapshots(DATA)[:2])
+    world.backend.hold([first], HoldTag("zfstm-known-good"))
+    failures: list[Failure] = []
+    steps = [
+        HoldStep(HoldAction.HOLD, first.full, "zfstm-known-good"),
+        HoldStep(HoldAction.RELEASE, second.full, "zfstm-known-good"),
+    ]
+    assert _run_hold_steps(world.backend, "tm", steps, failures)
+    assert failures == []
