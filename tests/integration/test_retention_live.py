@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -190,3 +191,34 @@ def test_hold_placed_meanwhile_is_reported_and_the_rest_still_go(
     assert code == 3
     assert f"refused {target}: held" in out
     assert target in present(fs)
+
+
+def test_a_tick_from_remembered_listings_keeps_what_was_held_by_hand_since(fs: str, tmp_path: Path) -> None:
+    """`zfstm run` remembers a listing it did not act on (listings.json); the next tick recalls it while the dataset's
+    snapshots_changed stands still, reads the snapshots to destroy again, and keeps the one held by hand meanwhile."""
+    config = tmp_path / "zfstm.toml"
+    config.write_text(
+        f'run_dir = "{tmp_path}/run"\nstate_dir = "{tmp_path}/state"\n[detector]\nmax_interval = "none"\n'
+        f'[file_server]\nkind = "none"\n[[targets]]\nname = "tm"\ndataset = "{fs}"\n'
+        "[targets.retention]\nmax_destroy_share = 1\n"
+    )
+    memory = tmp_path / "state" / "listings.json"
+    first = zfstm("run", "--config", str(config), "--now", NOW_TEXT, "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(memory.read_text())["datasets"] == {}  # it pruned tank/...: not remembered
+    time.sleep(2.5)  # snapshots_changed counts seconds: a stamp this close to a read is not trusted
+    second = zfstm("run", "--config", str(config), "--now", NOW_TEXT, "--json")
+    assert second.returncode == 0, second.stderr
+    assert list(json.loads(memory.read_text())["datasets"]) == [fs]  # nothing done: remembered
+    later = (NOW + timedelta(days=40)).isoformat()
+    planned = json.loads(zfstm("plan", fs, "--now", later, "--json").stdout)
+    doomed = sorted(entry["name"] for entry in planned["destroy"])
+    assert len(doomed) >= 2
+    zfs("hold", "by-hand", doomed[0])  # snapshots_changed does not move: the remembered listing is recalled
+    third = zfstm("run", "--config", str(config), "--now", later, "--json")
+    assert third.returncode == 0, third.stderr
+    assert f"{doomed[0]}: not destroyed: it changed since zfstm last listed {fs}" in third.stderr
+    after = present(fs)
+    assert doomed[0] in after
+    assert not set(doomed[1:]) & after
+    assert json.loads(memory.read_text())["datasets"] == {}
