@@ -158,8 +158,14 @@ def _remembering(
     """The batch's listings and holds, recalled where ``snapshots_changed`` has not moved, listed (and remembered)
     where it has; ({}, {}) when ZFS does not know ``snapshots_changed`` (the memory is then off for this process)."""
     read_at = datetime.now(UTC)
+    wanted = [*own, SNAPSHOTS_CHANGED]
+    cold: dict[str, DatasetListing] | None = None
     try:
-        values = backend.dataset_properties(datasets, [*own, SNAPSHOTS_CHANGED])
+        if any(d.full in memory.known for d in datasets):
+            values = backend.dataset_properties(datasets, wanted)
+        else:  # nothing to recall: the one listing reads the stamps too (its zfs get runs before its zfs list)
+            cold = backend.list_datasets(datasets, LISTING, SNAPSHOT_PROPERTIES, wanted)
+            values = {name: dict(listing.properties) for name, listing in cold.items()}
     except DatasetNotFound:
         raise
     except ZfstmError as exc:  # no snapshots_changed here (illumos, OpenZFS < 2.2): list as without memory
@@ -167,9 +173,16 @@ def _remembering(
         memory.usable = False
         return {}, {}
     stamps = {d.full: values[d.full].get(SNAPSHOTS_CHANGED) for d in datasets}
-    recalled = {d.full: r for d in datasets if (r := memory.recall(d.full, stamps[d.full], read_at)) is not None}
+    recalled = (
+        {}
+        if cold is not None
+        else {d.full: r for d in datasets if (r := memory.recall(d.full, stamps[d.full], read_at)) is not None}
+    )
     changed = [d for d in datasets if d.full not in recalled]
-    listed = backend.list_datasets(changed, LISTING, SNAPSHOT_PROPERTIES) if changed else {}
+    if cold is not None:
+        listed = cold
+    else:
+        listed = backend.list_datasets(changed, LISTING, SNAPSHOT_PROPERTIES) if changed else {}
     holds = _holds(backend, listed.values())
     for name, listing in listed.items():
         stamp = trusted_stamp(stamps[name], read_at)

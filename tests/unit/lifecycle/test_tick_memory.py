@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from zfstm.lifecycle.outcome import Failure, TickReport
 from zfstm.lifecycle.tick import _run_hold_steps
 from zfstm.snapshots.memory import FILE_NAME, Memory
 from zfstm.timemachine.knowngood import HoldAction, HoldStep
-from zfstm.zfs import DatasetName, HoldTag
+from zfstm.zfs import DatasetName, HoldTag, ZfsName
 from zfstm.zfs.fake import FakeBackend
 
 DAY = timedelta(days=1)
@@ -119,8 +120,11 @@ def test_a_property_edited_by_hand_keeps_the_snapshot(tmp_path: Path) -> None:
 class NoStamp(FakeBackend):
     """A ZFS without snapshots_changed (illumos, OpenZFS < 2.2)."""
 
-    def dataset_properties(self, datasets: object, props: object) -> dict[str, dict[str, str | None]]:
-        raise ZfsError("bad property list: invalid property 'snapshots_changed'", operation="get")
+    def get_properties(self, name: ZfsName, props: Iterable[str]) -> dict[str, str | None]:
+        wanted = list(props)
+        if "snapshots_changed" in wanted:
+            raise ZfsError("bad property list: invalid property 'snapshots_changed'", operation="get")
+        return super().get_properties(name, wanted)
 
 
 def test_without_snapshots_changed_the_tick_lists_everything(tmp_path: Path) -> None:
@@ -158,3 +162,22 @@ def test_a_hold_step_already_done_is_not_a_failure(tmp_path: Path) -> None:
     ]
     assert _run_hold_steps(world.backend, "tm", steps, failures)
     assert failures == []
+
+
+def test_with_nothing_to_recall_the_one_listing_reads_the_stamps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold tick costs what it did without memory: one listing per pool, no separate read of the stamps."""
+    world = two_targets(tmp_path)
+    memory = Memory(None, DAY)
+    calls: Counter[str] = counting(monkeypatch)
+    stamps: list[int] = []
+    real = FakeBackend.dataset_properties
+    monkeypatch.setattr(
+        FakeBackend,
+        "dataset_properties",
+        lambda self, *a: stamps.append(1) or real(self, *a),  # type: ignore[func-returns-value]
+    )
+    listing_of(world.backend, world.config, world.config.targets, memory=memory)
+    assert calls["list_datasets"] == 1 and stamps == []
+    assert set(memory.fresh) == {DATA.full, B.full}
