@@ -164,7 +164,7 @@ def zfstm_config(targets: int, per_target: int, now: datetime, *, keep_all: bool
     lines = [
         'run_dir = "/tmp/zfstm-run"',
         'state_dir = "/tmp/zfstm-state"',
-        '[backend]\nkind = "auto"',
+        '[backend]\nkind = "auto"\nremember = "1d"',
         '[naming]\n[[naming.adopt]]\npattern = "autosnap_%Y-%m-%d_%H:%M:%S"\nzone = "UTC"\nsuffix = true',
         '[detector]\nmax_interval = "none"',
         f'[retention]\nkeep_all = "{"3650d" if keep_all else "none"}"\nhourly = "{minutes}m"\ndaily = "{hours}h"\n'

@@ -198,7 +198,8 @@ def test_a_tick_from_remembered_listings_keeps_what_was_held_by_hand_since(fs: s
     snapshots_changed stands still, reads the snapshots to destroy again, and keeps the one held by hand meanwhile."""
     config = tmp_path / "zfstm.toml"
     config.write_text(
-        f'run_dir = "{tmp_path}/run"\nstate_dir = "{tmp_path}/state"\n[detector]\nmax_interval = "none"\n'
+        f'run_dir = "{tmp_path}/run"\nstate_dir = "{tmp_path}/state"\n[backend]\nremember = "1d"\n'
+        '[detector]\nmax_interval = "none"\n'
         f'[file_server]\nkind = "none"\n[[targets]]\nname = "tm"\ndataset = "{fs}"\n'
         "[targets.retention]\nmax_destroy_share = 1\n"
     )

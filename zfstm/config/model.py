@@ -115,7 +115,7 @@ class NamingConfig:
 
 
 #: ``[backend] remember``: after this, a tick lists every dataset again (zfstm.snapshots.memory).
-DEFAULT_REMEMBER = timedelta(days=1)
+DEFAULT_REMEMBER = timedelta(0)
 
 
 @attrs.frozen

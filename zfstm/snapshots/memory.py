@@ -4,7 +4,7 @@ Why: listing a dataset's snapshots with their properties opens every snapshot; o
 that one listing is most of a tick (docs/benchmarks.md). A dataset's ``snapshots_changed`` (OpenZFS 2.2 and later)
 moves whenever a snapshot is created or destroyed there, and it is read with the datasets' own properties (one
 ``zfs get`` per pool, no snapshot opened). While it stands still, zfstm has not acted on the dataset, and the
-listing is younger than ``[backend] remember`` (default 1 day; 0 remembers nothing), the remembered listing is the
+listing is younger than ``[backend] remember`` (default 0: off; e.g. 1 day), the remembered listing is the
 listing. What it cannot see (a hold placed or a property set by hand since) never leads to a destroy: every snapshot
 a tick would destroy from a remembered listing is read again first (``_Run.confirm`` in zfstm.lifecycle.tick, with
 :func:`unchanged`), and one that changed is kept and its dataset listed again at the next tick.
