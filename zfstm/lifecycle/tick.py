@@ -3,19 +3,18 @@
 Order matters and is fixed here:
 
 1. take every selected target's lock (zfstm.lock); a busy target is skipped and reported (exit 5);
-2. list every target's datasets at once (one batch per pool, zfstm.snapshots.reader; with a ``memory``, only the
-   datasets whose snapshots changed since an earlier tick), then observe each target; one that cannot be listed or
-   observed is reported and skipped, the others go on;
+2. list every target's datasets at once (one batch per pool, zfstm.snapshots.reader), then observe each target;
+   one that cannot be listed or observed is reported and skipped, the others go on;
 3. ``plan_tick`` decides; with ``dry_run`` nothing below runs;
 4. one atomic ``snapshot`` call per pool (shares + CNID datasets), then the per-snapshot properties;
 5. ``zfstm:stands-until`` on the snapshots that stand for a skipped empty one;
-6. when anything was created or marked, confirm it with one fast listing per pool of the datasets concerned (what
-   exists and where the new snapshots stand; only the properties zfstm has just set come from memory; a dataset
-   where that does not add up is listed again in full) and re-plan the upkeep with the same pure functions; the
-   other datasets, and all of them when nothing was created or marked, are as observed;
+6. when anything was created or marked, confirm it with one fast listing per pool (what exists and where the new
+   snapshots stand; only the properties zfstm has just set come from memory; a dataset where that does not add
+   up is listed again in full) and re-plan the upkeep with the same pure functions; otherwise the observation is
+   the state;
 7. per target: hold the new known-good snapshot, and only when that worked release the old one; then retention,
    after its safety check (clock, circuit breaker); all targets' destroys in one batched destroy, then the CNID
-   datasets' in another (a snapshot to destroy from a remembered listing is read again first);
+   datasets' in another;
 8. per target whose known-good hold moved to a new snapshot: the ``after_known_good`` hook (zfstm.lifecycle.hooks;
    logged, never fatal).
 
@@ -310,21 +309,17 @@ class _Run:
         self, observations: Sequence[TargetObservation]
     ) -> tuple[list[TargetObservation], dict[str, DatasetState]]:
         """The state of every dataset the upkeep touches after this tick's snapshots and marks: one fast listing per
-        pool of the datasets that got a snapshot or a mark (the others are as observed) confirms what exists
-        (:func:`~zfstm.snapshots.model.after_taking`); a target where that does not add up is read again in full (one
-        batch per pool); a target that cannot be listed is skipped."""
+        pool confirms what exists (:func:`~zfstm.snapshots.model.after_taking`); a target where that does not add
+        up is read again in full (one batch per pool); a target that cannot be listed is skipped."""
         naming, adopted = self.config.naming.scheme, self.config.naming.adopted
-        acted = {name.dataset.full for name in self.set_now}
         datasets = [s.dataset for obs in observations for s in (obs.data, obs.cnid) if s is not None]
-        fast = listings(self.backend, [d for d in datasets if d.full in acted]) if acted else {}
+        fast = listings(self.backend, datasets)
         states: dict[str, DatasetState] = {}
         again: list[TargetObservation] = []
         for obs in observations:
             mine: dict[str, DatasetState | None] = {}
             for state in (obs.data, obs.cnid):
-                if state is not None and state.dataset.full not in acted:  # nothing taken or marked: as observed
-                    mine[state.dataset.full] = state
-                elif state is not None:
+                if state is not None:
                     listing = fast.get(state.dataset.full)
                     mine[state.dataset.full] = (
                         after_taking(state, listing, self.set_now, naming=naming, adopted=adopted)

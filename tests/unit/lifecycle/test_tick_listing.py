@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.unit.lifecycle.test_isolation import B, two_targets
-from zfstm.zfs import DatasetName
 from zfstm.zfs.fake import FakeBackend
 
 
@@ -52,24 +50,3 @@ def test_a_target_whose_dataset_is_gone_fails_alone(tmp_path: Path) -> None:
     assert [(f.target, f.step) for f in report.failures] == [("b", "observe")]
     assert "tank/b" in report.failures[0].message
     assert "tank/tm@zfstm-20261128T120000Z" in report.snapshots
-
-
-def test_after_a_snapshot_only_the_datasets_that_got_one_are_listed_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    world = two_targets(tmp_path)
-    assert world.tick().exit_code == 0  # both snapshotted and pruned
-    world.backup(world.now + timedelta(minutes=55))  # tank/tm completes a backup; tank/b has nothing due
-    world.now += timedelta(minutes=70)
-    seen: list[list[str]] = []
-    real = FakeBackend.list_datasets
-
-    def spy(self: FakeBackend, datasets: list[DatasetName], *args: Any) -> Any:
-        seen.append([d.full for d in datasets])
-        return real(self, datasets, *args)
-
-    monkeypatch.setattr(FakeBackend, "list_datasets", spy)
-    report = world.tick()
-    assert report.exit_code == 0, report.failures
-    assert [name.partition("@")[0] for name in report.snapshots] == ["tank/tm"]
-    assert seen == [["tank/b", "tank/tm"], ["tank/tm"]]  # the observation, then the confirming listing
