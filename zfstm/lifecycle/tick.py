@@ -171,10 +171,7 @@ def run_tick(
         run = _Run(config, backend, failures, memory=memory)
         changes = snapshot and bool(plan.batches or plan.stands_until)
         if changes or _acts(plan):  # a tick killed half way must leave no remembered listing behind
-            if memory is not None:
-                memory.forget_on_disk()
-            else:
-                forget_listings(state_dir)
+            forget_listings(state_dir)
         if changes:
             run.take_snapshots(plan)
             laps.lap("snapshot")

@@ -239,11 +239,6 @@ class Memory:
         """What a later tick may recall: this tick's datasets, recalled or read afresh, that it did not act on."""
         return {name: entry for name, entry in {**self.recalled, **self.fresh}.items() if name not in self.touched}
 
-    def forget_on_disk(self) -> None:
-        """Before a tick acts: remove the file, so that a tick killed half way leaves nothing stale behind."""
-        if self.path is not None:
-            _remove(self.path)
-
     def save(self) -> None:
         entries = self.entries()
         self.known = dict(entries)
@@ -256,8 +251,8 @@ class Memory:
 
 
 def forget(state_dir: Path | None) -> None:
-    """Remove the remembered listings: what a verb that acts without them (`zfstm prune`, `zfstm rollback`) does
-    first, so that no tick recalls a hold or property it moved."""
+    """Remove the remembered listings before anything acts (a tick, `zfstm prune`, `zfstm rollback`): a process
+    killed half way leaves nothing stale, and no tick recalls a hold or property that was moved without it."""
     if state_dir is not None:
         _remove(state_dir / FILE_NAME)
 

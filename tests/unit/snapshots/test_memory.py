@@ -10,7 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zfstm.snapshots.memory import FILE_NAME, Memory, Remembered, decode, encode, read_trusted, recall, trusted_stamp
+from zfstm.snapshots.memory import (
+    FILE_NAME,
+    Memory,
+    Remembered,
+    decode,
+    encode,
+    forget,
+    read_trusted,
+    recall,
+    trusted_stamp,
+)
 from zfstm.zfs import DatasetName, SnapshotName
 from zfstm.zfs.types import BookmarkInfo, DatasetListing, SnapshotInfo
 
@@ -139,7 +149,7 @@ def test_the_file_is_written_for_this_user_alone_and_read_back(tmp_path: Path) -
     assert path.stat().st_mode & 0o777 == 0o600
     again = Memory.load(tmp_path, DAY)
     assert again is not None and again.known == {DS.full: remembered()}
-    again.forget_on_disk()
+    forget(tmp_path)
     assert not path.exists()
 
 
